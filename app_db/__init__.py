@@ -1,2 +1,46 @@
-"""app_db"""
+"""app_db: the per-user SQLite database of a Python desktop app, migrated at every launch.
+
+    from app_db import Database
+    database = Database("NotesApp", migrations="notes.migrations")
+    database.register_models([Note])
+"""
+
+from .database import Database, LaunchReport, MigrationStatus
+from .errors import (
+    AppDbError,
+    BackupError,
+    ConfigurationError,
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseNotWritableError,
+    DiskFullError,
+    IrreversibleMigrationError,
+    MigrationDefinitionError,
+    MigrationError,
+    SchemaDriftError,
+    SchemaTooNewError,
+)
+from .migration import Migration, Schema
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AppDbError",
+    "BackupError",
+    "ConfigurationError",
+    "Database",
+    "DatabaseCorruptError",
+    "DatabaseLockedError",
+    "DatabaseNotWritableError",
+    "DiskFullError",
+    "IrreversibleMigrationError",
+    "LaunchReport",
+    "Migration",
+    "MigrationDefinitionError",
+    "MigrationError",
+    "MigrationStatus",
+    "Schema",
+    "SchemaDriftError",
+    "SchemaTooNewError",
+    "__version__",
+]

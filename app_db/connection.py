@@ -1,0 +1,141 @@
+"""Connect: open the file with pragmas that suit a desktop app, and name what goes wrong.
+
+WAL lets the app read while a second instance migrates; synchronous=NORMAL is
+durable at every checkpoint and loses at most the last commit on power loss
+(never corrupts); the busy timeout turns a brief lock held by another
+instance into a wait instead of "database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from .errors import (
+    AppDbError,
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseNotWritableError,
+    DiskFullError,
+)
+from .paths import MEMORY, ensure_folder
+
+if TYPE_CHECKING:
+    import peewee
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "PRAGMAS", "explain_sqlite_error", "open_database", "sqlite_error_name"]
+
+BUSY_TIMEOUT_SECONDS = 5.0
+PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("synchronous", "normal"),
+    ("foreign_keys", 1),
+)
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def open_database(path: Optional[Path]) -> "peewee.SqliteDatabase":
+    """A connected peewee database for ``path`` (None: in memory).
+
+    A file that exists but is not SQLite raises DatabaseCorruptError before
+    SQLite touches it, so it is left byte for byte as it was.
+    """
+    import peewee  # the app imports it anyway; app_db's own import stays light
+
+    if path is None:
+        database = peewee.SqliteDatabase(MEMORY, pragmas=[("foreign_keys", 1)])
+        database.connect()
+        return database
+    check_is_sqlite(path)
+    ensure_folder(path)
+    database = peewee.SqliteDatabase(str(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        database.connect()
+    except peewee.DatabaseError as exc:
+        raise explain_sqlite_error(exc, path, "open") from exc
+    return database
+
+
+def check_is_sqlite(path: Path) -> None:
+    """Raise DatabaseCorruptError unless ``path`` is missing, empty, or starts like SQLite."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError as exc:
+        raise DatabaseNotWritableError(
+            f"{path} is a folder, not a database file; pass the path of a file inside it.", path=path
+        ) from exc
+    except OSError as exc:
+        raise DatabaseNotWritableError(
+            f"Cannot read the database {path}: {exc.strerror or exc}. Check its permissions.", path=path
+        ) from exc
+    if header and header != SQLITE_HEADER:
+        raise DatabaseCorruptError(corrupt_message(path), path=path)
+
+
+def corrupt_message(path: Path) -> str:
+    return (
+        f"{path} is not a SQLite database (or is damaged). It was not changed. "
+        f"Move it aside and start again, or restore a copy from {path.parent / 'backups'}."
+    )
+
+
+def sqlite_error_name(exc: BaseException) -> str:
+    """The SQLite error name (e.g. 'SQLITE_FULL') behind ``exc``, or ''.
+
+    peewee wraps sqlite3 errors, keeping the original as its first argument
+    and as __context__; look through both.
+    """
+    seen = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        name = getattr(current, "sqlite_errorname", None)
+        if name:
+            return name
+        stack.extend([current.__cause__, current.__context__])
+        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return ""
+
+
+def explain_sqlite_error(exc: BaseException, path: Optional[Path], action: str) -> AppDbError:
+    """An AppDbError that says what ``exc`` means for the user's file.
+
+    ``action`` completes "Could not <action> ...". Errors that are not about
+    storage (a bad statement, a constraint) come back as a plain AppDbError.
+    """
+    name = sqlite_error_name(exc)
+    where = str(path) if path is not None else "the in-memory database"
+    folder = path.parent if path is not None else None
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) and path is not None:
+        return DatabaseCorruptError(corrupt_message(path), path=path)
+    if name.startswith("SQLITE_FULL") or name == "SQLITE_IOERR_WRITE":
+        return DiskFullError(
+            f"Could not {action} {where}: the disk is full (or a file-size limit was reached). "
+            f"Nothing was changed. Free some space on the disk holding {folder} and start again.",
+            path=path,
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return DatabaseNotWritableError(
+            f"Could not {action} {where}: the file or its folder {folder} is not writable "
+            f"({exc}). Nothing was changed. Check the permissions of both, or pass another path.",
+            path=path,
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseLockedError(
+            f"Could not {action} {where}: another process kept it locked. Nothing was changed. "
+            "Close other copies of the app (or whatever holds the file) and start again.",
+            path=path,
+        )
+    return AppDbError(f"Could not {action} {where}: {exc}", path=path)
+
+
+def is_sqlite_error(exc: BaseException) -> bool:
+    """True when ``exc`` came from SQLite (directly or wrapped by peewee)."""
+    return isinstance(exc, sqlite3.Error) or bool(sqlite_error_name(exc))

@@ -1,0 +1,324 @@
+"""Database: the app's per-user SQLite file, brought up to date at launch."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
+
+from .discovery import KnownMigration, MigrationsSource, identify_instances, identify_migrations, list_migration_files, resolve_source
+from .errors import MigrationDefinitionError, SchemaDriftError
+from .migration import Migration
+from .paths import locate_database, resolve_environment
+from .plan import Plan, plan_migrations
+
+if TYPE_CHECKING:
+    import peewee
+
+__all__ = ["Database", "LaunchReport", "MigrationStatus"]
+
+logger = logging.getLogger("app_db")
+
+
+@dataclass
+class LaunchReport:
+    """What register_models() did."""
+
+    path: Optional[Path]  # None: in memory
+    env: str
+    applied: List[str] = field(default_factory=list)  # ids applied by this launch, in order
+    backup: Optional[Path] = None  # the backup taken before migrating
+
+
+@dataclass
+class MigrationStatus:
+    """One migration, known to the app or recorded in the file."""
+
+    id: str
+    name: str
+    file: Optional[str]
+    applied_at: Optional[datetime]  # None while pending
+    checksum_changed: bool = False  # applied, but its source changed since
+    known: bool = True  # False: recorded by a newer app version, no file here
+
+    @property
+    def pending(self) -> bool:
+        return self.applied_at is None
+
+
+class Database:
+    """The app's SQLite database, found per user and migrated at launch.
+
+    Nothing happens until register_models() (or another method) is called:
+    creating a Database at import time costs nothing and reads no state.
+    """
+
+    def __init__(
+        self,
+        app_name: str,
+        *,
+        app_author: Optional[str] = None,
+        migrations: MigrationsSource = None,
+        filename: str = "app.sqlite3",
+        path: Union[str, "os.PathLike[str]", None] = None,
+        env: Optional[str] = None,
+        on_progress: Optional[Callable[[int, int, Migration], None]] = None,
+        models: Sequence[type] = (),
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.app_name = app_name
+        self.app_author = app_author
+        self.filename = filename
+        self.migrations = resolve_source(migrations)
+        self.on_progress = on_progress
+        self.models = list(models)
+        self.lock_timeout = lock_timeout
+        self._path_arg = path
+        self._env_arg = env
+        self._db: Optional["peewee.SqliteDatabase"] = None
+        self._db_path: Optional[Path] = None
+
+    # Where and how ------------------------------------------------------------
+    @property
+    def env(self) -> str:
+        """production, development or test: ``env=``, else $APP_ENV, else production."""
+        return resolve_environment(self._env_arg)
+
+    @property
+    def path(self) -> Optional[Path]:
+        """The database file a launch opens now (None: in memory)."""
+        if self._db is not None:
+            return self._db_path
+        return locate_database(
+            self.app_name, app_author=self.app_author, filename=self.filename, path=self._path_arg, env=self.env
+        )
+
+    def configured(self, *, env: Optional[str] = None, path: Union[str, "os.PathLike[str]", None] = None) -> "Database":
+        """A copy of this Database with another environment or file (the CLI's --env and --path)."""
+        copy = Database.__new__(Database)
+        copy.__dict__.update(self.__dict__)
+        copy._env_arg = env if env is not None else self._env_arg
+        copy._path_arg = path if path is not None else self._path_arg
+        copy._db = None
+        copy._db_path = None
+        return copy
+
+    @property
+    def db(self) -> "peewee.SqliteDatabase":
+        """The open peewee database (opened on first use)."""
+        return self._connect()
+
+    def _connect(self) -> "peewee.SqliteDatabase":
+        if self._db is None:
+            from .connection import open_database
+
+            path = self.path
+            self._db = open_database(path)
+            self._db_path = path
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # The launch ---------------------------------------------------------------
+    def register_models(self, models: Optional[Sequence[type]] = None) -> LaunchReport:
+        """Bring the file up to date, create the models' missing tables, and bind the models to it.
+
+        Pending migrations run in one transaction that also records them:
+        all or nothing. With nothing pending this only reads (no write lock,
+        no migration imported). Raises an AppDbError subclass on any problem,
+        with the file as it was.
+        """
+        from .runner import missing_model_tables, run_pending
+
+        models = list(self.models if models is None else models)
+        env = self.env
+        db = self._connect()  # locate, connect
+        plan = self._plan()  # plan (reads only)
+        plan.raise_if_too_new(self._db_path)
+        if env == "development":
+            self._refuse_changed_migrations(plan)
+        report = LaunchReport(path=self._db_path, env=env)
+        db.bind(models)
+        if plan.pending or missing_model_tables(db, models):
+            for entry in plan.pending:
+                entry.load()  # import and check every pending file before the first write
+            if plan.pending and env == "production":
+                self._warn_changed_migrations(plan)
+            result = run_pending(  # backup, lock, re-plan, run, create tables
+                db,
+                self._db_path,
+                plan.known,
+                models=models,
+                take_backup=env == "production",
+                on_progress=self.on_progress,
+                lock_timeout=self.lock_timeout,
+            )
+            report.applied, report.backup = result.applied, result.backup
+        if env == "development":
+            self._check_drift(models)
+        return report
+
+    # Inspection -----------------------------------------------------------------
+    def pending(self) -> List[KnownMigration]:
+        """The migrations a launch would apply now, in order. Only reads."""
+        plan = self._plan()
+        plan.raise_if_too_new(self._db_path)
+        return plan.pending
+
+    def status(self) -> List[MigrationStatus]:
+        """Every migration, known or recorded, oldest first, with its state."""
+        plan = self._plan(read_all=True)
+        changed = {entry.id for entry in plan.changed_checksums()}
+        entries = [
+            MigrationStatus(
+                id=entry.id,
+                name=(plan.applied[entry.id].name if entry.id in plan.applied else "") or entry.name,
+                file=entry.location,
+                applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
+                checksum_changed=entry.id in changed,
+            )
+            for entry in plan.known
+        ]
+        entries.extend(
+            MigrationStatus(
+                id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False
+            )
+            for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
+        )
+        return sorted(entries, key=lambda entry: entry.id)
+
+    # Operations for tools (the CLI) ---------------------------------------------
+    def migrate(self, to: Optional[str] = None) -> LaunchReport:
+        """Apply pending migrations (through ``to``) as a launch would, without touching models."""
+        from .runner import run_pending
+
+        plan = self._plan()
+        plan.raise_if_too_new(self._db_path)
+        for entry in plan.up_to(to) if to else plan.pending:
+            entry.load()
+        result = run_pending(
+            self._connect(),
+            self._db_path,
+            plan.known,
+            target=to,
+            take_backup=self.env == "production",
+            on_progress=self.on_progress,
+            lock_timeout=self.lock_timeout,
+        )
+        return LaunchReport(path=self._db_path, env=self.env, applied=result.applied, backup=result.backup)
+
+    def rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
+        """Undo the newest ``steps`` migrations, or all after ``to``, newest first, in one transaction.
+
+        Returns the ids undone. Raises IrreversibleMigrationError, before
+        any change, when one of them has no down().
+        """
+        from .runner import rollback_migrations
+
+        plan = self._plan()
+        result = rollback_migrations(
+            self._connect(),
+            self._db_path,
+            plan.known,
+            steps=None if to is not None else steps,
+            to=to,
+            take_backup=self.env == "production",
+            on_progress=self.on_progress,
+            lock_timeout=self.lock_timeout,
+        )
+        return result.applied
+
+    def stamp(self, to: str) -> List[str]:
+        """Record migrations through ``to`` as applied without running them (adopt an existing file)."""
+        from .runner import stamp_migrations
+
+        plan = self._plan()
+        return stamp_migrations(self._connect(), self._db_path, plan.known, to, self.lock_timeout)
+
+    def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
+        """An online backup of the file: to ``destination``, or into ``backups/`` beside it."""
+        from .backup import backup_database
+        from .errors import ConfigurationError
+
+        self._connect()
+        if self._db_path is None:
+            raise ConfigurationError("An in-memory database has no file to back up; pass path= or set $APP_DB_PATH.")
+        target = Path(destination).expanduser().resolve() if destination is not None else None
+        return backup_database(self._db_path, destination=target)
+
+    # Internals ------------------------------------------------------------------
+    def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
+        source = self.migrations
+        if source is None:
+            return []
+        if isinstance(source, list):
+            return identify_instances(source)
+        recorded = {record.file: (record.id, record.name) for record in applied.values() if record.file}
+        return identify_migrations(list_migration_files(source), recorded, read_all=read_all)
+
+    def _plan(self, read_all: Optional[bool] = None) -> Plan:
+        """Known versus applied, read without taking any lock."""
+        from .connection import explain_sqlite_error, sqlite_error_name
+        from .tracking import read_applied
+
+        db = self._connect()
+        try:
+            applied = read_applied(db)
+        except Exception as exc:
+            if sqlite_error_name(exc):
+                raise explain_sqlite_error(exc, self._db_path, "read") from exc
+            raise
+        if read_all is None:
+            read_all = self.env == "development"
+        return plan_migrations(self._known(applied, read_all), applied)
+
+    def _refuse_changed_migrations(self, plan: Plan) -> None:
+        changed = plan.changed_checksums()
+        if changed:
+            raise MigrationDefinitionError(
+                "Applied migration(s) changed since they ran: "
+                + ", ".join(entry.location or entry.id for entry in changed)
+                + ". Shipped migrations are history: revert the edit and put the change in a new migration. "
+                f"(Development database: {self._db_path or 'in memory'}; delete it to start over.)",
+                file=changed[0].location,
+                path=self._db_path,
+            )
+
+    def _warn_changed_migrations(self, plan: Plan) -> None:
+        for entry in plan.changed_checksums():
+            logger.warning(
+                "Migration %s (%s) changed after it was applied to %s; the change will not run. "
+                "Put schema changes in a new migration.",
+                entry.id,
+                entry.location,
+                self._db_path,
+            )
+
+    def _check_drift(self, models: Sequence[type]) -> None:
+        """SchemaDriftError when a model has a column its (existing) table lacks."""
+        db = self._connect()
+        missing = []
+        for model in models:
+            table = model._meta.table_name  # type: ignore[attr-defined]
+            columns = {column.name for column in db.get_columns(table)}
+            if not columns:
+                continue
+            missing.extend(
+                (table, model_field.column_name)
+                for model_field in model._meta.sorted_fields  # type: ignore[attr-defined]
+                if model_field.column_name not in columns
+            )
+        if missing:
+            listed = ", ".join(f"{table}.{column}" for table, column in missing)
+            raise SchemaDriftError(
+                f"The models have column(s) the database lacks: {listed}. A migration is missing: "
+                "add one that creates them (`app-db new` or `app-db makemigration`).",
+                missing=missing,
+                path=self._db_path,
+            )

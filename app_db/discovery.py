@@ -1,0 +1,278 @@
+"""Discover: find migration files (folder, package, zip) and learn their ids cheaply.
+
+A launch with nothing pending must not import or even read a migration: the
+tracking table remembers which file holds which id, so listing the names is
+enough. Files the table has not seen are read as text and their id taken from
+the ``id = "..."`` line; a module is imported only to run it (or when its id
+is not a plain string literal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+
+from .errors import ConfigurationError, MigrationDefinitionError
+from .migration import Migration, check_migration_id
+
+__all__ = [
+    "KnownMigration",
+    "MigrationFile",
+    "MigrationsSource",
+    "checksum_of",
+    "identify_migrations",
+    "list_migration_files",
+    "resolve_source",
+]
+
+FILE_PATTERN = re.compile(r"^\d+_[A-Za-z0-9_]+\.py$")
+ID_LINE = re.compile(r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?$""", re.M)
+NAME_LINE = re.compile(r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1""", re.M)
+
+MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
+
+
+def checksum_of(source: bytes) -> str:
+    """sha256 of a migration's text with line endings normalised (a CRLF checkout is no change)."""
+    return hashlib.sha256(source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One ``NNN_description.py`` in a folder, a package or a zip archive."""
+
+    name: str
+    location: str  # how messages show it: a path, or package/file
+    resource: Any  # a Path or an importlib.resources Traversable: has read_bytes()
+    package: Optional[str] = None  # import as package.<stem>; None: load from the path
+
+    def read_bytes(self) -> bytes:
+        try:
+            return self.resource.read_bytes()
+        except OSError as exc:
+            raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
+
+    def load_module(self) -> ModuleType:
+        """Import the file, turning any failure into an error that names it."""
+        stem = self.name[:-3]
+        try:
+            if self.package is not None:
+                return importlib.import_module(f"{self.package}.{stem}")
+            folder_key = hashlib.sha1(str(Path(self.resource).parent).encode()).hexdigest()[:10]
+            module_name = f"_app_db_migration_{folder_key}_{stem}"
+            spec = importlib.util.spec_from_file_location(module_name, self.resource)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(module_name, None)
+                raise
+            return module
+        except Exception as exc:
+            raise MigrationDefinitionError(
+                f"Cannot import migration {self.location}: {type(exc).__name__}: {exc}. "
+                "Fix the file; nothing was changed.",
+                file=self.location,
+            ) from exc
+
+
+@dataclass
+class KnownMigration:
+    """A migration the app ships, identified with as little I/O as possible."""
+
+    id: str
+    name: str
+    file: Optional[str]  # the file name recorded in the tracking table
+    location: Optional[str]
+    source: Optional[MigrationFile] = None
+    instance: Optional[Migration] = None
+    _text: Optional[bytes] = field(default=None, repr=False)
+
+    def text(self) -> Optional[bytes]:
+        if self._text is None:
+            if self.source is not None:
+                self._text = self.source.read_bytes()
+            elif self.instance is not None:
+                try:
+                    self._text = inspect.getsource(type(self.instance)).encode()
+                except (OSError, TypeError):
+                    return None
+        return self._text
+
+    def checksum(self) -> Optional[str]:
+        text = self.text()
+        return checksum_of(text) if text is not None else None
+
+    def load(self) -> Migration:
+        """The Migration instance, imported and checked on first use."""
+        if self.instance is None:
+            assert self.source is not None
+            module = self.source.load_module()
+            self.instance = migration_from_module(module, self.source.location)
+            if self.instance.id != self.id:
+                raise MigrationDefinitionError(
+                    f"{self.source.location}: the class says id {self.instance.id!r} but the file was "
+                    f"identified as {self.id!r}; write the id as one plain string literal "
+                    f"(id = \"...\") and never change it once shipped.",
+                    file=self.source.location,
+                )
+        return self.instance
+
+
+def migration_from_module(module: ModuleType, location: str) -> Migration:
+    """The one Migration subclass defined in ``module``, instantiated and checked."""
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Migration)
+        and value is not Migration
+        and value.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        found = ", ".join(sorted(cls.__name__ for cls in classes)) or "none"
+        raise MigrationDefinitionError(
+            f"{location} must define exactly one subclass of app_db.Migration; found {found}. "
+            "Put each migration in its own file.",
+            file=location,
+        )
+    cls = classes[0]
+    check_migration_id(getattr(cls, "id", None), location)
+    if not callable(getattr(cls, "up", None)):
+        raise MigrationDefinitionError(
+            f"{location}: {cls.__name__} has no up(self, schema) method; every migration needs one.",
+            file=location,
+        )
+    instance = cls()
+    instance.file = location
+    return instance
+
+
+def resolve_source(migrations: MigrationsSource) -> Union[Path, str, List[Migration], None]:
+    """Check what Database(migrations=...) was given: a folder Path, a package name or instances."""
+    if migrations is None:
+        return None
+    if isinstance(migrations, (list, tuple)):
+        for item in migrations:
+            if not isinstance(item, Migration):
+                raise ConfigurationError(
+                    f"migrations= list holds {item!r}, which is not an app_db.Migration instance."
+                )
+            check_migration_id(getattr(item, "id", None), type(item).__qualname__)
+            if item.file is None:
+                item.file = getattr(sys.modules.get(type(item).__module__), "__file__", None)
+        return list(migrations)
+    if isinstance(migrations, os.PathLike) or (isinstance(migrations, str) and ("/" in migrations or os.sep in migrations)):
+        folder = Path(migrations).expanduser()
+        if not folder.is_absolute():
+            raise ConfigurationError(
+                f"migrations={os.fspath(migrations)!r} is a relative folder, which would depend on where the "
+                "app was started; pass Path(__file__).parent / 'migrations' or a package name."
+            )
+        return folder
+    if isinstance(migrations, str) and all(part.isidentifier() for part in migrations.split(".")):
+        return migrations
+    raise ConfigurationError(
+        f"migrations={migrations!r} is neither a package name ('myapp.migrations'), "
+        "an absolute folder path, nor a list of Migration instances."
+    )
+
+
+def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
+    """The migration files in a folder or package, by name; nothing is read or imported."""
+    if isinstance(source, Path):
+        try:
+            names = os.listdir(source)
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot list the migrations folder {source}: {exc.strerror or exc}.") from exc
+        return [MigrationFile(name, str(source / name), source / name) for name in sorted(names) if is_migration_name(name, str(source))]
+    try:
+        spec = importlib.util.find_spec(source)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot find the migrations package {source!r}: {exc}.") from exc
+    if spec is None or spec.submodule_search_locations is None:
+        raise ConfigurationError(
+            f"migrations={source!r} is not an importable package; add an __init__.py to the folder "
+            "or pass the folder's absolute path."
+        )
+    folders = [Path(entry) for entry in spec.submodule_search_locations]
+    if all(folder.is_dir() for folder in folders):
+        files = []
+        for folder in folders:
+            files.extend(
+                MigrationFile(name, f"{folder / name}", folder / name, package=source)
+                for name in sorted(os.listdir(folder))
+                if is_migration_name(name, str(folder))
+            )
+        return files
+    # A zipped or frozen app: let importlib.resources read inside the archive.
+    from importlib.resources import files as resource_files
+
+    root = resource_files(source)
+    return [
+        MigrationFile(entry.name, f"{source}/{entry.name}", entry, package=source)
+        for entry in sorted(root.iterdir(), key=lambda entry: entry.name)
+        if is_migration_name(entry.name, source)
+    ]
+
+
+def is_migration_name(name: str, where: str) -> bool:
+    """True for ``NNN_description.py``; a .py starting with a digit but misnamed is an error, not skipped."""
+    if not name.endswith(".py"):
+        return False
+    if FILE_PATTERN.match(name):
+        return True
+    if name[:1].isdigit():
+        raise MigrationDefinitionError(
+            f"{where}: {name} looks like a migration but is not named NNN_description.py "
+            "(digits, an underscore, then letters, digits and underscores); rename it.",
+            file=name,
+        )
+    return False
+
+
+def identify_migrations(
+    files: Iterable[MigrationFile], recorded_files: Mapping[str, "tuple[str, str]"], *, read_all: bool = False
+) -> List[KnownMigration]:
+    """A KnownMigration per file; ``recorded_files`` maps file name -> (id, name) from the tracking table.
+
+    A recorded file is trusted without reading it unless ``read_all``.
+    """
+    known = []
+    for migration_file in files:
+        recorded = recorded_files.get(migration_file.name)
+        if recorded is not None and not read_all:
+            known.append(KnownMigration(recorded[0], recorded[1], migration_file.name, migration_file.location, migration_file))
+            continue
+        text = migration_file.read_bytes()
+        entry = KnownMigration("", "", migration_file.name, migration_file.location, migration_file, _text=text)
+        decoded = text.decode("utf-8", errors="replace")
+        ids = ID_LINE.findall(decoded)
+        if len(ids) == 1:
+            entry.id = check_migration_id(ids[0][1], migration_file.location)
+            names = NAME_LINE.findall(decoded)
+            entry.name = names[0][1] if len(names) == 1 else ""
+        else:
+            # Not a single plain literal: import to learn the id (and check the file).
+            entry.id = "?"
+            instance = migration_from_module(migration_file.load_module(), migration_file.location)
+            entry.id, entry.name, entry.instance = instance.id, instance.name, instance
+        known.append(entry)
+    return known
+
+
+def identify_instances(instances: Sequence[Migration]) -> List[KnownMigration]:
+    return [
+        KnownMigration(m.id, m.name, Path(m.file).name if m.file else None, m.file, instance=m) for m in instances
+    ]

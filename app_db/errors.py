@@ -1,0 +1,124 @@
+"""Every error app_db raises.
+
+Each message names the file, migration or path involved, says what state was
+left behind (almost always: nothing was changed) and what to do next.
+
+    AppDbError
+    ├── ConfigurationError         Database(...) or the CLI was given something unusable
+    ├── MigrationDefinitionError   a migration file is wrong; raised before any write
+    │   └── IrreversibleMigrationError   a rollback needs a down() that is missing
+    ├── DatabaseCorruptError       the file is not a SQLite database; it was not touched
+    ├── SchemaTooNewError          a newer app version migrated this file; nothing was changed
+    ├── MigrationError             a migration raised; the batch was rolled back (.migration, __cause__)
+    ├── SchemaDriftError           models and schema disagree (development)
+    ├── DatabaseLockedError        another process kept the write lock too long
+    ├── DatabaseNotWritableError   the folder or the file cannot be written
+    ├── DiskFullError              a write failed for lack of space (or a file-size limit)
+    └── BackupError                the safety backup before migrating could not be made
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .migration import Migration
+
+__all__ = [
+    "AppDbError",
+    "BackupError",
+    "ConfigurationError",
+    "DatabaseCorruptError",
+    "DatabaseLockedError",
+    "DatabaseNotWritableError",
+    "DiskFullError",
+    "IrreversibleMigrationError",
+    "MigrationDefinitionError",
+    "MigrationError",
+    "SchemaDriftError",
+    "SchemaTooNewError",
+]
+
+
+class AppDbError(Exception):
+    """Base of every app_db error; ``path`` is the database file when one is involved."""
+
+    def __init__(self, message: str, *, path: Optional[Path] = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ConfigurationError(AppDbError, ValueError):
+    """An argument to Database(...) or to the CLI cannot be used."""
+
+
+class MigrationDefinitionError(AppDbError):
+    """A migration file is malformed: bad id, duplicate, no class or two, no up().
+
+    Raised while planning, before anything is written. ``file`` names the file.
+    """
+
+    def __init__(self, message: str, *, file: Optional[str] = None, path: Optional[Path] = None) -> None:
+        super().__init__(message, path=path)
+        self.file = file
+
+
+class IrreversibleMigrationError(MigrationDefinitionError):
+    """A rollback would need the down() of a migration that has none."""
+
+
+class DatabaseCorruptError(AppDbError):
+    """The file is not a SQLite database (or is damaged); it was left untouched."""
+
+
+class SchemaTooNewError(AppDbError):
+    """The file records migrations this app does not know: a newer version migrated it."""
+
+    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: Optional[Path] = None) -> None:
+        super().__init__(message, path=path)
+        self.unknown_ids = list(unknown_ids)
+
+
+class MigrationError(AppDbError):
+    """A migration raised; the whole batch was rolled back.
+
+    ``migration`` is the Migration that failed, ``backup`` the backup taken
+    before the batch (or None), and ``__cause__`` the original exception.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        migration: "Migration",
+        backup: Optional[Path] = None,
+        path: Optional[Path] = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.migration = migration
+        self.backup = backup
+
+
+class SchemaDriftError(AppDbError):
+    """A model has a column that its table lacks: a migration was forgotten."""
+
+    def __init__(self, message: str, *, missing: Sequence[tuple], path: Optional[Path] = None) -> None:
+        super().__init__(message, path=path)
+        self.missing = list(missing)
+
+
+class DatabaseLockedError(AppDbError):
+    """Another process held the database's write lock for longer than we wait."""
+
+
+class DatabaseNotWritableError(AppDbError):
+    """The data folder or the database file cannot be created or written."""
+
+
+class DiskFullError(AppDbError):
+    """A write failed because the disk (or the process's file-size limit) is full."""
+
+
+class BackupError(AppDbError):
+    """The backup taken before migrating failed; nothing was migrated."""

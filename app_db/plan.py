@@ -1,0 +1,87 @@
+"""Plan: from the migrations the app knows and those the file records, what to run, or why not.
+
+Pure: nothing here reads or writes the database or the migration files
+(beyond a KnownMigration's checksum, which the caller asks for).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .discovery import KnownMigration
+from .errors import ConfigurationError, MigrationDefinitionError, SchemaTooNewError
+from .tracking import AppliedMigration
+
+__all__ = ["Plan", "plan_migrations"]
+
+
+@dataclass
+class Plan:
+    known: List[KnownMigration]  # sorted by id
+    applied: Dict[str, AppliedMigration]
+    pending: List[KnownMigration] = field(default_factory=list)
+    unknown_applied: List[str] = field(default_factory=list)  # recorded, but the app ships no such migration
+
+    @property
+    def current(self) -> Optional[str]:
+        """The newest applied id: where the schema is now."""
+        return max(self.applied) if self.applied else None
+
+    def raise_if_too_new(self, path: Optional[Path]) -> None:
+        """SchemaTooNewError when the file records migrations this app version does not have."""
+        if not self.unknown_applied:
+            return
+        shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
+        raise SchemaTooNewError(
+            f"The database {path or '(in memory)'} was updated by a newer version of this app "
+            f"(it records migrations this version does not have: {shown}). Nothing was changed. "
+            "Install the newer version of the app, or restore a backup made before the update.",
+            unknown_ids=self.unknown_applied,
+            path=path,
+        )
+
+    def changed_checksums(self) -> List[KnownMigration]:
+        """Applied migrations whose source differs from what was applied (reads their text)."""
+        changed = []
+        for migration in self.known:
+            record = self.applied.get(migration.id)
+            if record is None or record.checksum is None:
+                continue
+            checksum = migration.checksum()
+            if checksum is not None and checksum != record.checksum:
+                changed.append(migration)
+        return changed
+
+    def up_to(self, target: str) -> List[KnownMigration]:
+        """The pending migrations through ``target``; ``target`` must be known."""
+        if target not in {m.id for m in self.known}:
+            raise ConfigurationError(f"No migration has the id {target!r}; `app-db status` lists them.")
+        return [m for m in self.pending if m.id <= target]
+
+
+def plan_migrations(known: Sequence[KnownMigration], applied: Dict[str, AppliedMigration]) -> Plan:
+    """Order ``known`` by id and work out what is pending and what is unknown.
+
+    Duplicate ids (compared case-insensitively: on a case-insensitive file
+    system or to a person they are the same) raise MigrationDefinitionError.
+    """
+    by_id: Dict[str, KnownMigration] = {}
+    for migration in known:
+        twin = by_id.get(migration.id.lower())
+        if twin is not None:
+            raise MigrationDefinitionError(
+                f"Two migrations share the id {migration.id!r}: {twin.location} and {migration.location}. "
+                "Give the newer one a new id (a later timestamp); nothing was changed.",
+                file=migration.location,
+            )
+        by_id[migration.id.lower()] = migration
+    ordered = sorted(known, key=lambda m: m.id)
+    known_ids = {m.id for m in ordered}
+    return Plan(
+        known=ordered,
+        applied=dict(applied),
+        pending=[m for m in ordered if m.id not in applied],
+        unknown_applied=sorted(set(applied) - known_ids),
+    )

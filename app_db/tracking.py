@@ -1,0 +1,74 @@
+"""The tracking table ``app_db_migrations``: which migrations this file has had.
+
+A row is written in the same transaction as its migration, so a crash can
+never leave a migration applied but unrecorded (or the reverse).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Optional
+
+if TYPE_CHECKING:
+    import peewee
+
+    from .discovery import KnownMigration
+
+__all__ = ["TABLE", "AppliedMigration", "delete_record", "ensure_table", "read_applied", "record_applied"]
+
+TABLE = "app_db_migrations"
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    id: str
+    name: str
+    file: Optional[str]
+    checksum: Optional[str]
+    applied_at: datetime.datetime
+    duration: float
+
+
+def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
+    """Every recorded migration by id; empty when the table does not exist yet. Only reads."""
+    cursor = db.execute_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
+    )
+    if cursor.fetchone() is None:
+        return {}
+    rows = db.execute_sql(f"SELECT id, name, file, checksum, applied_at, duration FROM {TABLE}").fetchall()
+    return {
+        row[0]: AppliedMigration(row[0], row[1] or "", row[2], row[3], parse_time(row[4]), row[5] or 0.0)
+        for row in rows
+    }
+
+
+def ensure_table(db: "peewee.SqliteDatabase") -> None:
+    db.execute_sql(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+        "id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, file TEXT, checksum TEXT, "
+        "applied_at TEXT NOT NULL, duration REAL NOT NULL)"
+    )
+
+
+def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", duration: float) -> None:
+    db.execute_sql(
+        f"INSERT INTO {TABLE} (id, name, file, checksum, applied_at, duration) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            migration.id,
+            migration.name or "",
+            migration.file,
+            migration.checksum(),
+            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
+            round(duration, 6),
+        ),
+    )
+
+
+def delete_record(db: "peewee.SqliteDatabase", migration_id: str) -> None:
+    db.execute_sql(f"DELETE FROM {TABLE} WHERE id = ?", (migration_id,))
+
+
+def parse_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value)

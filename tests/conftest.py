@@ -1,0 +1,115 @@
+"""Shared fixtures: a project folder where each test writes its migrations as small strings."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+
+from app_db import Database
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def migration_source(migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", name: str = "", imports: str = "") -> str:
+    """The text of a migration file with one class; ``up``/``down`` are method bodies."""
+    body = textwrap.indent(textwrap.dedent(up).strip(), " " * 8)
+    undo = textwrap.indent(textwrap.dedent(down).strip(), " " * 8) if down is not None else None
+    lines = [
+        "import peewee",
+        "from app_db import Migration",
+        imports,
+        "",
+        "",
+        "class Step(Migration):",
+        f"    id = {migration_id!r}",
+        f"    name = {name or migration_id.split('_', 2)[2].replace('_', ' ').capitalize()!r}",
+        "",
+        "    def up(self, schema):",
+        body,
+    ]
+    if undo is not None:
+        lines += ["", "    def down(self, schema):", undo]
+    return "\n".join(lines) + "\n"
+
+
+class Project:
+    """A temporary app: a migrations folder and a database file, both under tmp_path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.migrations = root / "migrations"
+        self.migrations.mkdir()
+        self.path = root / "data" / "app.sqlite3"
+
+    def write(self, filename: str, source: str) -> Path:
+        target = self.migrations / filename
+        target.write_text(source)
+        return target
+
+    def add(self, filename: str, migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", **kwargs) -> Path:
+        return self.write(filename, migration_source(migration_id, up, down, **kwargs))
+
+    def database(self, **options) -> Database:
+        options.setdefault("migrations", self.migrations)
+        options.setdefault("path", self.path)
+        options.setdefault("env", "production")
+        return Database("TestApp", **options)
+
+    def connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path)
+
+    def rows(self, sql: str, params=()) -> List[tuple]:
+        connection = self.connect()
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    def dump(self) -> List[str]:
+        """Schema and rows, in a stable order: equal dumps mean an equal database."""
+        connection = self.connect()
+        try:
+            return sorted(connection.iterdump())
+        finally:
+            connection.close()
+
+    def applied(self) -> List[str]:
+        try:
+            return [row[0] for row in self.rows("SELECT id FROM app_db_migrations ORDER BY id")]
+        except sqlite3.OperationalError:
+            return []
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    yield Project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on the environment of the machine that runs it."""
+    for name in ("APP_ENV", "APP_DB_PATH", "APP_DB_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_python(code: str, *, env: dict = None, cwd: Path = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a real second process, as a second app launch is)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    for name in ("APP_ENV", "APP_DB_PATH"):
+        if env is None or name not in env:
+            full_env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
