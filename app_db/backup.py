@@ -112,3 +112,34 @@ def prune_backups(path: Path, keep: int) -> None:
             old.unlink()
         except OSError as exc:  # a locked old backup is not worth failing a launch for
             logger.warning("Could not delete old backup %s: %s", old, exc)
+
+
+def restore_into(source: Path, connection: sqlite3.Connection) -> None:
+    """Replace the open database's content with ``source``'s, in one write transaction.
+
+    Uses the backup API in reverse, so the live file (and its WAL) stays
+    consistent and other connections see either the old or the new content.
+    """
+    source_connection = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    try:
+        source_connection.backup(connection)
+    finally:
+        source_connection.close()
+
+
+def read_recorded_ids(source: Path) -> List[str]:
+    """The migration ids recorded in another SQLite file; raises sqlite3.Error when it is not one."""
+    from .connection import check_is_sqlite
+
+    check_is_sqlite(source)
+    connection = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        has_table = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'app_db_migrations'"
+        ).fetchone()
+        if not has_table:
+            return []
+        return [row[0] for row in connection.execute("SELECT id FROM app_db_migrations")]
+    finally:
+        connection.close()

@@ -161,7 +161,7 @@ class Database:
             )
             report.applied, report.backup = result.applied, result.backup
         if env == "development":
-            self._check_drift(models)
+            self.check_models(models)
         return report
 
     # Inspection -----------------------------------------------------------------
@@ -241,6 +241,57 @@ class Database:
         plan = self._plan()
         return stamp_migrations(self._connect(), self._db_path, plan.known, to, self.lock_timeout)
 
+    def preview(self, to: Optional[str] = None) -> List[str]:
+        """The SQL statements migrate(to) would run, found on an in-memory copy; the file is not changed."""
+        from .runner import preview_statements
+
+        plan = self._plan()
+        plan.raise_if_too_new(self._db_path)
+        return preview_statements(self._db_path, plan.known, target=to)
+
+    def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
+        """The SQL statements rollback(steps, to) would run; the file is not changed."""
+        from .runner import preview_statements
+
+        return preview_statements(self._db_path, self._plan().known, rollback=True, target=to, steps=steps)
+
+    def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
+        """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.
+
+        Refuses, changing nothing, a file that is not SQLite or that a newer
+        app version migrated. The current content is backed up first.
+        """
+        import sqlite3
+
+        from .backup import backup_database, read_recorded_ids, restore_into
+        from .connection import explain_sqlite_error
+        from .errors import ConfigurationError, DatabaseCorruptError
+
+        source_path = Path(source).expanduser().resolve()
+        if not source_path.is_file():
+            raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
+        try:
+            recorded = read_recorded_ids(source_path)
+        except (sqlite3.Error, DatabaseCorruptError) as exc:
+            raise DatabaseCorruptError(
+                f"Cannot restore from {source_path}: it is not a SQLite database (or is damaged). "
+                "Nothing was changed; pick another backup.",
+                path=source_path,
+            ) from exc
+        known = self._plan().known
+        unknown = sorted(set(recorded) - {entry.id for entry in known})
+        Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
+        db = self._connect()
+        if self._db_path is None:
+            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        safety = backup_database(self._db_path, label="before-restore")
+        try:
+            restore_into(source_path, db.connection())
+        except sqlite3.Error as exc:
+            raise explain_sqlite_error(exc, self._db_path, "restore") from exc
+        logger.info("Restored %s from %s (previous content saved to %s)", self._db_path, source_path, safety)
+        return safety
+
     def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
         """An online backup of the file: to ``destination``, or into ``backups/`` beside it."""
         from .backup import backup_database
@@ -300,7 +351,7 @@ class Database:
                 self._db_path,
             )
 
-    def _check_drift(self, models: Sequence[type]) -> None:
+    def check_models(self, models: Sequence[type]) -> None:
         """SchemaDriftError when a model has a column its (existing) table lacks."""
         db = self._connect()
         missing = []

@@ -30,7 +30,15 @@ from .tracking import delete_record, ensure_table, read_applied, record_applied
 if TYPE_CHECKING:
     import peewee
 
-__all__ = ["RunResult", "missing_model_tables", "rollback_migrations", "run_pending", "stamp_migrations", "write_transaction"]
+__all__ = [
+    "RunResult",
+    "missing_model_tables",
+    "preview_statements",
+    "rollback_migrations",
+    "run_pending",
+    "stamp_migrations",
+    "write_transaction",
+]
 
 logger = logging.getLogger("app_db")
 
@@ -207,6 +215,50 @@ def stamp_migrations(
         for entry in pending:
             record_applied(db, entry, 0.0)
     return [entry.id for entry in pending]
+
+
+def preview_statements(
+    path: Optional[Path],
+    known: Sequence[KnownMigration],
+    *,
+    rollback: bool = False,
+    target: Optional[str] = None,
+    steps: Optional[int] = 1,
+) -> List[str]:
+    """The SQL that migrating (or rolling back) would run, in order; the file is only read.
+
+    The migrations run for real, but on an in-memory copy of the file made
+    with the backup API, so what is shown is what would happen, data
+    migrations included. Reads and app_db's own bookkeeping are left out.
+    """
+    import peewee
+
+    memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)])
+    memory.connect()
+    try:
+        if path is not None and path.exists():
+            source = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+            try:
+                source.backup(memory.connection())
+            finally:
+                source.close()
+        statements: List[str] = []
+        memory.connection().set_trace_callback(statements.append)
+        if rollback:
+            rollback_migrations(memory, None, known, steps=None if target else steps, to=target)
+        else:
+            run_pending(memory, None, known, target=target)
+    finally:
+        memory.close()
+    return [statement for statement in statements if is_change(statement)]
+
+
+def is_change(statement: str) -> bool:
+    """True for a statement that changes the schema or the data the user sees."""
+    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    if head in {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "WITH"}:
+        return False
+    return "app_db_migrations" not in statement
 
 
 def run_step(
