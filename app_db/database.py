@@ -253,7 +253,8 @@ class Database:
         """The SQL statements rollback(steps, to) would run; the file is not changed."""
         from .runner import preview_statements
 
-        return preview_statements(self._db_path, self._plan().known, rollback=True, target=to, steps=steps)
+        plan = self._plan()  # connects, so _db_path is set
+        return preview_statements(self._db_path, plan.known, rollback=True, target=to, steps=steps)
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
         """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.

@@ -1,0 +1,184 @@
+"""Helpers for the demo's tests: an older user's database, built from the real migrations, and a virtual X server.
+
+Run as a script to retake the README screenshots under Xvfb:
+``python tests/demo_helpers.py`` (needs the apt packages xvfb and imagemagick).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+REPO = Path(__file__).resolve().parent.parent
+RELEASE_2 = "20240602_130000_add_user_preferences"  # the last migration the older user's app had
+
+# Notes as release 2 stored them: no title column, the first line was the title.
+OLD_NOTES: List[Dict] = [
+    {"id": 1, "body": "Groceries\nmilk\neggs\nbread", "tags": ["home", "shopping"]},
+    {"id": 2, "body": "Release plan\nShip 0.2 on Friday.\n\n- splash\n- migrations", "tags": ["work"]},
+    {"id": 3, "body": "  Padded first line  \nthe rest", "tags": []},
+    {"id": 4, "body": "One line only", "tags": ["work", "ideas"]},
+    {"id": 5, "body": "", "tags": []},
+    {"id": 7, "body": "Ünïcödé ✓ title\r\nbody with a CRLF line end", "tags": ["ideas"]},
+    {"id": 9, "body": "\nfirst line was empty", "tags": []},
+]
+OLD_PREFERENCES = {"user_id": "local", "theme": "dark"}
+
+
+def expected_after_upgrade(body: str) -> Tuple[str, str]:
+    """(title, body) that migration 006 must make of a release-2 body."""
+    first, _newline, rest = body.partition("\n")
+    return first.strip(), rest
+
+
+def build_release_2_database(path: Path) -> None:
+    """A database as an older user has it: the first two migrations, with their rows in it."""
+    from demo_app.db import notes_database
+
+    database = notes_database(path)
+    database.migrate(to=RELEASE_2)
+    database.close()
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            tag_ids: Dict[str, int] = {}
+            for number, note in enumerate(OLD_NOTES):
+                stamp = f"2024-06-{10 + number:02d} 09:30:00"
+                connection.execute(
+                    "INSERT INTO note (id, body, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                    (note["id"], note["body"], stamp, stamp),
+                )
+                for name in note["tags"]:
+                    if name not in tag_ids:
+                        tag_ids[name] = connection.execute("INSERT INTO tag (name) VALUES (?)", (name,)).lastrowid
+                    connection.execute(
+                        "INSERT INTO note_tag (note_id, tag_id) VALUES (?, ?)", (note["id"], tag_ids[name])
+                    )
+            connection.execute(
+                "INSERT INTO user_preferences (user_id, theme) VALUES (?, ?)",
+                (OLD_PREFERENCES["user_id"], OLD_PREFERENCES["theme"]),
+            )
+    finally:
+        connection.close()
+
+
+def rows(path: Path, sql: str, params: tuple = ()) -> List[tuple]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def tags_by_note(path: Path) -> Dict[int, List[str]]:
+    found: Dict[int, List[str]] = {}
+    for note_id, name in rows(
+        path, "SELECT note_tag.note_id, tag.name FROM note_tag JOIN tag ON tag.id = note_tag.tag_id ORDER BY tag.name"
+    ):
+        found.setdefault(note_id, []).append(name)
+    return found
+
+
+# -- a virtual X server -----------------------------------------------------------
+
+
+class VirtualDisplay:
+    """An Xvfb server on a free display number, ready once its socket exists."""
+
+    def __init__(self, process: subprocess.Popen, number: int) -> None:
+        self.process = process
+        self.number = number
+        self.name = f":{number}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_virtual_display(width: int = 1280, height: int = 800) -> Tuple[Optional[VirtualDisplay], str]:
+    """(display, "") or (None, why it could not start)."""
+    executable = shutil.which("Xvfb")
+    if executable is None:
+        return None, "Xvfb is not installed (Debian/Ubuntu: apt-get install xvfb)"
+    reason = "no free display number"
+    for number in range(91, 140):
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        process = subprocess.Popen(
+            [executable, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        socket = Path(f"/tmp/.X11-unix/X{number}")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and process.poll() is None and not socket.exists():
+            time.sleep(0.02)
+        if socket.exists() and process.poll() is None:
+            return VirtualDisplay(process, number), ""
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        reason = f"Xvfb :{number} exited: {(process.stderr.read() or b'').decode(errors='replace').strip()[-300:]}"
+        # another server may have taken this number meanwhile: try the next one
+    return None, reason
+
+
+# -- screenshots for the README -----------------------------------------------------
+
+
+def window_screenshot(window, target: Path) -> None:
+    """Save one Tk toplevel as a PNG with ImageMagick's ``import``."""
+    window.update()
+    frame = window.winfo_toplevel().wm_frame()
+    subprocess.run(["import", "-window", str(int(frame, 16)), str(target)], check=True)
+
+
+def take_readme_screenshots(docs: Path) -> None:
+    """docs/demo-splash.png during a real upgrade, docs/demo-main.png after it, under a fresh Xvfb."""
+    import tempfile
+    import tkinter as tk
+
+    display, reason = start_virtual_display()
+    if display is None:
+        raise SystemExit(f"Cannot take screenshots: {reason}")
+    os.environ["DISPLAY"] = display.name
+    try:
+        from demo_app.gui import launch_gui
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "notes.sqlite3"
+            build_release_2_database(path)
+            root = tk.Tk(className="AppDbNotes")
+            root.withdraw()
+
+            def on_splash_step(splash) -> None:
+                if "(2 of" in splash.message_var.get():
+                    window_screenshot(splash.window, docs / "demo-splash.png")
+
+            launched = launch_gui(root, path, on_splash_step=on_splash_step)
+            window = launched.window
+            assert window is not None
+            window.root.geometry("900x540+0+0")
+            window.open_note(window.note_ids[0])
+            window.refresh(select_id=window.current_id)
+            window_screenshot(window.root, docs / "demo-main.png")
+            window.launched.close()
+            root.destroy()
+    finally:
+        display.stop()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    take_readme_screenshots(REPO / "docs")
+    print("Wrote docs/demo-splash.png and docs/demo-main.png")

@@ -1,0 +1,115 @@
+"""Backups in production: before migrating a file that has data, never on a fresh install, newest five kept."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from app_db import DatabaseCorruptError, SchemaTooNewError
+from app_db.backup import list_backups
+
+
+def initial(project):
+    project.add("001_initial.py", "20240601_090000_initial",
+                'schema.create_table("note", {"body": peewee.TextField()})')
+
+
+def test_fresh_install_takes_no_backup(project):
+    initial(project)
+    assert project.database().register_models([]).backup is None
+    assert list_backups(project.path) == []
+
+
+def test_backup_is_taken_before_migrating_a_file_with_data(project):
+    initial(project)
+    project.database().register_models([])
+    project.connect().execute("INSERT INTO note (body) VALUES ('keep me')").connection.commit()
+    project.add("002_drop.py", "20240602_090000_drop", 'schema.drop_table("note")')
+
+    report = project.database().register_models([])
+
+    assert report.backup is not None and report.backup.parent == project.path.parent / "backups"
+    assert "20240602_090000_drop" in report.backup.name
+    copy = sqlite3.connect(report.backup)
+    assert copy.execute("SELECT body FROM note").fetchall() == [("keep me",)]
+    assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one self-contained file
+    assert not report.backup.with_name(report.backup.name + "-wal").exists()
+
+
+def test_a_file_made_before_migrations_existed_is_backed_up(project):
+    project.path.parent.mkdir(parents=True)
+    connection = project.connect()
+    connection.execute("CREATE TABLE legacy (x)")
+    connection.commit()
+    connection.close()
+    initial(project)
+    assert project.database().register_models([]).backup is not None
+
+
+def test_only_the_newest_five_backups_are_kept(project):
+    initial(project)
+    project.database().register_models([])
+    made = []
+    for number in range(2, 9):
+        project.add(f"00{number}_t{number}.py", f"2024060{number}_090000_t{number}", f'schema.sql("CREATE TABLE t{number} (x)")')
+        made.append(project.database().register_models([]).backup)
+    assert list_backups(project.path) == made[-5:]
+
+
+def test_no_backup_in_development_or_test(project):
+    initial(project)
+    project.database(env="development").register_models([])
+    project.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+    assert project.database(env="development").register_models([]).backup is None
+    assert project.database(env="test").register_models([]).backup is None
+
+
+def test_failed_migration_error_points_at_the_backup(project):
+    from app_db import MigrationError
+
+    initial(project)
+    project.database().register_models([])
+    project.add("002_broken.py", "20240602_090000_broken", 'raise RuntimeError("boom")')
+    with pytest.raises(MigrationError) as caught:
+        project.database().register_models([])
+    assert caught.value.backup is not None and caught.value.backup.exists()
+    assert str(caught.value.backup) in str(caught.value)
+
+
+def test_restore_replaces_content_and_keeps_a_backup_of_what_it_replaced(project):
+    initial(project)
+    database = project.database()
+    database.register_models([])
+    project.connect().execute("INSERT INTO note (body) VALUES ('old')").connection.commit()
+    saved = database.backup(project.root / "saved.sqlite3")
+    project.connect().execute("DELETE FROM note").connection.commit()
+
+    safety = database.restore(saved)
+
+    assert project.rows("SELECT body FROM note") == [("old",)]
+    assert sqlite3.connect(safety).execute("SELECT count(*) FROM note").fetchone() == (0,)
+
+
+def test_restore_refuses_a_file_that_is_not_sqlite(project):
+    initial(project)
+    project.database().register_models([])
+    junk = project.root / "junk.sqlite3"
+    junk.write_text("not a database")
+    before = project.dump()
+    with pytest.raises(DatabaseCorruptError, match="junk.sqlite3"):
+        project.database().restore(junk)
+    assert project.dump() == before
+
+
+def test_restore_refuses_a_file_from_a_newer_app_version(project):
+    initial(project)
+    database = project.database()
+    database.register_models([])
+    newer = database.backup(project.root / "newer.sqlite3")
+    connection = sqlite3.connect(newer)
+    connection.execute("INSERT INTO app_db_migrations VALUES ('20991231_000000_future', 'F', 'x.py', NULL, '2099-01-01T00:00:00+00:00', 0)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(SchemaTooNewError, match="20991231_000000_future"):
+        database.restore(newer)
