@@ -29,6 +29,13 @@ OLD_NOTES: List[Dict] = [
     {"id": 9, "body": "\nfirst line was empty", "tags": []},
 ]
 OLD_PREFERENCES = {"user_id": "local", "theme": "dark"}
+SCREENSHOT_NOTES: List[Dict] = [
+    {"id": 1, "body": "Groceries\nmilk, eggs, bread\nsomething for the weekend", "tags": ["home", "shopping"]},
+    {"id": 2, "body": "Book ideas\nA desktop app that never loses a note, even across upgrades.", "tags": ["ideas"]},
+    {"id": 3, "body": "Dentist\nTuesday 9:30, bring the insurance card.", "tags": ["home"]},
+    {"id": 4, "body": "Release plan\nShip 0.2 on Friday.\n\n- progress splash\n- error dialogs\n- screenshots",
+     "tags": ["release", "work"]},
+]
 
 
 def expected_after_upgrade(body: str) -> Tuple[str, str]:
@@ -37,7 +44,7 @@ def expected_after_upgrade(body: str) -> Tuple[str, str]:
     return first.strip(), rest
 
 
-def build_release_2_database(path: Path) -> None:
+def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, theme: str = "dark") -> None:
     """A database as an older user has it: the first two migrations, with their rows in it."""
     from demo_app.db import notes_database
 
@@ -48,7 +55,7 @@ def build_release_2_database(path: Path) -> None:
     try:
         with connection:
             tag_ids: Dict[str, int] = {}
-            for number, note in enumerate(OLD_NOTES):
+            for number, note in enumerate(OLD_NOTES if notes is None else notes):
                 stamp = f"2024-06-{10 + number:02d} 09:30:00"
                 connection.execute(
                     "INSERT INTO note (id, body, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -62,7 +69,7 @@ def build_release_2_database(path: Path) -> None:
                     )
             connection.execute(
                 "INSERT INTO user_preferences (user_id, theme) VALUES (?, ?)",
-                (OLD_PREFERENCES["user_id"], OLD_PREFERENCES["theme"]),
+                (OLD_PREFERENCES["user_id"], theme),
             )
     finally:
         connection.close()
@@ -157,7 +164,7 @@ def take_readme_screenshots(docs: Path) -> None:
 
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "notes.sqlite3"
-            build_release_2_database(path)
+            build_release_2_database(path, notes=SCREENSHOT_NOTES, theme="light")
             root = tk.Tk(className="AppDbNotes")
             root.withdraw()
 
@@ -169,8 +176,10 @@ def take_readme_screenshots(docs: Path) -> None:
             window = launched.window
             assert window is not None
             window.root.geometry("900x540+0+0")
-            window.open_note(window.note_ids[0])
-            window.refresh(select_id=window.current_id)
+            window.open_note(window.note_ids[0])  # the newest: Release plan
+            window.pinned_var.set(True)
+            window.save_button.invoke()
+            window.show_status(window.launch_summary())
             window_screenshot(window.root, docs / "demo-main.png")
             window.launched.close()
             root.destroy()

@@ -1,0 +1,96 @@
+"""The windowed launch: splash while migrating, then the main window or an error dialog."""
+
+from __future__ import annotations
+
+import sys
+import tkinter as tk
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from app_db import AppDbError, Migration
+
+from .error_dialog import ErrorDialog, open_folder
+from .launch import describe_problem, move_aside, open_notes, progress_text
+from .main_window import NotesWindow, ask_to_confirm
+from .splash import Splash
+
+
+@dataclass
+class GuiLaunch:
+    """What launch_gui put on screen; updated in place when the user starts over from a dialog."""
+
+    window: Optional[NotesWindow] = None
+    error_dialog: Optional[ErrorDialog] = None
+    splash_texts: List[str] = field(default_factory=list)
+    moved_aside: Optional[Path] = None
+
+
+def launch_gui(
+    root: tk.Tk,
+    path: Optional[Path] = None,
+    *,
+    open_folder: Callable[[Path], None] = open_folder,
+    confirm: Callable[[str], bool] = ask_to_confirm,
+    on_splash_step: Optional[Callable[[Splash], None]] = None,
+) -> GuiLaunch:
+    """Run the launch inside ``root`` (kept withdrawn until the main window is ready)."""
+    result = GuiLaunch()
+    splash: Optional[Splash] = None
+
+    def before_migrating(pending: list) -> None:
+        nonlocal splash
+        splash = Splash(root, len(pending))
+
+    def on_progress(index: int, total: int, migration: Migration) -> None:
+        result.splash_texts.append(progress_text(index, total, migration))
+        if splash is not None:
+            splash.show_step(index, total, migration)
+            if on_splash_step is not None:
+                on_splash_step(splash)
+
+    try:
+        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating)
+    except AppDbError as error:
+        if splash is not None:
+            splash.close(completed=False)
+        problem = describe_problem(error)
+
+        def start_fresh() -> None:
+            assert problem.damaged_file is not None
+            result.moved_aside = move_aside(problem.damaged_file)
+            if result.error_dialog is not None:
+                result.error_dialog.close()
+            again = launch_gui(root, path, open_folder=open_folder, confirm=confirm, on_splash_step=on_splash_step)
+            result.window, result.error_dialog = again.window, again.error_dialog
+            result.splash_texts.extend(again.splash_texts)
+
+        result.error_dialog = ErrorDialog(
+            root,
+            problem,
+            on_quit=root.destroy,
+            open_folder=open_folder,
+            on_start_fresh=start_fresh if problem.damaged_file is not None else None,
+        )
+        return result
+    if splash is not None:
+        splash.close()
+    result.window = NotesWindow(root, launched, confirm=confirm)
+    root.deiconify()
+    return result
+
+
+def run_gui(path: Optional[Path] = None) -> int:
+    """``python -m demo_app``: 0 when the notes window opened, 1 after a launch error, 2 with no display."""
+    try:
+        root = tk.Tk(className="AppDbNotes")
+    except tk.TclError as error:
+        print(f"Cannot open a window ({error}). Run `python -m demo_app --headless` instead.", file=sys.stderr)
+        return 2
+    root.withdraw()
+    result = launch_gui(root, path)
+    root.mainloop()
+    if result.window is not None:
+        result.window.launched.close()
+        return 0
+    return 1

@@ -1,0 +1,45 @@
+"""``--headless``: the same launch without a window, for machines with no display, scripts and CI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional, TextIO
+
+from app_db import AppDbError, Migration
+
+from .launch import describe_problem, open_notes, progress_text
+from .notes import count_notes
+
+
+def run_headless(path: Optional[Path] = None, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
+    """Launch, print where the database is and what was applied; 0 on success, 1 on a launch error."""
+    out = out if out is not None else sys.stdout  # looked up now: tests and callers may redirect it
+    err = err if err is not None else sys.stderr
+
+    def on_progress(index: int, total: int, migration: Migration) -> None:
+        print(progress_text(index, total, migration), file=out, flush=True)
+
+    try:
+        launched = open_notes(path, on_progress=on_progress)
+    except AppDbError as error:
+        problem = describe_problem(error)
+        print(problem.headline, file=err)
+        print(problem.detail, file=err)
+        print(f"Next step: {problem.next_step}", file=err)
+        if problem.folder is not None:
+            print(f"Data folder: {problem.folder}", file=err)
+        print(f"Details: {problem.technical}", file=err)
+        return 1
+    print(f"Database: {launched.path}", file=out)
+    if launched.applied:
+        print(f"Applied {len(launched.applied)} migration(s):", file=out)
+        for migration in launched.applied:
+            print(f"  {migration.id}  {migration.name}", file=out)
+    else:
+        print("Up to date: no migration was pending.", file=out)
+    if launched.backup is not None:
+        print(f"Backup taken before migrating: {launched.backup}", file=out)
+    print(f"Notes: {count_notes()}", file=out)
+    launched.close()
+    return 0

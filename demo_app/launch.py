@@ -1,0 +1,162 @@
+"""The launch flow both front ends share, and what each launch error means to a user.
+
+Open the file, say what is pending (so the GUI can put up its splash before the
+backup and the first migration start), migrate and bind the models. An error
+becomes a LaunchProblem: plain words, the next step, and the folder to open.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional
+
+from app_db import AppDbError, Database, DatabaseCorruptError, Migration, MigrationError, SchemaTooNewError
+
+from .db import APP_NAME, ProgressCallback, notes_database
+from .models import MODELS
+
+
+@dataclass
+class Launched:
+    """What a successful launch did; ``database`` stays open while the app runs."""
+
+    database: Database
+    path: Path
+    applied: list = field(default_factory=list)  # the migrations run (each has .id and .name), in order
+    backup: Optional[Path] = None
+
+    def close(self) -> None:
+        self.database.close()
+
+
+@dataclass(frozen=True)
+class LaunchProblem:
+    """A launch error in the words a dialog or a terminal shows."""
+
+    title: str
+    headline: str
+    detail: str
+    next_step: str
+    folder: Optional[Path]  # what "Open data folder" opens
+    technical: str  # app_db's own message, for a support request
+    damaged_file: Optional[Path] = None  # set when moving the file aside is the way out
+
+
+def open_notes(
+    path: Optional[Path] = None,
+    on_progress: Optional[ProgressCallback] = None,
+    before_migrating: Optional[Callable[[list], None]] = None,
+) -> Launched:
+    """Migrate the notes database and bind the models; raises AppDbError.
+
+    ``before_migrating(pending)`` runs only when migrations are pending, so a
+    launch with nothing to do shows no splash at all.
+    """
+    database = notes_database(path, on_progress=on_progress)
+    try:
+        pending = database.pending()
+        if pending and before_migrating is not None:
+            before_migrating(pending)
+        report = database.register_models(MODELS)
+    except BaseException:
+        database.close()
+        raise
+    by_id = {migration.id: migration for migration in pending}
+    applied = [by_id[migration_id] for migration_id in report.applied if migration_id in by_id]
+    return Launched(database=database, path=Path(report.path), applied=applied, backup=report.backup)
+
+
+def progress_text(index: int, total: int, migration: Migration) -> str:
+    """The splash's line, also printed by --headless."""
+    return f"Updating your data ({index} of {total}): {migration.name}"
+
+
+def describe_problem(error: AppDbError) -> LaunchProblem:
+    """Turn a launch error into what the user reads and can do next."""
+    path = Path(error.path) if getattr(error, "path", None) else None
+    data_folder = path.parent if path is not None else None
+    technical = technical_details(error)
+    if isinstance(error, MigrationError):
+        backup = Path(error.backup) if error.backup else None
+        where_backup = (
+            f"A copy of your notes from before the update is in {backup}."
+            if backup is not None
+            else "No backup was needed: the file was not touched."
+        )
+        return LaunchProblem(
+            title=f"{APP_NAME} could not update your notes",
+            headline="Your notes could not be updated for this version of the app.",
+            detail=(
+                f'The update step "{error.migration.name}" failed, so it was undone: '
+                f"your notes are exactly as they were before this launch. {where_backup}"
+            ),
+            next_step=(
+                "Go back to the version you used before, and send the details below "
+                "to the developers so they can fix the update."
+            ),
+            folder=backup.parent if backup is not None else data_folder,
+            technical=technical,
+        )
+    if isinstance(error, SchemaTooNewError):
+        count = len(error.unknown_ids)
+        changes = "a change" if count == 1 else f"{count} changes"
+        return LaunchProblem(
+            title=f"Your notes need a newer {APP_NAME}",
+            headline=f"Your notes were saved by a newer version of {APP_NAME}.",
+            detail=(
+                f"That version made {changes} to the file that this version does not know, "
+                "so it will not open it rather than risk damaging it. Nothing was changed."
+            ),
+            next_step=f"Install the latest version of {APP_NAME} to open your notes.",
+            folder=data_folder,
+            technical=technical,
+        )
+    if isinstance(error, DatabaseCorruptError):
+        backups = data_folder / "backups" if data_folder is not None else None
+        return LaunchProblem(
+            title=f"{APP_NAME} cannot read your notes",
+            headline="Your notes file is damaged or is not a notes file.",
+            detail=f"{path} could not be read. It was not changed.",
+            next_step=(
+                "Restore a copy from the backups folder, or move the damaged file aside "
+                "and start with an empty notebook (the damaged file is kept)."
+            ),
+            folder=backups if backups is not None and backups.is_dir() else data_folder,
+            technical=technical,
+            damaged_file=path,
+        )
+    return LaunchProblem(
+        title=f"{APP_NAME} could not open your notes",
+        headline="Your notes could not be opened.",
+        detail=str(error),
+        next_step="Follow the advice above, then start the app again.",
+        folder=data_folder,
+        technical=technical,
+    )
+
+
+def technical_details(error: BaseException) -> str:
+    """The error and its cause, one per line: what a bug report needs."""
+    lines = [f"{type(error).__name__}: {error}"]
+    migration = getattr(error, "migration", None)
+    if migration is not None:
+        lines.append(f"Migration: {migration.id} ({getattr(migration, 'file', '') or 'no file'})")
+    cause = error.__cause__
+    if cause is not None:
+        lines.append(f"Cause: {type(cause).__name__}: {cause}")
+    return "\n".join(lines)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal/-shm) so the next launch starts empty; returns the new name."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, target.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,61 @@
+"""The splash shown while migrations run, so a long upgrade never looks like a hang."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+
+from app_db import Migration
+
+from .db import APP_NAME
+from .launch import progress_text
+from .look import apply_look
+
+
+class Splash:
+    """A borderless window with the step being applied and a progress bar.
+
+    The migrations run on Tk's thread (SQLite connections stay on the thread
+    that opened them), so each step repaints the window before it starts.
+    """
+
+    def __init__(self, root: tk.Tk, total: int) -> None:
+        apply_look(root, "light", 11)
+        self.total = total
+        self.window = tk.Toplevel(root)
+        self.window.title(f"{APP_NAME}: updating your data")
+        self.window.overrideredirect(True)
+        card = ttk.Frame(self.window, style="Card.TFrame", padding=(28, 22))
+        card.pack(fill="both", expand=True)
+        ttk.Label(card, text=APP_NAME, style="CardTitle.TLabel").pack(anchor="w")
+        self.message_var = tk.StringVar(value="Backing up your data before updating it…")
+        self.message_label = ttk.Label(card, textvariable=self.message_var, style="Card.TLabel", width=48)
+        self.message_label.pack(anchor="w", pady=(14, 8))
+        self.progress = ttk.Progressbar(card, orient="horizontal", length=420, mode="determinate", maximum=total)
+        self.progress.pack(fill="x")
+        ttk.Label(
+            card,
+            text="A backup is kept, and an update that fails is undone.",
+            style="CardMuted.TLabel",
+        ).pack(anchor="w", pady=(8, 0))
+        self.center()
+        self.window.update()
+
+    def center(self) -> None:
+        self.window.update_idletasks()
+        width, height = self.window.winfo_reqwidth(), self.window.winfo_reqheight()
+        x = (self.window.winfo_screenwidth() - width) // 2
+        y = (self.window.winfo_screenheight() - height) // 3
+        self.window.geometry(f"+{x}+{y}")
+
+    def show_step(self, index: int, total: int, migration: Migration) -> None:
+        """Called before migration ``index`` (from 1) of ``total`` runs."""
+        self.message_var.set(progress_text(index, total, migration))
+        self.progress.configure(maximum=total, value=index - 1)
+        self.window.update()
+
+    def close(self, completed: bool = True) -> None:
+        if completed:
+            self.progress.configure(value=self.total)
+            self.window.update()
+        self.window.destroy()
