@@ -1,0 +1,273 @@
+"""The large-upgrade scenarios, each against what raw SQLite needs for the same work.
+
+- rebuild: ``schema.add_not_null`` on a table of R rows (a table rebuild on
+  SQLite < 3.53), against the 12-step rebuild written by hand in the sqlite3
+  module, both on the same WAL file with synchronous=NORMAL (app_db's pragmas).
+- backup: the production backup of a database of B MB, against a file copy
+  of the same file followed by fsync (the backup is durable too). Measured
+  twice: the backup call alone, and a production launch with one trivial
+  pending migration (backup + migrate + launch overhead).
+
+Every run is a whole process started from a fresh copy of a template file,
+after ``os.sync()`` so that the copy's write-back does not land on the
+timing. app_db's runs record when progress was reported; the report gives
+the longest stretch of the run without a progress report.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.launch import Sample, child_env, run_script
+from bench.project import write_script
+
+REBUILD_TABLE_SQL = 'CREATE TABLE "big__new" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "value" INTEGER NOT NULL)'
+
+_TIMED_PRELUDE = "import time\nstarted = time.perf_counter()\nmarks = []\n"
+_TIMED_EPILOGUE = (
+    "import json\n"
+    "json.dump({{'started': started, 'marks': marks, 'ended': time.perf_counter()}}, open({marks_path!r}, 'w'))\n"
+)
+
+
+@dataclass
+class Scenario:
+    """One large-upgrade scenario: its variants' samples and progress gaps."""
+
+    title: str
+    size: str
+    baseline: str
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    silences: dict[str, list[float]] = field(default_factory=dict)
+    """Per variant and run: longest stretch (s) with no progress report."""
+    silent_shares: dict[str, list[float]] = field(default_factory=dict)
+    """Per variant and run: that stretch as a share of the whole run."""
+    progress_counts: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _migration(class_name: str, migration_id: str, up_body: str) -> str:
+    return f'''import peewee
+
+from app_db import Migration
+
+
+class {class_name}(Migration):
+    id = {migration_id!r}
+    name = {class_name!r}
+
+    def up(self, schema):
+{up_body}
+'''
+
+
+def _app_db_launch_source(migrations: Path, db_path: Path, env: str, marks_path: Path) -> str:
+    return (_TIMED_PRELUDE
+            + "from app_db import Database\n"
+            + f"Database('BenchApp', migrations={str(migrations)!r}, path={str(db_path)!r}, env={env!r},\n"
+            + "         on_progress=lambda index, total, migration: marks.append(time.perf_counter())"
+            + ").register_models([])\n"
+            + _TIMED_EPILOGUE.format(marks_path=str(marks_path)))
+
+
+def _silence(marks_path: Path) -> tuple[float, float, int]:
+    """Longest stretch (s) of the run between progress reports, its share of
+    the run, and the number of reports.
+
+    The run is timed from the script's first line to its last, so a launch
+    that reports once and then works silently shows nearly all of it as
+    silence."""
+    data = json.loads(marks_path.read_text())
+    points = [data["started"], *data["marks"], data["ended"]]
+    longest = max(b - a for a, b in zip(points, points[1:]))
+    total = data["ended"] - data["started"]
+    return longest, (longest / total if total > 0 else 0.0), len(data["marks"])
+
+
+def _fresh_copy(template: Path, work: Path) -> None:
+    """Put the template in place of ``work`` (and nothing beside it), then flush."""
+    shutil.rmtree(work.parent, ignore_errors=True)
+    work.parent.mkdir(parents=True)
+    shutil.copyfile(template, work)
+    os.sync()
+
+
+def _apply_first_migration(root: Path, migrations: Path, template: Path) -> None:
+    script = write_script(root, _app_db_launch_source(migrations, template, "development", root / "marks.json"))
+    run_script(script, child_env())
+
+
+def _checkpoint(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def build_rebuild_template(root: Path, rows: int) -> tuple[Path, Path]:
+    """A WAL file holding ``big`` (R rows, indexed ``name``, ``value`` nullable but
+    filled) with migration 001 applied; migration 002 makes ``value`` NOT NULL."""
+    migrations = root / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_create_big.py").write_text(_migration(
+        "CreateBig", "20240101_000001_create_big",
+        '        schema.create_table("big", {"id": peewee.AutoField(), '
+        '"name": peewee.CharField(max_length=255, index=True), "value": peewee.IntegerField(null=True)})'))
+    template = root / "template.sqlite3"
+    _apply_first_migration(root, migrations, template)
+    con = sqlite3.connect(template)
+    con.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+                "INSERT INTO big (id, name, value) SELECT x, 'row ' || x, x FROM c", (rows,))
+    con.commit()
+    con.close()
+    _checkpoint(template)
+    (migrations / "002_make_value_not_null.py").write_text(_migration(
+        "MakeValueNotNull", "20240101_000002_make_value_not_null",
+        '        schema.add_not_null("big", "value")'))
+    return template, migrations
+
+
+def _raw_rebuild_source(db_path: Path) -> str:
+    steps = [
+        "BEGIN IMMEDIATE",
+        REBUILD_TABLE_SQL,
+        'INSERT INTO "big__new" ("id", "name", "value") SELECT "id", "name", "value" FROM "big"',
+        'DROP TABLE "big"',
+        'ALTER TABLE "big__new" RENAME TO "big"',
+        'CREATE INDEX "big_name" ON "big" ("name")',
+        "PRAGMA foreign_key_check",
+        "COMMIT",
+    ]
+    return ("import sqlite3\n"
+            f"con = sqlite3.connect({str(db_path)!r}, isolation_level=None)\n"
+            "con.execute('PRAGMA synchronous = NORMAL')\n"
+            "con.execute('PRAGMA foreign_keys = OFF')\n"
+            f"for step in {steps!r}:\n"
+            "    con.execute(step).fetchall()\n"
+            "con.execute('PRAGMA foreign_keys = ON')\n"
+            "con.close()\n")
+
+
+def build_backup_template(root: Path, megabytes: int) -> tuple[Path, Path]:
+    """A file of about ``megabytes`` MB (rows of 1000 random bytes) with migration
+    001 applied; migration 002 adds a small table, so a production launch backs up."""
+    migrations = root / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_create_blobs.py").write_text(_migration(
+        "CreateBlobs", "20240101_000001_create_blobs",
+        '        schema.create_table("blobs", {"id": peewee.AutoField(), "data": peewee.BlobField()})'))
+    template = root / "template.sqlite3"
+    _apply_first_migration(root, migrations, template)
+    con = sqlite3.connect(template)
+    rows = megabytes * 1024 * 1024 // 1040
+    con.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+                "INSERT INTO blobs (data) SELECT randomblob(1000) FROM c", (rows,))
+    con.commit()
+    con.close()
+    _checkpoint(template)
+    (migrations / "002_create_notes.py").write_text(_migration(
+        "CreateNotes", "20240101_000002_create_notes",
+        '        schema.create_table("notes", {"id": peewee.AutoField(), "text": peewee.TextField()})'))
+    return template, migrations
+
+
+def _raw_copy_source(source: Path, target: Path) -> str:
+    return ("import os, shutil\n"
+            f"shutil.copyfile({str(source)!r}, {str(target)!r})\n"
+            f"fd = os.open({str(target)!r}, os.O_RDONLY)\n"
+            "os.fsync(fd)\n"
+            "os.close(fd)\n")
+
+
+def _backup_call_source(source: Path, target: Path, marks_path: Path) -> str:
+    return (_TIMED_PRELUDE
+            + "from pathlib import Path\n"
+            + "from app_db.backup import backup_database\n"
+            + f"backup_database(Path({str(source)!r}), destination=Path({str(target)!r}), keep=None,\n"
+            + "                on_progress=lambda copied, total: marks.append(time.perf_counter()))\n"
+            + _TIMED_EPILOGUE.format(marks_path=str(marks_path)))
+
+
+def _script(folder: Path, source: str) -> Path:
+    folder.mkdir(parents=True)
+    return write_script(folder, source)
+
+
+def _record(scenario: Scenario, variant: str, sample: Sample, marks_path: Path | None) -> None:
+    scenario.samples.setdefault(variant, []).append(sample)
+    if marks_path is not None:
+        silence, share, count = _silence(marks_path)
+        scenario.silences.setdefault(variant, []).append(silence)
+        scenario.silent_shares.setdefault(variant, []).append(share)
+        scenario.progress_counts.setdefault(variant, []).append(count)
+
+
+def run_rebuild(root: Path, rows: int, rounds: int, log: Callable[[str], None]) -> Scenario:
+    log(f"rebuild: building a table of {rows:,} rows")
+    template, migrations = build_rebuild_template(root / "template", rows)
+    work = root / "work" / "app.sqlite3"
+    marks = root / "marks.json"
+    raw = _script(root / "raw", _raw_rebuild_source(work))
+    app = _script(root / "app_db", _app_db_launch_source(migrations, work, "development", marks))
+    size_mb = template.stat().st_size / 1e6
+    scenario = Scenario(f"add_not_null on {rows:,} rows (table rebuild)", f"{size_mb:.0f} MB file",
+                        "12-step rebuild by hand in sqlite3")
+    env = child_env()
+    for round_index in range(rounds):
+        log(f"rebuild: round {round_index + 1} of {rounds}")
+        variants = [("raw", raw, None), ("app_db", app, marks)]
+        for variant, script, marks_path in variants[round_index % 2:] + variants[:round_index % 2]:
+            _fresh_copy(template, work)
+            _record(scenario, variant, run_script(script, env), marks_path)
+            _check_not_null(work)
+    return scenario
+
+
+def _check_not_null(db_path: Path) -> None:
+    con = sqlite3.connect(db_path)
+    try:
+        columns = {row[1]: row[3] for row in con.execute('PRAGMA table_info("big")')}
+    finally:
+        con.close()
+    if columns.get("value") != 1:
+        raise RuntimeError(f"rebuild left big.value nullable in {db_path}")
+
+
+def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], None]) -> Scenario:
+    log(f"backup: building a {megabytes} MB database")
+    template, migrations = build_backup_template(root / "template", megabytes)
+    work = root / "work" / "app.sqlite3"
+    copy_target = work.parent / "copy.sqlite3"
+    marks = root / "marks.json"
+    scripts = {}
+    for variant, source in (
+        ("raw", _raw_copy_source(work, copy_target)),
+        ("app_db backup()", _backup_call_source(work, copy_target, marks)),
+        ("app_db production launch", _app_db_launch_source(migrations, work, "production", marks)),
+    ):
+        scripts[variant] = _script(root / variant.replace(" ", "_").replace("(", "").replace(")", ""), source)
+    size_mb = template.stat().st_size / 1e6
+    scenario = Scenario(f"production backup of a {size_mb:.0f} MB database", f"{size_mb:.0f} MB file",
+                        "file copy + fsync")
+    env = child_env()
+    names = list(scripts)
+    for round_index in range(rounds):
+        log(f"backup: round {round_index + 1} of {rounds}")
+        for variant in names[round_index % len(names):] + names[:round_index % len(names)]:
+            _fresh_copy(template, work)
+            _record(scenario, variant, run_script(scripts[variant], env), None if variant == "raw" else marks)
+    shutil.rmtree(work.parent, ignore_errors=True)
+    return scenario
+
+
+def run_upgrades(root: Path, rows: int, megabytes: int, rounds: int,
+                 log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> list[Scenario]:
+    rebuild = run_rebuild(root / "rebuild", rows, rounds, log)
+    shutil.rmtree(root / "rebuild", ignore_errors=True)
+    backup = run_backup(root / "backup", megabytes, rounds, log)
+    shutil.rmtree(root / "backup", ignore_errors=True)
+    return [rebuild, backup]
