@@ -75,6 +75,38 @@ def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, the
         connection.close()
 
 
+NEWER_MIGRATION = """\
+import peewee
+from app_db import Migration
+
+
+class AddAttachments(Migration):
+    id = "20250301_120000_add_attachments"
+    name = "Add attachments"
+
+    def up(self, schema):
+        schema.create_table("attachment", {"id": peewee.AutoField(), "name": peewee.CharField()})
+
+    def down(self, schema):
+        schema.drop_table("attachment")
+"""
+
+
+def build_newer_version_database(path: Path, workspace: Path) -> None:
+    """A file migrated by a future release: the demo's migrations plus one this version lacks."""
+    import importlib.resources
+
+    from app_db import Database
+
+    newer = workspace / "newer_release_migrations"
+    shipped = Path(str(importlib.resources.files("demo_app.migrations")))
+    shutil.copytree(shipped, newer, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    (newer / "008_add_attachments.py").write_text(NEWER_MIGRATION)
+    newer_app = Database("AppDbNotes", migrations=newer, path=path)
+    newer_app.migrate()
+    newer_app.close()
+
+
 def rows(path: Path, sql: str, params: tuple = ()) -> List[tuple]:
     connection = sqlite3.connect(path)
     try:
@@ -151,7 +183,7 @@ def window_screenshot(window, target: Path) -> None:
 
 
 def take_readme_screenshots(docs: Path) -> None:
-    """docs/demo-splash.png during a real upgrade, docs/demo-main.png after it, under a fresh Xvfb."""
+    """docs/demo-splash.png during a real upgrade, demo-main.png after it, demo-error.png for a failed one."""
     import tempfile
     import tkinter as tk
 
@@ -183,6 +215,19 @@ def take_readme_screenshots(docs: Path) -> None:
             window_screenshot(window.root, docs / "demo-main.png")
             window.launched.close()
             root.destroy()
+
+            broken = Path(folder) / "broken.sqlite3"  # a release-2 file where 004's index name is taken
+            build_release_2_database(broken, notes=SCREENSHOT_NOTES)
+            connection = sqlite3.connect(broken)
+            connection.execute("CREATE INDEX note_pinned_updated_at ON note (updated_at)")
+            connection.commit()
+            connection.close()
+            root = tk.Tk(className="AppDbNotes")
+            root.withdraw()
+            failed = launch_gui(root, broken)
+            assert failed.error_dialog is not None
+            window_screenshot(failed.error_dialog.window, docs / "demo-error.png")
+            root.destroy()
     finally:
         display.stop()
 
@@ -190,4 +235,4 @@ def take_readme_screenshots(docs: Path) -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
     take_readme_screenshots(REPO / "docs")
-    print("Wrote docs/demo-splash.png and docs/demo-main.png")
+    print("Wrote docs/demo-splash.png, docs/demo-main.png and docs/demo-error.png")

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import io
-import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from demo_helpers import OLD_NOTES, RELEASE_2, build_release_2_database, expected_after_upgrade, rows, tags_by_note
+from demo_helpers import (
+    OLD_NOTES,
+    RELEASE_2,
+    build_newer_version_database,
+    build_release_2_database,
+    expected_after_upgrade,
+    rows,
+    tags_by_note,
+)
 
 from demo_app.__main__ import main
 from demo_app.db import notes_database
 from demo_app.headless import run_headless
 from demo_app.launch import open_notes
 
-MIGRATIONS_FOLDER = Path(importlib.resources.files("demo_app.migrations"))  # type: ignore[arg-type]
 ALL_IDS = [
     "20240601_090000_initial_schema",
     "20240602_130000_add_user_preferences",
@@ -137,25 +142,8 @@ def test_a_corrupt_file_is_reported_and_left_alone(tmp_path: Path) -> None:
 
 
 def test_a_file_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> None:
-    newer = tmp_path / "newer_migrations"
-    shutil.copytree(MIGRATIONS_FOLDER, newer,
-                    ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
-    (newer / "008_add_attachments.py").write_text(
-        "import peewee\nfrom app_db import Migration\n\n\n"
-        "class AddAttachments(Migration):\n"
-        "    id = '20250301_120000_add_attachments'\n"
-        "    name = 'Add attachments'\n\n"
-        "    def up(self, schema):\n"
-        "        schema.create_table('attachment', {'id': peewee.AutoField(), 'name': peewee.CharField()})\n\n"
-        "    def down(self, schema):\n"
-        "        schema.drop_table('attachment')\n"
-    )
     path = tmp_path / "notes.sqlite3"
-    from app_db import Database
-
-    newer_app = Database("AppDbNotes", migrations=newer, path=path)
-    newer_app.migrate()
-    newer_app.close()
+    build_newer_version_database(path, tmp_path)
     before = path.read_bytes()
 
     err = io.StringIO()

@@ -1,0 +1,251 @@
+"""The demo's real Tk windows under a virtual X server: splash, main window, preferences, error dialogs.
+
+Skipped, with the reason in pytest's summary (-rs), only where Xvfb or Tk is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+from demo_helpers import (
+    OLD_NOTES,
+    build_newer_version_database,
+    build_release_2_database,
+    expected_after_upgrade,
+    rows,
+    start_virtual_display,
+)
+
+tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
+from tkinter import font as tkfont  # noqa: E402
+
+from demo_app.gui import GuiLaunch, launch_gui  # noqa: E402
+from demo_app.look import PALETTES  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """A private Xvfb for the whole session; DISPLAY points at it."""
+    server, reason = start_virtual_display()
+    if server is None:
+        pytest.skip(f"GUI tests skipped: no X server could start ({reason})")
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = server.name
+    yield server.name
+    server.stop()
+    if previous is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = previous
+
+
+@pytest.fixture
+def app(display: str) -> Iterator["App"]:
+    runner = App()
+    yield runner
+    runner.quit()
+
+
+class App:
+    """Launches the demo in fresh Tk roots, as successive runs of the app would."""
+
+    def __init__(self) -> None:
+        self.root = None
+        self.launch = None
+        self.opened_folders: List[Path] = []
+        self.splash_seen: List[tuple] = []
+
+    def start(self, path: Path) -> GuiLaunch:
+        self.quit()
+        self.root = tk.Tk(className="AppDbNotes")
+        self.root.withdraw()
+        self.splash_seen = []
+
+        def on_splash_step(splash) -> None:
+            self.splash_seen.append(
+                (splash.message_var.get(), splash.progress["value"], bool(splash.window.winfo_ismapped()))
+            )
+
+        self.launch = launch_gui(
+            self.root, path, open_folder=self.opened_folders.append, confirm=lambda _question: True,
+            on_splash_step=on_splash_step,
+        )
+        self.root.update()
+        return self.launch
+
+    def toplevel_titles(self) -> List[str]:
+        return [child.title() for child in self.root.winfo_children() if isinstance(child, tk.Toplevel)]
+
+    def quit(self) -> None:
+        if self.launch is not None and self.launch.window is not None:
+            self.launch.window.launched.close()
+        if self.root is not None:
+            try:
+                self.root.destroy()
+            except tk.TclError:
+                pass  # the app already closed itself (Quit)
+        self.root = self.launch = None
+
+
+def listed(window) -> List[str]:
+    return list(window.note_list.get(0, "end"))
+
+
+def type_note(window, title: str, tags: str, body: str) -> None:
+    window.new_button.invoke()
+    window.title_var.set(title)
+    window.tags_var.set(tags)
+    window.body_text.insert("1.0", body)
+    window.save_button.invoke()
+
+
+def test_fresh_install_splash_then_notes_and_preferences_persist(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    assert window is not None
+    assert app.splash_seen[0] == ("Updating your data (1 of 7): Create notes and tags", 0, True)
+    assert app.splash_seen[-1][0] == "Updating your data (7 of 7): Require a title on every note"
+    assert [seen[1] for seen in app.splash_seen] == list(range(7))
+    assert app.toplevel_titles() == []  # the splash is gone once the main window shows
+    assert window.root.state() == "normal"
+    assert listed(window) == []
+    assert str(path) in window.status_var.get()
+
+    type_note(window, "Groceries", "Home, shopping", "milk\neggs")
+    type_note(window, "Release plan", "work", "Ship on Friday.")
+    assert listed(window) == ["Release plan", "Groceries"]
+    window.preferences_button.invoke()
+    dialog = window.preferences_dialog
+    assert (dialog.theme_var.get(), dialog.font_size_var.get()) == ("light", "11")
+    dialog.theme_var.set("dark")
+    dialog.font_size_var.set("16")
+    dialog.save_button.invoke()
+    assert not dialog.window.winfo_exists()
+    assert tkfont.nametofont("TkTextFont").cget("size") == 16
+
+    window = app.start(path).window  # the next launch: a new Tk, the same file
+    assert app.splash_seen == [] and app.launch.splash_texts == []  # nothing pending: no splash
+    assert listed(window) == ["Release plan", "Groceries"]
+    window.note_list.selection_clear(0, "end")
+    window.note_list.selection_set(1)
+    window.note_list.event_generate("<<ListboxSelect>>")
+    app.root.update()
+    assert window.title_var.get() == "Groceries"
+    assert window.tags_var.get() == "home, shopping"
+    assert window.body_text.get("1.0", "end-1c") == "milk\neggs"
+    assert tkfont.nametofont("TkTextFont").cget("size") == 16
+    assert window.body_text.cget("background") == PALETTES["dark"]["surface"]
+    assert rows(path, "SELECT theme, font_size FROM user_preferences") == [("dark", 16)]
+
+
+def test_search_edit_pin_and_delete(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "home", "milk")
+    type_note(window, "Dentist", "home health", "Tuesday 9:30")
+    type_note(window, "Release plan", "work", "Ship on Friday")
+
+    window.search_var.set("home")  # a tag
+    assert listed(window) == ["Dentist", "Groceries"]
+    window.search_var.set("friday")  # the body, any case
+    assert listed(window) == ["Release plan"]
+    window.search_var.set("")
+
+    window.open_note(window.note_ids[listed(window).index("Groceries")])
+    window.pinned_var.set(True)
+    window.title_var.set("Groceries for Sunday")
+    window.save_button.invoke()
+    assert listed(window)[0] == "★ Groceries for Sunday"
+
+    window.open_note(window.note_ids[listed(window).index("Dentist")])
+    window.delete_button.invoke()
+    assert listed(window) == ["★ Groceries for Sunday", "Release plan"]
+    assert rows(path, "SELECT name FROM tag ORDER BY name") == [("home",), ("work",)]  # "health" went with it
+
+    window = app.start(path).window
+    assert listed(window) == ["★ Groceries for Sunday", "Release plan"]
+
+
+def test_upgrade_shows_each_step_and_opens_the_transformed_notes(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_release_2_database(path)
+    window = app.start(path).window
+    assert window is not None
+    assert [seen[0] for seen in app.splash_seen] == [
+        "Updating your data (1 of 5): Add font size preference",
+        "Updating your data (2 of 5): Add pinned notes",
+        "Updating your data (3 of 5): Add note titles",
+        "Updating your data (4 of 5): Move first lines into titles",
+        "Updating your data (5 of 5): Require a title on every note",
+    ]
+    assert all(seen[2] for seen in app.splash_seen)  # on screen at every step
+    titles = {expected_after_upgrade(note["body"])[0] or "Untitled" for note in OLD_NOTES}
+    assert set(listed(window)) == titles
+    window.open_note(1)
+    assert (window.title_var.get(), window.tags_var.get()) == ("Groceries", "home, shopping")
+    assert window.body_text.get("1.0", "end-1c") == "milk\neggs\nbread"
+    assert window.body_text.cget("background") == PALETTES["dark"]["surface"]  # release 2's theme kept
+    assert "updated with 5 migration(s)" in window.status_var.get()
+
+
+def test_a_failed_migration_becomes_a_dialog_and_changes_nothing(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_release_2_database(path)
+    connection = sqlite3.connect(path)  # say a power user's tool left an index where 004 puts its own
+    connection.execute("CREATE INDEX note_pinned_updated_at ON note (updated_at)")
+    connection.commit()
+    connection.close()
+    before = rows(path, "SELECT * FROM note ORDER BY id")
+
+    launch = app.start(path)
+
+    assert launch.window is None
+    dialog = launch.error_dialog
+    assert dialog.headline_label.cget("text") == "Your notes could not be updated for this version of the app."
+    detail = dialog.detail_label.cget("text")
+    assert '"Add pinned notes" failed' in detail
+    assert "your notes are exactly as they were" in detail
+    backups = list((tmp_path / "backups").glob("*"))
+    assert len(backups) == 1 and str(backups[0]) in detail
+    assert "note_pinned_updated_at" in dialog.details_text.get("1.0", "end")
+    dialog.open_folder_button.invoke()
+    assert app.opened_folders == [backups[0].parent]
+    assert app.toplevel_titles() == ["AppDbNotes could not update your notes"]  # the splash is gone
+    assert rows(path, "SELECT count(*) FROM app_db_migrations") == [(2,)]
+    assert rows(path, "SELECT * FROM note ORDER BY id") == before
+    dialog.quit_button.invoke()  # quits the app
+    with pytest.raises(tk.TclError):
+        app.root.winfo_exists()
+
+
+def test_a_file_from_a_newer_version_gets_a_dialog(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_newer_version_database(path, tmp_path)
+    before = path.read_bytes()
+
+    dialog = app.start(path).error_dialog
+    assert dialog.headline_label.cget("text") == "Your notes were saved by a newer version of AppDbNotes."
+    assert "Nothing was changed" in dialog.detail_label.cget("text")
+    assert "Install the latest version" in dialog.next_step_label.cget("text")
+    dialog.open_folder_button.invoke()
+    assert app.opened_folders == [tmp_path]
+    assert path.read_bytes() == before
+
+
+def test_a_corrupt_file_can_be_moved_aside_for_an_empty_notebook(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"\x00garbage" * 512)
+    launch = app.start(path)
+    dialog = launch.error_dialog
+    assert dialog.headline_label.cget("text") == "Your notes file is damaged or is not a notes file."
+    assert dialog.start_fresh_button is not None
+    dialog.start_fresh_button.invoke()
+    app.root.update()
+    assert launch.window is not None and launch.error_dialog is None
+    assert listed(launch.window) == []
+    assert launch.moved_aside.read_bytes() == b"\x00garbage" * 512  # kept, under a new name
+    assert launch.moved_aside.parent == tmp_path
