@@ -35,19 +35,29 @@ PRAGMAS = (
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def open_database(path: Optional[Path]) -> "peewee.SqliteDatabase":
+def open_database(path: Optional[Path], *, read_only: bool = False) -> "peewee.SqliteDatabase":
     """A connected peewee database for ``path`` (None: in memory).
 
     A file that exists but is not SQLite raises DatabaseCorruptError before
-    SQLite touches it, so it is left byte for byte as it was.
+    SQLite touches it, so it is left byte for byte as it was. ``read_only``
+    opens the file with mode=ro and no pragmas (journal_mode=wal would
+    rewrite the header of a rollback-journal file); a missing file then reads
+    as an empty database and is not created.
     """
     import peewee  # the app imports it anyway; app_db's own import stays light
 
-    if path is None:
+    if path is None or (read_only and not path.exists()):
         database = peewee.SqliteDatabase(MEMORY, pragmas=[("foreign_keys", 1)])
         database.connect()
         return database
     check_is_sqlite(path)
+    if read_only:
+        database = peewee.SqliteDatabase(path.as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        try:
+            database.connect()
+        except peewee.DatabaseError as exc:
+            raise explain_sqlite_error(exc, path, "open") from exc
+        return database
     ensure_folder(path)
     database = peewee.SqliteDatabase(str(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
     try:
@@ -115,7 +125,9 @@ def explain_sqlite_error(exc: BaseException, path: Optional[Path], action: str) 
     folder = path.parent if path is not None else None
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) and path is not None:
         return DatabaseCorruptError(corrupt_message(path), path=path)
-    if name.startswith("SQLITE_FULL") or name == "SQLITE_IOERR_WRITE":
+    # SHMSIZE: the -shm file beside a WAL database could not grow to its
+    # first 32 KiB, which on open is the first write a full disk refuses.
+    if name.startswith("SQLITE_FULL") or name in ("SQLITE_IOERR_WRITE", "SQLITE_IOERR_SHMSIZE"):
         return DiskFullError(
             f"Could not {action} {where}: the disk is full (or a file-size limit was reached). "
             f"Nothing was changed. Free some space on the disk holding {folder} and start again.",

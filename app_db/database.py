@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
@@ -13,7 +12,7 @@ from .discovery import KnownMigration, MigrationsSource, identify_instances, ide
 from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
 from .paths import locate_database, resolve_environment
-from .plan import Plan, plan_migrations
+from .plan import Plan, is_up_to_date, plan_migrations
 
 if TYPE_CHECKING:
     import peewee
@@ -23,26 +22,46 @@ __all__ = ["Database", "LaunchReport", "MigrationStatus"]
 logger = logging.getLogger("app_db")
 
 
-@dataclass
 class LaunchReport:
-    """What register_models() did."""
+    """What register_models() (or migrate()) did."""
 
-    path: Optional[Path]  # None: in memory
-    env: str
-    applied: List[str] = field(default_factory=list)  # ids applied by this launch, in order
-    backup: Optional[Path] = None  # the backup taken before migrating
+    __slots__ = ("path", "env", "applied", "backup")
+
+    def __init__(self, path: Optional[Path], env: str, applied: Optional[List[str]] = None, backup: Optional[Path] = None) -> None:
+        self.path = path  # None: in memory
+        self.env = env
+        self.applied = applied or []  # ids applied by this launch, in order
+        self.backup = backup  # the backup taken before migrating, or None
+
+    def __repr__(self) -> str:
+        return f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}, backup={self.backup!r})"
 
 
-@dataclass
 class MigrationStatus:
     """One migration, known to the app or recorded in the file."""
 
-    id: str
-    name: str
-    file: Optional[str]
-    applied_at: Optional[datetime]  # None while pending
-    checksum_changed: bool = False  # applied, but its source changed since
-    known: bool = True  # False: recorded by a newer app version, no file here
+    __slots__ = ("id", "name", "file", "applied_at", "checksum_changed", "known")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        file: Optional[str],
+        applied_at: Optional[datetime],
+        checksum_changed: bool = False,
+        known: bool = True,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.file = file
+        self.applied_at = applied_at  # None while pending
+        self.checksum_changed = checksum_changed  # applied, but its source changed since
+        self.known = known  # False: recorded by a newer app version, no file here
+
+    def __repr__(self) -> str:
+        state = "pending" if self.applied_at is None else f"applied {self.applied_at.isoformat()}"
+        flags = ("" if self.known else ", unknown") + (", changed" if self.checksum_changed else "")
+        return f"MigrationStatus({self.id}, {state}{flags})"
 
     @property
     def pending(self) -> bool:
@@ -80,6 +99,7 @@ class Database:
         self._env_arg = env
         self._db: Optional["peewee.SqliteDatabase"] = None
         self._db_path: Optional[Path] = None
+        self._read_only = False
 
     # Where and how ------------------------------------------------------------
     @property
@@ -96,12 +116,23 @@ class Database:
             self.app_name, app_author=self.app_author, filename=self.filename, path=self._path_arg, env=self.env
         )
 
-    def configured(self, *, env: Optional[str] = None, path: Union[str, "os.PathLike[str]", None] = None) -> "Database":
-        """A copy of this Database with another environment or file (the CLI's --env and --path)."""
+    def configured(
+        self,
+        *,
+        env: Optional[str] = None,
+        path: Union[str, "os.PathLike[str]", None] = None,
+        read_only: Optional[bool] = None,
+    ) -> "Database":
+        """A copy of this Database with another environment or file (the CLI's --env and --path).
+
+        ``read_only=True``: the copy opens the file read-only and never creates
+        it (a missing file reads as empty), for status, check and previews.
+        """
         copy = Database.__new__(Database)
         copy.__dict__.update(self.__dict__)
         copy._env_arg = env if env is not None else self._env_arg
         copy._path_arg = path if path is not None else self._path_arg
+        copy._read_only = read_only if read_only is not None else self._read_only
         copy._db = None
         copy._db_path = None
         return copy
@@ -116,7 +147,7 @@ class Database:
             from .connection import open_database
 
             path = self.path
-            self._db = open_database(path)
+            self._db = open_database(path, read_only=self._read_only)
             self._db_path = path
         return self._db
 
@@ -139,12 +170,14 @@ class Database:
         models = list(self.models if models is None else models)
         env = self.env
         db = self._connect()  # locate, connect
+        db.bind(models)
+        report = LaunchReport(path=self._db_path, env=env)
+        if env != "development" and self._is_up_to_date(models):
+            return report  # the usual launch: one folder listing, two reads
         plan = self._plan()  # plan (reads only)
         plan.raise_if_too_new(self._db_path)
         if env == "development":
             self._refuse_changed_migrations(plan)
-        report = LaunchReport(path=self._db_path, env=env)
-        db.bind(models)
         if plan.pending or missing_model_tables(db, models):
             for entry in plan.pending:
                 entry.load()  # import and check every pending file before the first write
@@ -313,6 +346,27 @@ class Database:
             return identify_instances(source)
         recorded = {record.file: (record.id, record.name) for record in applied.values() if record.file}
         return identify_migrations(list_migration_files(source), recorded, read_all=read_all)
+
+    def _is_up_to_date(self, models: Sequence[type]) -> bool:
+        """True when no model table is missing and the recorded file names are exactly the files.
+
+        Trusts what the tracking table recorded about each file, so it
+        imports and reads no migration; anything unusual (a new file, a
+        missing one, a renamed one) falls through to the full plan.
+        """
+        from .tracking import TABLE, read_recorded_files, table_names
+
+        db = self._connect()
+        tables = table_names(db)
+        if any(model._meta.table_name not in tables for model in models):  # type: ignore[attr-defined]
+            return False
+        recorded = read_recorded_files(db) if TABLE in tables else []
+        source = self.migrations
+        if source is None:
+            return not recorded
+        if isinstance(source, list):
+            return sorted(migration.id for migration in source) == sorted(migration_id for migration_id, _ in recorded)
+        return is_up_to_date([migration_file.name for migration_file in list_migration_files(source)], recorded)
 
     def _plan(self, read_all: Optional[bool] = None) -> Plan:
         """Known versus applied, read without taking any lock."""

@@ -16,7 +16,6 @@ import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
@@ -34,9 +33,10 @@ __all__ = [
     "resolve_source",
 ]
 
-FILE_PATTERN = re.compile(r"^\d+_[A-Za-z0-9_]+\.py$")
-ID_LINE = re.compile(r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?$""", re.M)
-NAME_LINE = re.compile(r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1""", re.M)
+FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
+# Class-level ``id = "..."`` and ``name = "..."`` lines (compiled by re's cache on first use).
+ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?$"""
+NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
 
 MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
 
@@ -46,18 +46,32 @@ def checksum_of(source: bytes) -> str:
     return hashlib.sha256(source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
-@dataclass(frozen=True)
 class MigrationFile:
-    """One ``NNN_description.py`` in a folder, a package or a zip archive."""
+    """One ``NNN_description.py`` in a folder, a package or a zip archive.
 
-    name: str
-    location: str  # how messages show it: a path, or package/file
-    resource: Any  # a Path or an importlib.resources Traversable: has read_bytes()
-    package: Optional[str] = None  # import as package.<stem>; None: load from the path
+    Plain slots, no Path per file: a launch lists hundreds of these and
+    usually reads none of them.
+    """
+
+    __slots__ = ("name", "folder", "package", "entry")
+
+    def __init__(self, name: str, folder: Optional[str], package: Optional[str] = None, entry: Any = None) -> None:
+        self.name = name
+        self.folder = folder  # the folder holding it; None inside an archive
+        self.package = package  # import as package.<stem>; None: load from the path
+        self.entry = entry  # an importlib.resources Traversable inside an archive, else None
+
+    @property
+    def location(self) -> str:
+        """How messages show the file: its path, or package/file inside an archive."""
+        return os.path.join(self.folder, self.name) if self.folder is not None else f"{self.package}/{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<MigrationFile {self.location}>"
 
     def read_bytes(self) -> bytes:
         try:
-            return self.resource.read_bytes()
+            return self.entry.read_bytes() if self.entry is not None else Path(self.location).read_bytes()
         except OSError as exc:
             raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
 
@@ -67,9 +81,9 @@ class MigrationFile:
         try:
             if self.package is not None:
                 return importlib.import_module(f"{self.package}.{stem}")
-            folder_key = hashlib.sha1(str(Path(self.resource).parent).encode()).hexdigest()[:10]
+            folder_key = hashlib.sha1(os.path.dirname(self.location).encode()).hexdigest()[:10]
             module_name = f"_app_db_migration_{folder_key}_{stem}"
-            spec = importlib.util.spec_from_file_location(module_name, self.resource)
+            spec = importlib.util.spec_from_file_location(module_name, self.location)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
@@ -87,17 +101,31 @@ class MigrationFile:
             ) from exc
 
 
-@dataclass
 class KnownMigration:
     """A migration the app ships, identified with as little I/O as possible."""
 
-    id: str
-    name: str
-    file: Optional[str]  # the file name recorded in the tracking table
-    location: Optional[str]
-    source: Optional[MigrationFile] = None
-    instance: Optional[Migration] = None
-    _text: Optional[bytes] = field(default=None, repr=False)
+    __slots__ = ("id", "name", "file", "location", "source", "instance", "_text")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        file: Optional[str],
+        location: Optional[str],
+        source: Optional[MigrationFile] = None,
+        instance: Optional[Migration] = None,
+        text: Optional[bytes] = None,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.file = file  # the file name recorded in the tracking table
+        self.location = location
+        self.source = source
+        self.instance = instance
+        self._text = text
+
+    def __repr__(self) -> str:
+        return f"<KnownMigration {self.id} {self.location or ''}>"
 
     def text(self) -> Optional[bytes]:
         if self._text is None:
@@ -196,7 +224,8 @@ def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
             names = os.listdir(source)
         except OSError as exc:
             raise ConfigurationError(f"Cannot list the migrations folder {source}: {exc.strerror or exc}.") from exc
-        return [MigrationFile(name, str(source / name), source / name) for name in sorted(names) if is_migration_name(name, str(source))]
+        folder = str(source)
+        return [MigrationFile(name, folder) for name in sorted(names) if is_migration_name(name, folder)]
     try:
         spec = importlib.util.find_spec(source)
     except (ImportError, ValueError) as exc:
@@ -206,14 +235,14 @@ def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
             f"migrations={source!r} is not an importable package; add an __init__.py to the folder "
             "or pass the folder's absolute path."
         )
-    folders = [Path(entry) for entry in spec.submodule_search_locations]
-    if all(folder.is_dir() for folder in folders):
+    folders = list(spec.submodule_search_locations)
+    if all(os.path.isdir(folder) for folder in folders):
         files = []
         for folder in folders:
             files.extend(
-                MigrationFile(name, f"{folder / name}", folder / name, package=source)
+                MigrationFile(name, folder, package=source)
                 for name in sorted(os.listdir(folder))
-                if is_migration_name(name, str(folder))
+                if is_migration_name(name, folder)
             )
         return files
     # A zipped or frozen app: let importlib.resources read inside the archive.
@@ -221,7 +250,7 @@ def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
 
     root = resource_files(source)
     return [
-        MigrationFile(entry.name, f"{source}/{entry.name}", entry, package=source)
+        MigrationFile(entry.name, None, package=source, entry=entry)
         for entry in sorted(root.iterdir(), key=lambda entry: entry.name)
         if is_migration_name(entry.name, source)
     ]
@@ -229,17 +258,15 @@ def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
 
 def is_migration_name(name: str, where: str) -> bool:
     """True for ``NNN_description.py``; a .py starting with a digit but misnamed is an error, not skipped."""
-    if not name.endswith(".py"):
+    if not name.endswith(".py") or not name[:1].isdigit():
         return False
-    if FILE_PATTERN.match(name):
-        return True
-    if name[:1].isdigit():
+    if FILE_PATTERN.fullmatch(name) is None:
         raise MigrationDefinitionError(
             f"{where}: {name} looks like a migration but is not named NNN_description.py "
             "(digits, an underscore, then letters, digits and underscores); rename it.",
             file=name,
         )
-    return False
+    return True
 
 
 def identify_migrations(
@@ -256,12 +283,12 @@ def identify_migrations(
             known.append(KnownMigration(recorded[0], recorded[1], migration_file.name, migration_file.location, migration_file))
             continue
         text = migration_file.read_bytes()
-        entry = KnownMigration("", "", migration_file.name, migration_file.location, migration_file, _text=text)
+        entry = KnownMigration("", "", migration_file.name, migration_file.location, migration_file, text=text)
         decoded = text.decode("utf-8", errors="replace")
-        ids = ID_LINE.findall(decoded)
+        ids = re.findall(ID_LINE, decoded, re.M)
         if len(ids) == 1:
             entry.id = check_migration_id(ids[0][1], migration_file.location)
-            names = NAME_LINE.findall(decoded)
+            names = re.findall(NAME_LINE, decoded, re.M)
             entry.name = names[0][1] if len(names) == 1 else ""
         else:
             # Not a single plain literal: import to learn the id (and check the file).

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ID_PATTERN", "Migration", "Schema", "check_migration_id"]
 
-ID_PATTERN = re.compile(r"^(\d{8})_(\d{6})_([A-Za-z0-9_]+)$")
+ID_PATTERN = r"(\d{8})_(\d{6})_([A-Za-z0-9_]+)"
 
 
 class Migration:
@@ -58,7 +58,7 @@ def check_migration_id(value: Any, where: str) -> str:
             f"{where}: id must be a string like {example!r}, not {type(value).__name__} {value!r}.",
             file=where,
         )
-    match = ID_PATTERN.match(value)
+    match = re.fullmatch(ID_PATTERN, value)
     if match is None:
         raise MigrationDefinitionError(
             f"{where}: id {value!r} does not match YYYYMMDD_HHMMSS_description "
@@ -157,7 +157,9 @@ class Schema:
 
         key = peewee.AutoField() if column == "id" else peewee.IntegerField(primary_key=True)
         target = self._model(table, {column: key})
-        return peewee.ForeignKeyField(target, field=column, **field_options)
+        # The Field itself, not its name: add_column() uses the key unbound,
+        # before any model resolves a name to a field.
+        return peewee.ForeignKeyField(target, field=target._meta.fields[column], **field_options)
 
     # Indexes and raw SQL ------------------------------------------------------
     def add_index(self, table: str, columns: Sequence[str], unique: bool = False, name: Optional[str] = None) -> None:

@@ -6,7 +6,6 @@ Pure: nothing here reads or writes the database or the migration files
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -14,15 +13,25 @@ from .discovery import KnownMigration
 from .errors import ConfigurationError, MigrationDefinitionError, SchemaTooNewError
 from .tracking import AppliedMigration
 
-__all__ = ["Plan", "plan_migrations"]
+__all__ = ["Plan", "is_up_to_date", "plan_migrations"]
 
 
-@dataclass
 class Plan:
-    known: List[KnownMigration]  # sorted by id
-    applied: Dict[str, AppliedMigration]
-    pending: List[KnownMigration] = field(default_factory=list)
-    unknown_applied: List[str] = field(default_factory=list)  # recorded, but the app ships no such migration
+    """What the app knows, what the file records, and the difference."""
+
+    __slots__ = ("known", "applied", "pending", "unknown_applied")
+
+    def __init__(
+        self,
+        known: List[KnownMigration],
+        applied: Dict[str, AppliedMigration],
+        pending: Optional[List[KnownMigration]] = None,
+        unknown_applied: Optional[List[str]] = None,
+    ) -> None:
+        self.known = known  # sorted by id
+        self.applied = applied
+        self.pending = pending or []
+        self.unknown_applied = unknown_applied or []  # recorded, but the app ships no such migration
 
     @property
     def current(self) -> Optional[str]:
@@ -85,3 +94,11 @@ def plan_migrations(known: Sequence[KnownMigration], applied: Dict[str, AppliedM
         pending=[m for m in ordered if m.id not in applied],
         unknown_applied=sorted(set(applied) - known_ids),
     )
+
+
+def is_up_to_date(file_names: Sequence[str], recorded: Sequence["tuple[str, Optional[str]]"]) -> bool:
+    """Nothing pending and nothing unknown, judged from names alone: every file recorded, every record's file present.
+
+    ``recorded`` holds (id, file name) rows of the tracking table.
+    """
+    return len(recorded) == len(file_names) and {file for _, file in recorded} == set(file_names)

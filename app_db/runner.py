@@ -84,9 +84,13 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise explain_sqlite_error(exc, path, "save the update to") from exc
-        except BaseException:
+        except BaseException as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            if not isinstance(exc, AppDbError) and sqlite_error_name(exc):
+                # A write outside up() (the tracking table, model tables)
+                # failed: say what it means for the file, as run_step does.
+                raise explain_sqlite_error(exc, path, "update") from exc
             raise
         finally:
             db.pop_transaction()
@@ -133,6 +137,9 @@ def run_pending(
             entry.name = migration.name or entry.name
             record_applied(db, entry, time.perf_counter() - started)
             result.applied.append(entry.id)
+        # Asked again: the migrations may have created some of those tables
+        # (peewee would then add its own duplicate indexes to them).
+        missing = missing_model_tables(db, models)
         if missing:
             db.create_tables(missing, safe=True)
         if pending:

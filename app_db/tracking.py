@@ -7,7 +7,6 @@ never leave a migration applied but unrecorded (or the reverse).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional
 
 if TYPE_CHECKING:
@@ -15,19 +14,39 @@ if TYPE_CHECKING:
 
     from .discovery import KnownMigration
 
-__all__ = ["TABLE", "AppliedMigration", "delete_record", "ensure_table", "read_applied", "record_applied"]
+__all__ = [
+    "TABLE",
+    "AppliedMigration",
+    "delete_record",
+    "ensure_table",
+    "read_applied",
+    "read_recorded_files",
+    "record_applied",
+    "table_names",
+]
 
 TABLE = "app_db_migrations"
 
 
-@dataclass(frozen=True)
 class AppliedMigration:
-    id: str
-    name: str
-    file: Optional[str]
-    checksum: Optional[str]
-    applied_at: datetime.datetime
-    duration: float
+    """One row of the tracking table."""
+
+    __slots__ = ("id", "name", "file", "checksum", "_applied_at", "duration")
+
+    def __init__(self, id: str, name: str, file: Optional[str], checksum: Optional[str], applied_at: str, duration: float) -> None:
+        self.id = id
+        self.name = name
+        self.file = file
+        self.checksum = checksum
+        self._applied_at = applied_at
+        self.duration = duration
+
+    def __repr__(self) -> str:
+        return f"<AppliedMigration {self.id} at {self._applied_at}>"
+
+    @property
+    def applied_at(self) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(self._applied_at)
 
 
 def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
@@ -39,9 +58,19 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
         return {}
     rows = db.execute_sql(f"SELECT id, name, file, checksum, applied_at, duration FROM {TABLE}").fetchall()
     return {
-        row[0]: AppliedMigration(row[0], row[1] or "", row[2], row[3], parse_time(row[4]), row[5] or 0.0)
+        row[0]: AppliedMigration(row[0], row[1] or "", row[2], row[3], row[4], row[5] or 0.0)
         for row in rows
     }
+
+
+def read_recorded_files(db: "peewee.SqliteDatabase") -> "list[tuple[str, Optional[str]]]":
+    """(id, file name) of every recorded migration; the table must exist. Only reads."""
+    return db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+
+
+def table_names(db: "peewee.SqliteDatabase") -> "set[str]":
+    """The names of the file's tables."""
+    return {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def ensure_table(db: "peewee.SqliteDatabase") -> None:
@@ -69,6 +98,3 @@ def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", dur
 def delete_record(db: "peewee.SqliteDatabase", migration_id: str) -> None:
     db.execute_sql(f"DELETE FROM {TABLE} WHERE id = ?", (migration_id,))
 
-
-def parse_time(value: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(value)

@@ -157,12 +157,6 @@ def schema_of(path: Path) -> list:
     return rows(path, "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
 
 
-@pytest.mark.xfail(
-    reason="app_db decides which model tables are missing before migrating, then creates them "
-    "(CREATE ... IF NOT EXISTS) after the migrations made them: a fresh install gets the models' "
-    "own duplicate indexes (notetag_note_id, ...) that an upgraded file lacks",
-    strict=False,
-)
 def test_a_fresh_install_has_the_same_schema_as_an_upgraded_file(tmp_path: Path) -> None:
     fresh, upgraded = tmp_path / "fresh.sqlite3", tmp_path / "upgraded.sqlite3"
     open_notes(fresh).close()

@@ -1,0 +1,878 @@
+"""app-db: the developer's command line for an app's database (``app-db --help``).
+
+It finds the app's Database (``--database module:attribute``, else
+$APP_DB_DATABASE, else ``[tool.app-db] database`` in pyproject.toml) and runs
+one command on it. Commands that only look (path, status, check, the
+``--dry-run`` previews) open the file read-only and never create it.
+
+Exit codes: 0 ok, 1 a problem was found or an operation failed, 2 usage
+(a bad argument, or no Database to work on). Errors are one line,
+``error: ...``; ``--verbose`` adds the traceback and app_db's log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from .database import Database, MigrationStatus
+    from .discovery import KnownMigration
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1  # a problem found (check) or an operation failed
+EXIT_USAGE = 2  # a bad argument, or no Database to work on (argparse uses 2 as well)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+
+ENV_VARIABLE = "APP_DB_DATABASE"
+HOW_TO_CONFIGURE = (
+    "pass --database module:attribute (e.g. --database myapp.db:database), "
+    f"set ${ENV_VARIABLE}, or add to pyproject.toml:\n\n    [tool.app-db]\n    database = \"myapp.db:database\""
+)
+STUB_MARKER = "write this migration"  # in the NotImplementedError of the stubs `app-db new` writes
+
+
+class UsageError(Exception):
+    """The command line cannot be used as given; exit code 2."""
+
+
+# Entry point ---------------------------------------------------------------------
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run one app-db command; return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error argparse already printed (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    verbose = getattr(args, "verbose", False)
+    configure_logging(verbose)
+    out = Output(sys.stdout)
+    try:
+        return args.handler(args, out)
+    except KeyboardInterrupt:
+        print("error: interrupted; anything in progress was rolled back.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return report_error(exc, verbose)
+
+
+def report_error(exc: BaseException, verbose: bool) -> int:
+    """Print ``exc`` as one ``error:`` line (plus the traceback when verbose); return the exit code."""
+    from .errors import AppDbError, ConfigurationError
+
+    if verbose:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if isinstance(exc, (UsageError, ConfigurationError)):
+        message, code = str(exc), EXIT_USAGE
+    elif isinstance(exc, AppDbError):
+        message, code = str(exc), EXIT_PROBLEM
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        if not verbose:
+            message += " (run again with --verbose for the traceback)"
+        code = EXIT_PROBLEM
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def configure_logging(verbose: bool) -> None:
+    """app_db's log to stderr: warnings always, progress (INFO) with --verbose."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname_lower)s: %(message)s"))
+    handler.addFilter(lower_level_name)
+    logger = logging.getLogger("app_db")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+def lower_level_name(record: Any) -> bool:
+    record.levelname_lower = record.levelname.lower()
+    return True
+
+
+# The parser ----------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; the common options are accepted before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    add_common_options(common, default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="app-db",
+        description="Inspect, migrate, roll back and check an app_db database.",
+        epilog="The Database is found by --database, else $APP_DB_DATABASE, else [tool.app-db] "
+        "database in pyproject.toml (this folder or a parent).",
+    )
+    add_common_options(parser, default=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("path", cmd_path, "print the database file a launch would open")
+
+    sub = command("status", cmd_status, "list every migration and whether it is applied")
+    sub.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    sub = command("migrate", cmd_migrate, "apply pending migrations as a launch does (backup, one transaction)")
+    sub.add_argument("--to", metavar="ID", help="stop after this migration (an id, a unique prefix or the file number)")
+    sub.add_argument("--dry-run", action="store_true", help="print the SQL that would run; change nothing")
+
+    sub = command("rollback", cmd_rollback, "undo the newest migrations with their down(), in one transaction")
+    which = sub.add_mutually_exclusive_group()
+    which.add_argument("--steps", type=positive_int, default=1, metavar="N", help="undo the newest N (default 1)")
+    which.add_argument("--to", metavar="ID", help="keep this migration, undo everything after it")
+    sub.add_argument("--dry-run", action="store_true", help="print the SQL that would run; change nothing")
+
+    sub = command("new", cmd_new, "write a new, empty migration file into the migrations folder")
+    sub.add_argument("description", help='what it does, e.g. "add user preferences"')
+
+    sub = command("makemigration", cmd_makemigration, "write a migration from the difference between models and migrations")
+    sub.add_argument("description", help='what it does, e.g. "add note titles"')
+
+    sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
+    sub.add_argument("--at", metavar="ID", help="the schema right after this migration")
+
+    sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
+    sub.add_argument("--json", action="store_true", help="print the problems as JSON")
+
+    sub = command("stamp", cmd_stamp, "record migrations through ID as applied without running them")
+    sub.add_argument("id", metavar="ID", help="the last migration the existing database already has")
+
+    sub = command("backup", cmd_backup, "copy the database (online) to DEST, or into backups/ beside it")
+    sub.add_argument("destination", nargs="?", metavar="DEST", help="a new file, or an existing folder")
+
+    sub = command("restore", cmd_restore, "replace the database with a backup, after backing up the current one")
+    sub.add_argument("file", metavar="FILE", help="a SQLite backup of this app's database")
+    return parser
+
+
+def add_common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--database", metavar="MODULE:ATTR", default=default, help="the app's Database, e.g. myapp.db:database")
+    parser.add_argument(
+        "--env", choices=("production", "development", "test"), default=default, help="the environment (default: $APP_ENV, else production)"
+    )
+    parser.add_argument("--path", metavar="FILE", default=default, help="use this database file")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log progress and show tracebacks")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+# Finding the app's Database ------------------------------------------------------
+def find_database_spec(option: Optional[str], cwd: Path) -> Tuple[str, str, Optional[Path]]:
+    """(``module:attribute``, where it came from, the folder to import from) or UsageError."""
+    if option:
+        return option, "--database", None
+    from_env = os.environ.get(ENV_VARIABLE, "").strip()
+    if from_env:
+        return from_env, f"${ENV_VARIABLE}", None
+    pyproject = next((folder / "pyproject.toml" for folder in (cwd, *cwd.parents) if (folder / "pyproject.toml").is_file()), None)
+    if pyproject is not None:
+        spec = read_tool_setting(pyproject)
+        if spec:
+            return spec, f"[tool.app-db] in {pyproject}", pyproject.parent
+        raise UsageError(f"No database is configured: {pyproject} has no [tool.app-db] database. To set it, {HOW_TO_CONFIGURE}")
+    raise UsageError(f"No database is configured (no --database, no ${ENV_VARIABLE}, no pyproject.toml here or above). To set it, {HOW_TO_CONFIGURE}")
+
+
+def read_tool_setting(pyproject: Path) -> Optional[str]:
+    """``[tool.app-db] database`` from ``pyproject``, or None."""
+    text = pyproject.read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11: read just this one key
+        return read_tool_setting_fallback(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"Cannot read {pyproject}: {exc}. Fix the file, or pass --database.") from exc
+    value = data.get("tool", {}).get("app-db", {}).get("database")
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f'{pyproject}: [tool.app-db] database must be a string like "myapp.db:database".')
+    return value
+
+
+def read_tool_setting_fallback(text: str) -> Optional[str]:
+    import re
+
+    in_table = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = re.fullmatch(r"""\[\s*tool\s*\.\s*(app-db|"app-db"|'app-db')\s*\]\s*(#.*)?""", stripped) is not None
+        elif in_table:
+            match = re.fullmatch(r"""database\s*=\s*(["'])([^"']*)\1\s*(#.*)?""", stripped)
+            if match:
+                return match.group(2)
+    return None
+
+
+def load_database(spec: str, source: str, project_folder: Optional[Path], cwd: Path) -> "Database":
+    """Import ``module:attribute`` (the current folder first on sys.path, as uvicorn does) and return the Database."""
+    import importlib
+
+    from .database import Database
+
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name.strip() or not attribute.strip() or ":" in attribute:
+        raise UsageError(f"{spec!r} (from {source}) is not module:attribute, e.g. myapp.db:database.")
+    module_name, attribute = module_name.strip(), attribute.strip()
+    for folder in (project_folder, cwd):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise UsageError(
+                f"Cannot import {module_name!r} (from {source}): no such module. Run app-db from the project's "
+                "folder, or install the app (pip install -e .)."
+            ) from exc
+        raise UsageError(f"Importing {module_name!r} (from {source}) failed: {exc}.") from exc
+    except Exception as exc:
+        raise UsageError(f"Importing {module_name!r} (from {source}) failed: {type(exc).__name__}: {exc}.") from exc
+    value: Any = module
+    for part in attribute.split("."):
+        if not hasattr(value, part):
+            raise UsageError(f"{module_name!r} has no attribute {attribute!r} (from {source}); point at the app's Database.")
+        value = getattr(value, part)
+    if not isinstance(value, Database) and callable(value) and not isinstance(value, type):
+        value = value()  # a factory, like notes_database()
+    if not isinstance(value, Database):
+        raise UsageError(f"{spec} (from {source}) is {type(value).__name__}, not an app_db.Database.")
+    return value
+
+
+def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> "Database":
+    """The app's Database with --env and --path applied; ``read_only`` never creates or changes the file."""
+    cwd = Path.cwd()
+    spec, source, project_folder = find_database_spec(args.database, cwd)
+    database = load_database(spec, source, project_folder, cwd)
+    path = None
+    if args.path:
+        # The library refuses relative paths (an app is started from anywhere);
+        # on a command line, relative to the current folder is what is meant.
+        path = args.path if args.path == ":memory:" else Path(args.path).expanduser().resolve()
+    return database.configured(env=args.env, path=path, read_only=read_only)
+
+
+def resolve_id(given: str, statuses: Sequence["MigrationStatus"], what: str = "migration") -> str:
+    """The id ``given`` names: the id itself, a unique prefix of one, or a file's number or name."""
+    ids = [status.id for status in statuses]
+    if given in ids:
+        return given
+    matches = [
+        status.id
+        for status in statuses
+        if status.id.startswith(given)
+        or (status.file and (Path(status.file).stem == given or Path(status.file).name.startswith(given + "_")))
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UsageError(f"{given!r} matches several {what}s: {', '.join(matches)}; give more of the id.")
+    raise UsageError(f"No {what} has the id {given!r}; `app-db status` lists them.")
+
+
+# Output --------------------------------------------------------------------------
+class Output:
+    """Plain text for pipes; colours only on a terminal (and never with $NO_COLOR)."""
+
+    COLOURS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.colour = stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+    def style(self, text: str, colour: str) -> str:
+        return f"\033[{self.COLOURS[colour]}m{text}\033[0m" if self.colour and text else text
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream)
+
+    def table(self, rows: Sequence[Sequence[str]], colours: Sequence[Optional[str]] = ()) -> None:
+        """Left-aligned columns two spaces apart; the last column is not padded."""
+        if not rows:
+            return
+        widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+        for number, row in enumerate(rows):
+            colour = colours[number] if number < len(colours) else None
+            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
+            text = "  ".join(cells).rstrip()
+            self.line(self.style(text, colour) if colour else text)
+
+
+def format_time(moment: Any) -> str:
+    """A recorded UTC time shown in local time, to the second."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def describe_path(path: Optional[Path]) -> str:
+    return str(path) if path is not None else ":memory:"
+
+
+# Commands ------------------------------------------------------------------------
+def cmd_path(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args, read_only=True)
+    out.line(describe_path(database.path))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args, read_only=True)
+    path = database.path
+    exists = path is not None and path.exists()
+    statuses = database.status()
+    applied = [status for status in statuses if not status.pending]
+    pending = [status for status in statuses if status.pending]
+    unknown = [status for status in statuses if not status.known]
+    changed = [status for status in statuses if status.checksum_changed]
+    current = max((status.id for status in applied), default=None)
+    if args.json:
+        import json
+
+        out.line(
+            json.dumps(
+                {
+                    "database": str(path) if path is not None else None,
+                    "exists": exists,
+                    "environment": database.env,
+                    "current": current,
+                    "pending": [status.id for status in pending],
+                    "migrations": [
+                        {
+                            "id": status.id,
+                            "name": status.name,
+                            "file": status.file,
+                            "state": "unknown" if not status.known else "pending" if status.pending else "applied",
+                            "applied_at": status.applied_at.isoformat() if status.applied_at else None,
+                            "checksum_changed": status.checksum_changed,
+                        }
+                        for status in statuses
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if path is None:
+        state = "in memory: every run starts empty"
+    elif not exists:
+        state = "not created yet (the next launch or `app-db migrate` creates it)"
+    elif not statuses:
+        state = "no migrations"
+    elif pending:
+        state = f"{plural(len(pending), 'pending migration')}" + (f", at {current}" if current else "")
+    else:
+        state = f"up to date, at {current}" if current else "up to date"
+    out.table(
+        [
+            ["Database", describe_path(path)],
+            ["Environment", database.env],
+            ["State", state],
+        ]
+    )
+    if statuses:
+        out.line()
+        rows = [["ID", "NAME", "APPLIED"]]
+        colours: List[Optional[str]] = ["bold"]
+        for status in statuses:
+            when = format_time(status.applied_at) if status.applied_at else "pending"
+            notes = []
+            if not status.known:
+                notes.append("unknown to this app version")
+            if status.checksum_changed:
+                notes.append("file changed since applied")
+            rows.append([status.id, status.name or "", when + (f"  ! {', '.join(notes)}" if notes else "")])
+            colours.append("red" if notes else "yellow" if status.pending else None)
+        out.table(rows, colours)
+    if unknown:
+        out.line()
+        out.line(
+            out.style(
+                f"! {plural(len(unknown), 'applied migration')} this app does not have: a newer version of the app "
+                "migrated this database. This version will refuse to open it.",
+                "red",
+            )
+        )
+    if changed:
+        out.line()
+        out.line(
+            out.style(
+                f"! {plural(len(changed), 'applied migration')} changed since applied: "
+                + ", ".join(status.file or status.id for status in changed)
+                + ". Revert the edit and put the change in a new migration.",
+                "red",
+            )
+        )
+    return EXIT_OK
+
+
+def progress_printer(out: Output, verb: str) -> Callable[[int, int, Any], None]:
+    def progress(index: int, total: int, migration: Any) -> None:
+        name = f"  {migration.name}" if migration.name else ""
+        out.line(f"{verb} {migration.id}{name}  ({index}/{total})")
+        out.stream.flush()
+
+    return progress
+
+
+def print_statements(out: Output, statements: Sequence[str], nothing: str) -> None:
+    if not statements:
+        out.line(f"-- {nothing}")
+    for statement in statements:
+        statement = statement.strip()
+        out.line(statement if statement.endswith(";") else statement + ";")
+
+
+def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
+    if args.dry_run:
+        database = open_app_database(args, read_only=True)
+        target = resolve_id(args.to, database.status()) if args.to else None
+        pending = [entry for entry in database.pending() if target is None or entry.id <= target]
+        out.line(f"-- Dry run: {plural(len(pending), 'pending migration')} for {describe_path(database.path)}; nothing is changed.")
+        shown = 0
+        for entry in pending:
+            # preview(to=X) is everything through X (run on an in-memory copy); show each migration's own part.
+            through = database.preview(to=entry.id)
+            out.line(f"-- {entry.id}" + (f": {entry.name}" if entry.name else ""))
+            print_statements(out, through[shown:], "no SQL")
+            shown = len(through)
+        return EXIT_OK
+    database = open_app_database(args)
+    target = resolve_id(args.to, database.status()) if args.to else None
+    database.on_progress = progress_printer(out, "Applying")
+    report = database.migrate(to=target)
+    if not report.applied:
+        out.line(f"Nothing to migrate: {describe_path(report.path)} is up to date" + (f" through {target}." if target else "."))
+        return EXIT_OK
+    out.line(f"Applied {plural(len(report.applied), 'migration')} to {describe_path(report.path)}.")
+    if report.backup is not None:
+        out.line(f"Backup taken before: {report.backup}")
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args, read_only=args.dry_run)
+    statuses = database.status()
+    target = resolve_id(args.to, statuses) if args.to else None
+    steps = args.steps
+    applied = sorted((status.id for status in statuses if not status.pending), reverse=True)
+    undo = [migration_id for migration_id in applied if migration_id > target] if target else applied[:steps]
+    if target is not None and target not in applied:
+        raise UsageError(f"{target} is not applied, so there is nothing to roll back to; `app-db status` lists what is.")
+    if not undo:
+        out.line("Nothing to roll back" + (f": {target} is the newest applied migration." if target else ": no migration is applied."))
+        return EXIT_OK
+    if args.dry_run:
+        # Refuse a missing down() here too, with the same message a real rollback gives.
+        statements = database.preview_rollback(steps=steps, to=target)
+        out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
+        print_statements(out, statements, "no SQL")
+        return EXIT_OK
+    database.on_progress = progress_printer(out, "Rolling back")
+    undone = database.rollback(steps=steps, to=target)
+    remaining = [migration_id for migration_id in applied if migration_id not in undone]
+    out.line(
+        f"Rolled back {plural(len(undone), 'migration')}; the database is now at "
+        + (remaining[0] if remaining else "no migration")
+        + "."
+    )
+    return EXIT_OK
+
+
+def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args)
+    target = resolve_id(args.id, database.status())
+    stamped = database.stamp(target)
+    if not stamped:
+        out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
+        return EXIT_OK
+    out.line(f"Recorded {plural(len(stamped), 'migration')} as applied without running them:")
+    for migration_id in stamped:
+        out.line(f"  {migration_id}")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args, read_only=True)
+    path = database.path
+    if path is None:
+        raise UsageError("The database is in memory (the test environment); there is no file to back up. Pass --path or --env.")
+    if not path.exists():
+        raise UsageError(f"There is no database at {path} yet; nothing to back up.")
+    destination = None
+    if args.destination:
+        destination = Path(args.destination).expanduser().resolve()
+        if destination.is_dir():
+            import datetime
+
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+            destination = destination / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
+        if destination.exists():
+            raise UsageError(f"{destination} already exists; choose another name (app-db never overwrites a file).")
+    copy = database.configured(read_only=False).backup(destination)
+    out.line(str(copy))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args)
+    if database.path is None:
+        raise UsageError("The database is in memory (the test environment); there is no file to restore into. Pass --path or --env.")
+    safety = database.restore(Path(args.file).expanduser())
+    out.line(f"Restored {database.path} from {Path(args.file).expanduser().resolve()}.")
+    if safety is not None:
+        out.line(f"What it held before is saved at {safety}")
+    return EXIT_OK
+
+
+# new -----------------------------------------------------------------------------
+MIGRATION_TEMPLATE = '''\
+"""{name}."""
+
+import peewee  # noqa: F401  (fields for create_table / add_column)
+
+from app_db import Migration
+
+
+class {class_name}(Migration):
+    id = "{id}"
+    name = "{name}"
+
+    def up(self, schema):
+        # e.g. schema.create_table("tag", {{"id": peewee.AutoField(), "label": peewee.CharField()}})
+        #      schema.add_column("note", "pinned", peewee.BooleanField(default=False))
+        raise NotImplementedError("{marker}: up() in {filename}")
+
+    def down(self, schema):
+        # Undo up(), last change first. If it cannot be undone, delete down():
+        # a rollback then stops before changing anything.
+        raise NotImplementedError("{marker}: down() in {filename}")
+'''
+
+
+def slugify(description: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
+
+
+def migrations_folder(database: "Database") -> Path:
+    """The folder new migration files go to, or UsageError saying why it cannot be known."""
+    source = database.migrations
+    if source is None:
+        raise UsageError("The Database has no migrations= (a folder or a package); give it one, then run `app-db new` again.")
+    if isinstance(source, list):
+        raise UsageError(
+            "The Database's migrations= is a list of Migration instances, so app-db cannot know which folder "
+            "to write to; write the class yourself, or switch to a migrations package or folder."
+        )
+    if isinstance(source, Path):
+        if not source.is_dir():
+            raise UsageError(f"The migrations folder {source} does not exist; create it (mkdir) first.")
+        return source
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(source)
+    except (ImportError, ValueError) as exc:
+        raise UsageError(f"Cannot find the migrations package {source!r}: {exc}.") from exc
+    folders = [Path(entry) for entry in (spec.submodule_search_locations or [])] if spec else []
+    folders = [folder for folder in folders if folder.is_dir()]
+    if not folders:
+        raise UsageError(f"The migrations package {source!r} is not a folder on disk (a zip or frozen app?); run app-db from the source tree.")
+    return folders[0]
+
+
+def cmd_new(args: argparse.Namespace, out: Output) -> int:
+    import datetime
+    import re
+
+    from .errors import AppDbError
+
+    slug = slugify(args.description)
+    if not slug:
+        raise UsageError(f"{args.description!r} has no letters or digits to name the migration after; describe the change.")
+    database = open_app_database(args, read_only=True)
+    folder = migrations_folder(database)
+    numbers = [match.group(1) for match in (re.match(r"^(\d+)_.*\.py$", name) for name in os.listdir(folder)) if match]
+    width = max([3] + [len(number) for number in numbers])
+    filename = f"{max((int(number) for number in numbers), default=0) + 1:0{width}d}_{slug}.py"
+    try:
+        taken = {status.id.lower() for status in database.status()}
+    except AppDbError:  # a broken migration is `check`'s business; the new file is still worth writing
+        taken = set()
+    moment = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    migration_id = f"{moment:%Y%m%d_%H%M%S}_{slug}"
+    while migration_id.lower() in taken:  # two `new` in one second: keep ids unique and in order
+        moment += datetime.timedelta(seconds=1)
+        migration_id = f"{moment:%Y%m%d_%H%M%S}_{slug}"
+    name = re.sub(r"""["'\\\s]+""", " ", args.description).strip()
+    name = name[:1].upper() + name[1:]
+    class_name = "".join(part.capitalize() for part in slug.split("_"))
+    if not class_name[:1].isalpha():
+        class_name = "Migration" + class_name
+    text = MIGRATION_TEMPLATE.format(
+        name=name, class_name=class_name, id=migration_id, marker=STUB_MARKER, filename=filename
+    )
+    target = folder / filename
+    try:
+        with open(target, "x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+    except FileExistsError:
+        raise UsageError(f"{target} already exists; app-db never overwrites a migration. Nothing was written.") from None
+    out.line(str(target))
+    return EXIT_OK
+
+
+# check ---------------------------------------------------------------------------
+class Problems:
+    def __init__(self) -> None:
+        self.items: List[Dict[str, Optional[str]]] = []
+
+    def add(self, message: str, file: Optional[str] = None, kind: str = "migration") -> None:
+        self.items.append({"kind": kind, "file": file, "message": message})
+
+
+def stub_methods(migration: Any) -> List[str]:
+    """The methods (up, down) that are still the NotImplementedError stub `app-db new` writes."""
+    import inspect
+
+    stubs = []
+    for method_name in ("up", "down"):
+        method = getattr(type(migration), method_name, None)
+        if method is None:
+            continue
+        try:
+            source = inspect.getsource(method)
+        except (OSError, TypeError):
+            continue
+        if "raise NotImplementedError" in source and STUB_MARKER in source:
+            stubs.append(method_name)
+    return stubs
+
+
+def check_definitions(database: "Database", problems: Problems) -> List["KnownMigration"]:
+    """Every migration file: name, id, duplicates, order, import, one class with up(), not a stub."""
+    from .discovery import identify_instances, identify_migrations, list_migration_files
+    from .errors import AppDbError
+
+    source = database.migrations
+    if source is None:
+        return []
+    known: List["KnownMigration"] = []
+    if isinstance(source, list):
+        known = identify_instances(source)
+    else:
+        try:
+            files = list_migration_files(source)
+        except AppDbError as exc:
+            problems.add(str(exc), getattr(exc, "file", None))
+            return []
+        for migration_file in files:
+            try:
+                known.extend(identify_migrations([migration_file], {}, read_all=True))
+            except AppDbError as exc:
+                problems.add(str(exc), migration_file.location)
+    by_id: Dict[str, "KnownMigration"] = {}
+    for entry in known:
+        twin = by_id.setdefault(entry.id.lower(), entry)
+        if twin is not entry:
+            problems.add(
+                f"{entry.location}: id {entry.id!r} is also used by {twin.location}; give the newer one a new id (a later timestamp).",
+                entry.location,
+            )
+    loaded = []
+    for entry in known:
+        try:
+            migration = entry.load()
+        except AppDbError as exc:
+            problems.add(str(exc), entry.location)
+            continue
+        loaded.append(entry)
+        stubs = stub_methods(migration)
+        if stubs:
+            problems.add(
+                f"{entry.location}: {' and '.join(f'{name}()' for name in stubs)} still raise(s) the stub's "
+                "NotImplementedError from `app-db new`; write the migration (delete down() if it cannot be undone).",
+                entry.location,
+            )
+    check_file_order(known, problems)
+    return known if len(loaded) == len(known) and len(by_id) == len(known) else []
+
+
+def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> None:
+    """File numbers must follow the ids' order: migrations run by id, people read them by number."""
+    numbered = []
+    for entry in known:
+        if entry.file and entry.file.split("_", 1)[0].isdigit():
+            numbered.append((int(entry.file.split("_", 1)[0]), entry))
+    seen: Dict[int, "KnownMigration"] = {}
+    for number, entry in numbered:
+        if number in seen and seen[number].location != entry.location:
+            problems.add(
+                f"{entry.location}: number {number} is also used by {seen[number].location} "
+                "(two branches each added one?); renumber the newer file.",
+                entry.location,
+            )
+        seen.setdefault(number, entry)
+    by_number = sorted(numbered, key=lambda item: (item[0], item[1].id))
+    for (number_a, a), (number_b, b) in zip(by_number, by_number[1:]):
+        if number_a != number_b and a.id > b.id:
+            problems.add(
+                f"{b.location}: its id {b.id} is older than {a.id} of {a.location}, yet its number is higher; "
+                "they run in id order, so renumber the files to match.",
+                b.location,
+            )
+
+
+def check_database(database: "Database", problems: Problems) -> Optional[bool]:
+    """The existing file against the migrations: too new, changed, out of order, pending, drift. None: no file."""
+    path = database.path
+    if path is None or not path.exists():
+        return None
+    from .errors import AppDbError
+
+    where = str(path)
+    try:
+        plan = database._plan(read_all=True)
+    except AppDbError as exc:
+        problems.add(str(exc), where, kind="database")
+        return True
+    if plan.unknown_applied:
+        problems.add(
+            f"{where} records migrations this app does not have ({', '.join(plan.unknown_applied)}): a newer version "
+            "migrated it (or a migration file was deleted or renamed its id).",
+            where,
+            kind="database",
+        )
+    for entry in plan.changed_checksums():
+        problems.add(
+            f"{entry.location}: changed since it was applied to {where}. Shipped migrations are history: revert the "
+            "edit and put the change in a new migration.",
+            entry.location,
+            kind="database",
+        )
+    current = plan.current
+    for entry in plan.pending:
+        if current is not None and entry.id < current:
+            problems.add(
+                f"{entry.location}: pending, but older than {current}, which {where} already has (merged from a branch?); "
+                "it would run out of order. Give it a new id later than every applied one.",
+                entry.location,
+                kind="database",
+            )
+    if plan.pending:
+        problems.add(
+            f"{where} has {plural(len(plan.pending), 'pending migration')} ({', '.join(entry.id for entry in plan.pending)}); "
+            "run `app-db migrate`.",
+            where,
+            kind="database",
+        )
+    elif database.models:
+        check_drift(database, problems, where)
+    return True
+
+
+def check_drift(database: "Database", problems: Problems, where: str) -> None:
+    from .errors import SchemaDriftError
+
+    try:
+        database.check_models(database.models)
+    except SchemaDriftError as exc:
+        problems.add(f"{where}: {exc}", where, kind="drift")
+
+
+def check_fresh_build(database: "Database", problems: Problems) -> None:
+    """Run every migration on an empty in-memory database: each must succeed, and the models must match."""
+    from .errors import AppDbError
+
+    fresh = database.configured(path=":memory:", read_only=False)
+    fresh.on_progress = None
+    try:
+        fresh.migrate()
+    except AppDbError as exc:
+        problems.add(f"On an empty database: {exc}", getattr(getattr(exc, "migration", None), "file", None))
+        return
+    if database.models:
+        check_drift(fresh, problems, "The schema the migrations build")
+
+
+def cmd_check(args: argparse.Namespace, out: Output) -> int:
+    database = open_app_database(args, read_only=True)
+    problems = Problems()
+    known = check_definitions(database, problems)
+    if known and not problems.items:
+        check_fresh_build(database, problems)
+    reachable = check_database(database, problems) if not problems.items else None
+    if args.json:
+        import json
+
+        out.line(json.dumps({"ok": not problems.items, "migrations": len(known), "problems": problems.items}, indent=2))
+        return EXIT_PROBLEM if problems.items else EXIT_OK
+    for item in problems.items:
+        out.line(f"{out.style('problem', 'red')}: {item['message']}")
+    if problems.items:
+        out.line(f"{plural(len(problems.items), 'problem')} found.")
+        return EXIT_PROBLEM
+    where = f"; {describe_path(database.path)} is up to date" if reachable else " (no database file to compare)"
+    out.line(f"{out.style('ok', 'green')}: {plural(len(known), 'migration')} valid{where}.")
+    return EXIT_OK
+
+
+# Commands written with issue 7 (app_db.autogenerate) ------------------------------
+def import_autogenerate() -> Any:
+    try:
+        from . import autogenerate
+    except ImportError as exc:
+        if getattr(exc, "name", None) == "app_db.autogenerate":
+            raise UsageError("This version of app_db has no autogenerate module; write the migration with `app-db new`.") from exc
+        raise
+    return autogenerate
+
+
+def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
+    autogenerate = import_autogenerate()
+    database = open_app_database(args, read_only=True)
+    written = autogenerate.make_migration(database, args.description, interactive=sys.stdin.isatty())
+    if written is None:
+        out.line("No changes: models and migrations agree.")
+        return EXIT_OK
+    out.line(str(written))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, out: Output) -> int:
+    autogenerate = import_autogenerate()
+    database = open_app_database(args, read_only=True)
+    at = resolve_id(args.at, database.status()) if args.at else None
+    out.line(autogenerate.schema_sql(database, at=at).rstrip("\n"))
+    return EXIT_OK
