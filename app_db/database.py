@@ -85,6 +85,7 @@ class Database:
         path: Union[str, "os.PathLike[str]", None] = None,
         env: Optional[str] = None,
         on_progress: Optional[Callable[[int, int, Migration], None]] = None,
+        keep_alive: Optional[Callable[[], None]] = None,
         models: Sequence[type] = (),
         lock_timeout: float = 60.0,
     ) -> None:
@@ -93,6 +94,7 @@ class Database:
         self.filename = filename
         self.migrations = resolve_source(migrations)
         self.on_progress = on_progress
+        self.keep_alive = keep_alive
         self.models = list(models)
         self.lock_timeout = lock_timeout
         self._path_arg = path
@@ -190,6 +192,7 @@ class Database:
                 models=models,
                 take_backup=env == "production",
                 on_progress=self.on_progress,
+                keep_alive=self.keep_alive,
                 lock_timeout=self.lock_timeout,
             )
             report.applied, report.backup = result.applied, result.backup
@@ -242,6 +245,7 @@ class Database:
             target=to,
             take_backup=self.env == "production",
             on_progress=self.on_progress,
+            keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )
         return LaunchReport(path=self._db_path, env=self.env, applied=result.applied, backup=result.backup)
@@ -263,6 +267,7 @@ class Database:
             to=to,
             take_backup=self.env == "production",
             on_progress=self.on_progress,
+            keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )
         return result.applied

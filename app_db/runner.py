@@ -43,6 +43,7 @@ __all__ = [
 logger = logging.getLogger("app_db")
 
 ProgressCallback = Callable[[int, int, Migration], None]
+KEEP_ALIVE_SECONDS = 0.1
 
 
 @dataclass
@@ -98,6 +99,33 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
         db.pragma("foreign_keys", 1)
 
 
+@contextmanager
+def calling_keep_alive(db: "peewee.SqliteDatabase", keep_alive: Optional[Callable[[], None]]) -> Iterator[None]:
+    """Call ``keep_alive()`` about every 0.1 s while SQLite works, so a splash screen can stay responsive.
+
+    It runs inside SQLite's progress handler: it must not use the database.
+    """
+    if keep_alive is None:
+        yield
+        return
+    connection = db.connection()
+    last_call = time.monotonic()
+
+    def handler() -> int:
+        nonlocal last_call
+        now = time.monotonic()
+        if now - last_call >= KEEP_ALIVE_SECONDS:
+            last_call = now
+            keep_alive()
+        return 0  # non-zero would interrupt the statement
+
+    connection.set_progress_handler(handler, 10_000)
+    try:
+        yield
+    finally:
+        connection.set_progress_handler(None, 0)
+
+
 def run_pending(
     db: "peewee.SqliteDatabase",
     path: Optional[Path],
@@ -107,6 +135,7 @@ def run_pending(
     models: Sequence[type] = (),
     take_backup: bool = False,
     on_progress: Optional[ProgressCallback] = None,
+    keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
 ) -> RunResult:
     """Apply the pending migrations (through ``target``) and create missing model tables, all in one transaction.
@@ -115,7 +144,7 @@ def run_pending(
     the work while this one waited, and then nothing runs.
     """
     result = RunResult()
-    with write_transaction(db, path, lock_timeout):
+    with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
         plan = plan_migrations(known, read_applied(db))
         plan.raise_if_too_new(path)
         pending = plan.up_to(target) if target else plan.pending
@@ -125,7 +154,7 @@ def run_pending(
         migrations = [entry.load() for entry in pending]
         violations_before = count_fk_violations(db) if path is None else None
         if take_backup and pending and has_user_tables(db):
-            result.backup = backup_before(path, pending[0].id)
+            result.backup = backup_before(path, pending[0].id, keep_alive)
         ensure_table(db)
         schema = Schema(db) if pending else None
         for index, (entry, migration) in enumerate(zip(pending, migrations), start=1):
@@ -156,6 +185,7 @@ def rollback_migrations(
     to: Optional[str] = None,
     take_backup: bool = False,
     on_progress: Optional[ProgressCallback] = None,
+    keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
 ) -> RunResult:
     """Run down() of the newest applied migrations, newest first, in one transaction.
@@ -165,7 +195,7 @@ def rollback_migrations(
     change is made.
     """
     result = RunResult()
-    with write_transaction(db, path, lock_timeout):
+    with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
         plan = plan_migrations(known, read_applied(db))
         newest_first = sorted(plan.applied, reverse=True)
         if to is not None:
@@ -197,7 +227,7 @@ def rollback_migrations(
             return result
         violations_before = count_fk_violations(db) if path is None else None
         if take_backup:
-            result.backup = backup_before(path, f"rollback-{migrations[0].id}")
+            result.backup = backup_before(path, f"rollback-{migrations[0].id}", keep_alive)
         schema = Schema(db)
         for index, migration in enumerate(migrations, start=1):
             if on_progress is not None:
@@ -294,10 +324,11 @@ def failure_message(migration: Migration, problem: str, plan: Plan, backup: Opti
     return message
 
 
-def backup_before(path: Optional[Path], label: str) -> Optional[Path]:
+def backup_before(path: Optional[Path], label: str, keep_alive: Optional[Callable[[], None]] = None) -> Optional[Path]:
     if path is None:
         return None
-    return backup_database(path, label=f"before-{label}")
+    report = (lambda copied, total: keep_alive()) if keep_alive is not None else None
+    return backup_database(path, label=f"before-{label}", on_progress=report)
 
 
 def has_user_tables(db: "peewee.SqliteDatabase") -> bool:

@@ -200,3 +200,15 @@ def test_nested_atomic_in_a_migration_is_a_savepoint(project):
     ''')
     project.database().register_models([])
     assert project.rows("SELECT x FROM t") == [(1,)]
+
+
+def test_keep_alive_is_called_during_a_long_migration(project):
+    """A splash screen gets regular calls while one long step runs, so its window stays responsive."""
+    project.add("001_slow.py", "20240601_090000_slow", '''
+        schema.sql("CREATE TABLE big (x)")
+        schema.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600000) INSERT INTO big SELECT i FROM n")
+        schema.sql("CREATE INDEX big_x ON big (x)")
+    ''')
+    calls = []
+    project.database(keep_alive=lambda: calls.append(1)).register_models([])
+    assert len(calls) >= 2
