@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 ENV_VARIABLE = "APP_DB_DATABASE"
 HOW_TO_CONFIGURE = (
     "pass --database module:attribute (e.g. --database myapp.db:database), "
-    f"set ${ENV_VARIABLE}, or add to pyproject.toml:\n\n    [tool.app-db]\n    database = \"myapp.db:database\""
+    f"set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = \"myapp.db:database\" to pyproject.toml."
 )
 STUB_MARKER = "write this migration"  # in the NotImplementedError of the stubs `app-db new` writes
 
@@ -192,8 +192,8 @@ def find_database_spec(option: Optional[str], cwd: Path) -> Tuple[str, str, Opti
         spec = read_tool_setting(pyproject)
         if spec:
             return spec, f"[tool.app-db] in {pyproject}", pyproject.parent
-        raise UsageError(f"No database is configured: {pyproject} has no [tool.app-db] database. To set it, {HOW_TO_CONFIGURE}")
-    raise UsageError(f"No database is configured (no --database, no ${ENV_VARIABLE}, no pyproject.toml here or above). To set it, {HOW_TO_CONFIGURE}")
+        raise UsageError(f"No database is configured: {pyproject} has no [tool.app-db] database. To set one, {HOW_TO_CONFIGURE}")
+    raise UsageError(f"No database is configured (no --database, no ${ENV_VARIABLE}, no pyproject.toml here or above). To set one, {HOW_TO_CONFIGURE}")
 
 
 def read_tool_setting(pyproject: Path) -> Optional[str]:
@@ -466,8 +466,9 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
             print_statements(out, through[shown:], "no SQL")
             shown = len(through)
         return EXIT_OK
-    database = open_app_database(args)
-    target = resolve_id(args.to, database.status()) if args.to else None
+    reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
+    target = resolve_id(args.to, reader.status()) if args.to else None
+    database = reader.configured(read_only=False)
     database.on_progress = progress_printer(out, "Applying")
     report = database.migrate(to=target)
     if not report.applied:
@@ -480,8 +481,8 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
-    database = open_app_database(args, read_only=args.dry_run)
-    statuses = database.status()
+    reader = open_app_database(args, read_only=True)
+    statuses = reader.status()
     target = resolve_id(args.to, statuses) if args.to else None
     steps = args.steps
     applied = sorted((status.id for status in statuses if not status.pending), reverse=True)
@@ -492,26 +493,24 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
         out.line("Nothing to roll back" + (f": {target} is the newest applied migration." if target else ": no migration is applied."))
         return EXIT_OK
     if args.dry_run:
-        # Refuse a missing down() here too, with the same message a real rollback gives.
-        statements = database.preview_rollback(steps=steps, to=target)
+        # A missing down() is refused here too, with the message a real rollback gives.
+        statements = reader.preview_rollback(steps=steps, to=target)
         out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
         print_statements(out, statements, "no SQL")
         return EXIT_OK
+    database = reader.configured(read_only=False)
     database.on_progress = progress_printer(out, "Rolling back")
     undone = database.rollback(steps=steps, to=target)
     remaining = [migration_id for migration_id in applied if migration_id not in undone]
-    out.line(
-        f"Rolled back {plural(len(undone), 'migration')}; the database is now at "
-        + (remaining[0] if remaining else "no migration")
-        + "."
-    )
+    now = f"the database is now at {remaining[0]}" if remaining else "no migration is applied now"
+    out.line(f"Rolled back {plural(len(undone), 'migration')}; {now}.")
     return EXIT_OK
 
 
 def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
-    database = open_app_database(args)
-    target = resolve_id(args.id, database.status())
-    stamped = database.stamp(target)
+    reader = open_app_database(args, read_only=True)
+    target = resolve_id(args.id, reader.status())
+    stamped = reader.configured(read_only=False).stamp(target)
     if not stamped:
         out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
         return EXIT_OK
@@ -558,7 +557,7 @@ def cmd_restore(args: argparse.Namespace, out: Output) -> int:
 MIGRATION_TEMPLATE = '''\
 """{name}."""
 
-import peewee  # noqa: F401  (fields for create_table / add_column)
+import peewee
 
 from app_db import Migration
 
@@ -721,8 +720,9 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
         stubs = stub_methods(migration)
         if stubs:
             problems.add(
-                f"{entry.location}: {' and '.join(f'{name}()' for name in stubs)} still raise(s) the stub's "
-                "NotImplementedError from `app-db new`; write the migration (delete down() if it cannot be undone).",
+                f"{entry.location}: {' and '.join(f'{name}()' for name in stubs)} "
+                f"{'is' if len(stubs) == 1 else 'are'} still the stub `app-db new` wrote (raise NotImplementedError); "
+                "write the migration (delete down() if it cannot be undone).",
                 entry.location,
             )
     check_file_order(known, problems)
