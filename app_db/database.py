@@ -336,9 +336,12 @@ class Database:
         from .backup import backup_database
         from .errors import ConfigurationError
 
-        self._connect()
-        if self._db_path is None:
+        path = self.path
+        if path is None:
             raise ConfigurationError("An in-memory database has no file to back up; pass path= or set $APP_DB_PATH.")
+        if not path.is_file():
+            raise ConfigurationError(f"There is no database at {path} yet, so there is nothing to back up.")
+        self._connect()
         target = Path(destination).expanduser().resolve() if destination is not None else None
         return backup_database(self._db_path, destination=target)
 

@@ -15,7 +15,9 @@ ProgressCallback = Callable[[int, int, Migration], None]
 
 def notes_database(path: Optional[Path] = None, on_progress: Optional[ProgressCallback] = None) -> Database:
     """The notes Database; ``path=None`` is the per-user file, ``on_progress`` drives a splash."""
-    return Database(APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress)
+    from .models import MODELS  # named here so `app-db check` can compare them with the migrations
+
+    return Database(APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, models=MODELS)
 
 
 database = notes_database()
