@@ -106,8 +106,16 @@ def list_backups(path: Path) -> List[Path]:
 
 
 def prune_backups(path: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` backups of ``path``."""
-    for old in list_backups(path)[:-keep] if keep > 0 else list_backups(path):
+    """Delete all but the newest ``keep`` backups of ``path``, and copies a killed process left half-written."""
+    folder = path.parent / BACKUP_FOLDER
+    # A process killed while copying leaves its .partial (and SQLite's
+    # .partial-journal) behind; nothing else ever finishes or reads them, and
+    # each is up to a whole copy of the database.
+    abandoned = sorted(
+        entry for entry in folder.iterdir()
+        if entry.name.startswith(f"{path.stem}-") and entry.name.endswith((".partial", ".partial-journal"))
+    ) if folder.is_dir() else []
+    for old in abandoned + (list_backups(path)[:-keep] if keep > 0 else list_backups(path)):
         try:
             old.unlink()
         except OSError as exc:  # a locked old backup is not worth failing a launch for
