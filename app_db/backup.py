@@ -108,12 +108,13 @@ def list_backups(path: Path) -> List[Path]:
 def prune_backups(path: Path, keep: int) -> None:
     """Delete all but the newest ``keep`` backups of ``path``, and copies a killed process left half-written."""
     folder = path.parent / BACKUP_FOLDER
-    # A process killed while copying leaves its .partial (and SQLite's
-    # .partial-journal) behind; nothing else ever finishes or reads them, and
-    # each is up to a whole copy of the database.
+    # A process killed while copying leaves its .partial behind, with
+    # SQLite's -journal, or -wal and -shm (the copy arrives in the source's
+    # WAL mode). Nothing ever finishes or reads them, and each is up to a
+    # whole copy of the database.
     abandoned = sorted(
         entry for entry in folder.iterdir()
-        if entry.name.startswith(f"{path.stem}-") and entry.name.endswith((".partial", ".partial-journal"))
+        if entry.name.startswith(f"{path.stem}-") and entry.name.endswith((".partial", ".partial-journal", ".partial-wal", ".partial-shm"))
     ) if folder.is_dir() else []
     for old in abandoned + (list_backups(path)[:-keep] if keep > 0 else list_backups(path)):
         try:

@@ -501,11 +501,13 @@ def test_ids_that_differ_only_in_case_are_refused_naming_both_files_before_any_c
 
 def test_copies_left_half_written_by_a_killed_backup_are_removed_by_the_next_backup(populated):
     """Regression: a launch killed while copying left its .partial (a copy of up to the whole
-    database) and .partial-journal in backups/ for ever."""
+    database) and SQLite's files beside it (-journal, or -wal and -shm) in backups/ for ever."""
     folder = populated.path.parent / "backups"
     folder.mkdir()
     abandoned = [folder / "app-20240101-000000-000000-before-x.sqlite3.partial",
-                 folder / "app-20240101-000000-000000-before-x.sqlite3.partial-journal"]
+                 folder / "app-20240101-000000-000000-before-x.sqlite3.partial-journal",
+                 folder / "app-20240101-000000-000000-before-y.sqlite3.partial-wal",
+                 folder / "app-20240101-000000-000000-before-y.sqlite3.partial-shm"]
     for leftover in abandoned:
         leftover.write_bytes(b"\0" * 4096)
     populated.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
