@@ -9,8 +9,10 @@ import argparse
 import dataclasses
 import datetime
 import json
+import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     labels = {t.name: f"{t.name} {version(t)}".strip() for t in tools}
     root = Path(tempfile.mkdtemp(prefix="app_db-bench-", dir=args.workdir))
     described = machine.describe(sys.executable)
+    load_at_start = os.getloadavg()[0]
+    if load_at_start > 0.25 * (os.cpu_count() or 1):
+        log(f"warning: load average {load_at_start:.2f}: other processes are busy; min–max ranges will be wide")
     extras = machine.startup_extras(sys.executable, child_env())
     if extras:
         log(f"warning: this interpreter imports {', '.join(extras)} at startup (a .pth file); every launch "
@@ -87,11 +92,20 @@ def main(argv: list[str] | None = None) -> int:
             results, projects = run_launches(tools, root / "launch", args.ns, args.rounds, args.fresh_rounds, log)
             top = max(args.ns)
             log(f"side-effect checks at N={top} (strace, audit hook)")
-            effects = {name: side_effects(project) for name, project in projects[top].items()}
+            effects = {}
+            for name, project in projects[top].items():
+                try:
+                    effects[name] = side_effects(project)
+                except subprocess.CalledProcessError as failure:
+                    log(f"  ! side-effect check of {name} failed: exit {failure.returncode}")
+            failures = [f"- {name} at N={n}: {r.error}" for n, runs in results.items()
+                        for name, r in runs.items() if r.error]
             out += [f"**Launch**, {args.rounds} interleaved rounds (no-op) and {args.fresh_rounds} (fresh) per N; "
                     "ratios are of medians measured in the same rounds.", "",
                     report.noop_table(results, labels, effects), "", report.fresh_table(results, labels), "",
                     "Launch goals:", *report.launch_goals(results, effects), ""]
+            if failures:
+                out += ["Failed during the rounds (their numbers cover the rounds before):", *failures, ""]
             record["launch"] = {str(n): {name: dataclasses.asdict(r) | {"noop_writes": sorted(r.noop_writes)}
                                          for name, r in runs.items()} for n, runs in results.items()}
             record["side_effects"] = {name: dataclasses.asdict(e) for name, e in effects.items()}
@@ -115,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     record["seconds"] = elapsed
     took = f"{elapsed / 60:.1f} min" if elapsed >= 60 else f"{elapsed:.0f} s"
-    header = [f"Machine: {described}.", f"Command: `{command}` (took {took}).", ""]
+    header = [f"Machine: {described}; load average {load_at_start:.2f} at the start, "
+              f"{os.getloadavg()[0]:.2f} at the end.", f"Command: `{command}` (took {took}).", ""]
+    if extras:
+        header += [f"Warning: the interpreter imported {', '.join(extras)} at startup, in every launch.", ""]
     print("\n".join(header + out))
     RESULTS_DIR.mkdir(exist_ok=True)
     result_file = RESULTS_DIR / f"{datetime.datetime.now():%Y%m%d-%H%M%S}.json"

@@ -31,6 +31,8 @@ class ToolRuns:
 
 
 def rotated(items: list, start: int) -> list:
+    if not items:
+        return []
     start %= len(items)
     return items[start:] + items[:start]
 
@@ -67,26 +69,43 @@ def prepare(tools: list[Tool], root: Path, n: int, log: Callable[[str], None]) -
     return projects
 
 
-def measure_noop(projects: dict[str, Project], rounds: int, runs: dict[str, ToolRuns]) -> None:
+def _drop(name: str, failure: LaunchFailed, names: list[str], runs: dict[str, ToolRuns],
+          log: Callable[[str], None]) -> None:
+    """Take a tool that failed mid-run out of the remaining rounds, keeping its error."""
+    runs[name].error = str(failure).strip().splitlines()[-1]
+    names.remove(name)
+    log(f"  ! {name} failed and is left out of the remaining rounds: {runs[name].error}")
+
+
+def measure_noop(projects: dict[str, Project], rounds: int, runs: dict[str, ToolRuns],
+                 log: Callable[[str], None]) -> None:
     env = child_env()
     names = list(projects)
     for round_index in range(rounds):
-        for name in rotated(names, round_index):
+        for name in rotated(list(names), round_index):
             project = projects[name]
             before = file_state(project.db_path)
-            runs[name].noop.append(run_script(project.script, env))
+            try:
+                runs[name].noop.append(run_script(project.script, env))
+            except LaunchFailed as failure:
+                _drop(name, failure, names, runs, log)
+                continue
             change = describe_change(before, file_state(project.db_path))
             if change:
                 runs[name].noop_writes.add(change)
 
 
-def measure_fresh(projects: dict[str, Project], rounds: int, runs: dict[str, ToolRuns]) -> None:
+def measure_fresh(projects: dict[str, Project], rounds: int, runs: dict[str, ToolRuns],
+                  log: Callable[[str], None]) -> None:
     env = child_env()
     names = list(projects)
     for round_index in range(rounds):
-        for name in rotated(names, round_index):
+        for name in rotated(list(names), round_index):
             projects[name].reset_database()
-            runs[name].fresh.append(run_script(projects[name].script, env))
+            try:
+                runs[name].fresh.append(run_script(projects[name].script, env))
+            except LaunchFailed as failure:
+                _drop(name, failure, names, runs, log)
 
 
 def run_launches(tools: list[Tool], root: Path, ns: list[int], noop_rounds: int, fresh_rounds: int,
@@ -100,11 +119,11 @@ def run_launches(tools: list[Tool], root: Path, ns: list[int], noop_rounds: int,
         projects = prepare(tools, root / f"n{n}", n, log)
         runs = {name: ToolRuns() for name in projects}
         log(f"N={n}: {noop_rounds} no-op rounds")
-        measure_noop(projects, noop_rounds, runs)
+        measure_noop(projects, noop_rounds, runs, log)
         migrating = {name: p for name, p in projects.items() if p.migrations_dir is not None}
         if fresh_rounds:
             log(f"N={n}: {fresh_rounds} fresh-install rounds")
-            measure_fresh(migrating, fresh_rounds, runs)
+            measure_fresh(migrating, fresh_rounds, runs, log)
         results[n] = runs
         all_projects[n] = projects
     return results, all_projects

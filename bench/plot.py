@@ -17,8 +17,10 @@ def plot_launch_times(results: dict[int, dict[str, ToolRuns]], labels: dict[str,
     import matplotlib.pyplot as plt
 
     ns = sorted(results)
+    names = tool_order(results)
+    colors = {name: f"C{index}" for index, name in enumerate(names)}  # same colour in both panels
     fig, (noop_ax, fresh_ax) = plt.subplots(1, 2, figsize=(12, 5.2))
-    for name in tool_order(results):
+    for name in names:
         for ax, kind in ((noop_ax, "noop"), (fresh_ax, "fresh")):
             points = [(n, summarize(getattr(results[n][name], kind))) for n in ns if name in results[n]]
             points = [(n, s) for n, s in points if s is not None]
@@ -27,7 +29,8 @@ def plot_launch_times(results: dict[int, dict[str, ToolRuns]], labels: dict[str,
             xs = [n for n, _ in points]
             medians = [s.median * 1000 for _, s in points]
             errors = [[(s.median - s.low) * 1000 for _, s in points], [(s.high - s.median) * 1000 for _, s in points]]
-            style = {"linestyle": "--", "linewidth": 1.2} if name.startswith("floor") else {"linewidth": 2}
+            style: dict = {"color": colors[name]}
+            style |= {"linestyle": "--", "linewidth": 1.2} if name.startswith("floor") else {"linewidth": 2}
             if name == "app_db":
                 style["linewidth"] = 3
             ax.errorbar(xs, medians, yerr=errors, marker="o", capsize=3, label=labels.get(name, name), **style)

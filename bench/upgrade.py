@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.launch import Sample, child_env, run_script
+from bench.launch import LaunchFailed, Sample, child_env, run_script
 from bench.project import write_script
 
 REBUILD_TABLE_SQL = 'CREATE TABLE "big__new" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "value" INTEGER NOT NULL)'
@@ -266,8 +266,12 @@ def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], Non
 
 def run_upgrades(root: Path, rows: int, megabytes: int, rounds: int,
                  log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> list[Scenario]:
-    rebuild = run_rebuild(root / "rebuild", rows, rounds, log)
-    shutil.rmtree(root / "rebuild", ignore_errors=True)
-    backup = run_backup(root / "backup", megabytes, rounds, log)
-    shutil.rmtree(root / "backup", ignore_errors=True)
-    return [rebuild, backup]
+    scenarios = []
+    for name, run, size in (("rebuild", run_rebuild, rows), ("backup", run_backup, megabytes)):
+        try:
+            scenarios.append(run(root / name, size, rounds, log))
+        except LaunchFailed as failure:
+            log(f"  ! {name} scenario failed: {str(failure).strip().splitlines()[-1]}")
+        finally:
+            shutil.rmtree(root / name, ignore_errors=True)
+    return scenarios
