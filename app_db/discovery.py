@@ -35,7 +35,7 @@ __all__ = [
 
 FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
 # Class-level ``id = "..."`` and ``name = "..."`` lines (compiled by re's cache on first use).
-ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?$"""
+ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?\r?$"""  # \r: a CRLF checkout
 NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
 
 MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]

@@ -391,6 +391,22 @@ def test_launch_with_nothing_pending_imports_and_opens_no_migration_file(populat
     assert result["modules"] == []
 
 
+def test_a_crlf_checkout_is_read_without_importing_any_migration(populated):
+    """Regression: the id line's pattern did not allow the \\r of a CRLF checkout, so a
+    development launch with nothing pending imported every migration to learn its id."""
+    for migration in populated.migrations.iterdir():
+        migration.write_bytes(migration.read_bytes().replace(b"\n", b"\r\n"))
+    done = run_python(f"""
+        import json, sys
+        from app_db import Database
+        database = Database("TestApp", path={str(populated.path)!r}, migrations={str(populated.migrations)!r}, env="development")
+        report = database.register_models([])
+        print(json.dumps({{"applied": report.applied, "changed": [s.id for s in database.status() if s.checksum_changed],
+                          "modules": [name for name in sys.modules if "migration_" in name]}}))
+    """)
+    assert json.loads(done.stdout.splitlines()[-1]) == {"applied": [], "changed": [], "modules": []}, done.stderr
+
+
 # Table rebuilds and foreign keys ------------------------------------------------------------------------------
 
 
