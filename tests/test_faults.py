@@ -23,6 +23,7 @@ import pytest
 
 from app_db import (
     DatabaseCorruptError,
+    DatabaseLockedError,
     DatabaseNotWritableError,
     MigrationDefinitionError,
     MigrationError,
@@ -305,6 +306,22 @@ def test_simultaneous_launches_run_each_migration_once_without_locked_errors(pro
     assert [result["ok"] for result in results] == [True] * 6, results
     assert sorted(sum((result["applied"] for result in results), [])) == ["20240601_090000_initial", "20240602_090000_fill"]
     assert sorted(log.read_text().split()) == ["001", "002"]
+
+
+def test_write_lock_held_past_lock_timeout_raises_locked_naming_the_path_and_changes_nothing(populated):
+    populated.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+    before = populated.dump()
+    holder = sqlite3.connect(populated.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseLockedError) as caught:
+            populated.database(lock_timeout=0.3).register_models([])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert str(populated.path) in str(caught.value)
+    assert populated.dump() == before
+    assert not (populated.path.parent / "backups").exists()  # the backup is taken under the lock
 
 
 def test_sigkill_in_the_middle_of_a_migration_leaves_the_database_as_before_and_next_launch_migrates(populated, tmp_path):
