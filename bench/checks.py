@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.launch import child_env
 from bench.project import Project
