@@ -8,9 +8,7 @@ instance into a wait instead of "database is locked".
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+import os
 
 from .errors import (
     AppDbError,
@@ -21,8 +19,13 @@ from .errors import (
 )
 from .paths import MEMORY, ensure_folder
 
+TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
+    from typing import Optional, Union
+
     import peewee
+
+    PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "PRAGMAS", "explain_sqlite_error", "open_database", "sqlite_error_name"]
 
@@ -35,7 +38,7 @@ PRAGMAS = (
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def open_database(path: Optional[Path], *, read_only: bool = False) -> "peewee.SqliteDatabase":
+def open_database(path: Optional[PathLike], *, read_only: bool = False) -> "peewee.SqliteDatabase":
     """A connected peewee database for ``path`` (None: in memory).
 
     A file that exists but is not SQLite raises DatabaseCorruptError before
@@ -46,20 +49,22 @@ def open_database(path: Optional[Path], *, read_only: bool = False) -> "peewee.S
     """
     import peewee  # the app imports it anyway; app_db's own import stays light
 
-    if path is None or (read_only and not path.exists()):
+    if path is None or (read_only and not os.path.exists(path)):
         database = peewee.SqliteDatabase(MEMORY, pragmas=[("foreign_keys", 1)])
         database.connect()
         return database
     check_is_sqlite(path)
     if read_only:
-        database = peewee.SqliteDatabase(path.as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        from pathlib import Path
+
+        database = peewee.SqliteDatabase(Path(path).as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         try:
             database.connect()
         except peewee.DatabaseError as exc:
             raise explain_sqlite_error(exc, path, "open") from exc
         return database
     ensure_folder(path)
-    database = peewee.SqliteDatabase(str(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
+    database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
     try:
         database.connect()
     except peewee.DatabaseError as exc:
@@ -67,7 +72,7 @@ def open_database(path: Optional[Path], *, read_only: bool = False) -> "peewee.S
     return database
 
 
-def check_is_sqlite(path: Path) -> None:
+def check_is_sqlite(path: PathLike) -> None:
     """Raise DatabaseCorruptError unless ``path`` is missing, empty, or starts like SQLite."""
     try:
         with open(path, "rb") as handle:
@@ -86,10 +91,11 @@ def check_is_sqlite(path: Path) -> None:
         raise DatabaseCorruptError(corrupt_message(path), path=path)
 
 
-def corrupt_message(path: Path) -> str:
+def corrupt_message(path: PathLike) -> str:
+    backups = os.path.join(os.path.dirname(os.fspath(path)), "backups")
     return (
         f"{path} is not a SQLite database (or is damaged). It was not changed. "
-        f"Move it aside and start again, or restore a copy from {path.parent / 'backups'}."
+        f"Move it aside and start again, or restore a copy from {backups}."
     )
 
 
@@ -114,7 +120,7 @@ def sqlite_error_name(exc: BaseException) -> str:
     return ""
 
 
-def explain_sqlite_error(exc: BaseException, path: Optional[Path], action: str) -> AppDbError:
+def explain_sqlite_error(exc: BaseException, path: Optional[PathLike], action: str) -> AppDbError:
     """An AppDbError that says what ``exc`` means for the user's file.
 
     ``action`` completes "Could not <action> ...". Errors that are not about
@@ -122,7 +128,7 @@ def explain_sqlite_error(exc: BaseException, path: Optional[Path], action: str) 
     """
     name = sqlite_error_name(exc)
     where = str(path) if path is not None else "the in-memory database"
-    folder = path.parent if path is not None else None
+    folder = os.path.dirname(os.fspath(path)) if path is not None else None
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) and path is not None:
         return DatabaseCorruptError(corrupt_message(path), path=path)
     # SHMSIZE: the -shm file beside a WAL database could not grow to its
@@ -147,7 +153,3 @@ def explain_sqlite_error(exc: BaseException, path: Optional[Path], action: str) 
         )
     return AppDbError(f"Could not {action} {where}: {exc}", path=path)
 
-
-def is_sqlite_error(exc: BaseException) -> bool:
-    """True when ``exc`` came from SQLite (directly or wrapped by peewee)."""
-    return isinstance(exc, sqlite3.Error) or bool(sqlite_error_name(exc))

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
-from .discovery import KnownMigration, MigrationsSource, identify_instances, identify_migrations, list_migration_files, resolve_source
+from .discovery import identify_instances, identify_migrations, list_migration_files, list_migration_names, resolve_source
 from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
 from .paths import locate_database, resolve_environment
 from .plan import Plan, is_up_to_date, plan_migrations
 
+TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+    from typing import Callable, List, Optional, Sequence, Union
+
     import peewee
+
+    from .discovery import KnownMigration, MigrationsSource
 
 __all__ = ["Database", "LaunchReport", "MigrationStatus"]
 
@@ -25,13 +29,20 @@ logger = logging.getLogger("app_db")
 class LaunchReport:
     """What register_models() (or migrate()) did."""
 
-    __slots__ = ("path", "env", "applied", "backup")
+    __slots__ = ("_path", "env", "applied", "backup")
 
-    def __init__(self, path: Optional[Path], env: str, applied: Optional[List[str]] = None, backup: Optional[Path] = None) -> None:
-        self.path = path  # None: in memory
+    def __init__(
+        self, path: Union[str, Path, None], env: str, applied: Optional[List[str]] = None, backup: Optional[Path] = None
+    ) -> None:
+        self._path = path
         self.env = env
         self.applied = applied or []  # ids applied by this launch, in order
         self.backup = backup  # the backup taken before migrating, or None
+
+    @property
+    def path(self) -> Optional[Path]:
+        """The database file (None: in memory)."""
+        return as_path(self._path)
 
     def __repr__(self) -> str:
         return f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}, backup={self.backup!r})"
@@ -92,7 +103,7 @@ class Database:
         self.app_name = app_name
         self.app_author = app_author
         self.filename = filename
-        self.migrations = resolve_source(migrations)
+        self._migrations = resolve_source(migrations)
         self.on_progress = on_progress
         self.keep_alive = keep_alive
         self.models = list(models)
@@ -100,7 +111,7 @@ class Database:
         self._path_arg = path
         self._env_arg = env
         self._db: Optional["peewee.SqliteDatabase"] = None
-        self._db_path: Optional[Path] = None
+        self._db_path: Optional[str] = None  # set when connected
         self._read_only = False
 
     # Where and how ------------------------------------------------------------
@@ -110,10 +121,22 @@ class Database:
         return resolve_environment(self._env_arg)
 
     @property
+    def migrations(self) -> Union[Path, str, List[Migration], None]:
+        """Where the migrations come from: a folder Path, a package name, or a list of instances."""
+        source = self._migrations
+        return as_path(source) if isinstance(source, str) and os.path.isabs(source) else source
+
+    @property
     def path(self) -> Optional[Path]:
         """The database file a launch opens now (None: in memory)."""
-        if self._db is not None:
-            return self._db_path
+        return as_path(self._db_path if self._db is not None else self._locate())
+
+    @property
+    def _file(self) -> Optional[Path]:
+        """The connected file as a Path, for the steps that are not on the launch's fast path."""
+        return as_path(self._db_path)
+
+    def _locate(self) -> Optional[str]:
         return locate_database(
             self.app_name, app_author=self.app_author, filename=self.filename, path=self._path_arg, env=self.env
         )
@@ -148,7 +171,7 @@ class Database:
         if self._db is None:
             from .connection import open_database
 
-            path = self.path
+            path = self._locate()
             self._db = open_database(path, read_only=self._read_only)
             self._db_path = path
         return self._db
@@ -167,8 +190,6 @@ class Database:
         no migration imported). Raises an AppDbError subclass on any problem,
         with the file as it was.
         """
-        from .runner import missing_model_tables, run_pending
-
         models = list(self.models if models is None else models)
         env = self.env
         db = self._connect()  # locate, connect
@@ -176,6 +197,8 @@ class Database:
         report = LaunchReport(path=self._db_path, env=env)
         if env != "development" and self._is_up_to_date(models):
             return report  # the usual launch: one folder listing, two reads
+        from .runner import missing_model_tables, run_pending
+
         plan = self._plan()  # plan (reads only)
         plan.raise_if_too_new(self._db_path)
         if env == "development":
@@ -187,7 +210,7 @@ class Database:
                 self._warn_changed_migrations(plan)
             result = run_pending(  # backup, lock, re-plan, run, create tables
                 db,
-                self._db_path,
+                self._file,
                 plan.known,
                 models=models,
                 take_backup=env == "production",
@@ -240,7 +263,7 @@ class Database:
             entry.load()
         result = run_pending(
             self._connect(),
-            self._db_path,
+            self._file,
             plan.known,
             target=to,
             take_backup=self.env == "production",
@@ -261,7 +284,7 @@ class Database:
         plan = self._plan()
         result = rollback_migrations(
             self._connect(),
-            self._db_path,
+            self._file,
             plan.known,
             steps=None if to is not None else steps,
             to=to,
@@ -277,7 +300,7 @@ class Database:
         from .runner import stamp_migrations
 
         plan = self._plan()
-        return stamp_migrations(self._connect(), self._db_path, plan.known, to, self.lock_timeout)
+        return stamp_migrations(self._connect(), self._file, plan.known, to, self.lock_timeout)
 
     def preview(self, to: Optional[str] = None) -> List[str]:
         """The SQL statements migrate(to) would run, found on an in-memory copy; the file is not changed."""
@@ -285,14 +308,14 @@ class Database:
 
         plan = self._plan()
         plan.raise_if_too_new(self._db_path)
-        return preview_statements(self._db_path, plan.known, target=to)
+        return preview_statements(self._file, plan.known, target=to)
 
     def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
         """The SQL statements rollback(steps, to) would run; the file is not changed."""
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so _db_path is set
-        return preview_statements(self._db_path, plan.known, rollback=True, target=to, steps=steps)
+        return preview_statements(self._file, plan.known, rollback=True, target=to, steps=steps)
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
         """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.
@@ -306,7 +329,7 @@ class Database:
         from .connection import explain_sqlite_error
         from .errors import ConfigurationError, DatabaseCorruptError
 
-        source_path = Path(source).expanduser().resolve()
+        source_path = as_path(source).expanduser().resolve()
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
         try:
@@ -323,7 +346,7 @@ class Database:
         db = self._connect()
         if self._db_path is None:
             raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
-        safety = backup_database(self._db_path, label="before-restore")
+        safety = backup_database(self._file, label="before-restore")
         try:
             restore_into(source_path, db.connection())
         except sqlite3.Error as exc:
@@ -342,12 +365,12 @@ class Database:
         if not path.is_file():
             raise ConfigurationError(f"There is no database at {path} yet, so there is nothing to back up.")
         self._connect()
-        target = Path(destination).expanduser().resolve() if destination is not None else None
-        return backup_database(self._db_path, destination=target)
+        target = as_path(destination).expanduser().resolve() if destination is not None else None
+        return backup_database(self._file, destination=target)
 
     # Internals ------------------------------------------------------------------
     def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
-        source = self.migrations
+        source = self._migrations
         if source is None:
             return []
         if isinstance(source, list):
@@ -369,12 +392,12 @@ class Database:
         if any(model._meta.table_name not in tables for model in models):  # type: ignore[attr-defined]
             return False
         recorded = read_recorded_files(db) if TABLE in tables else []
-        source = self.migrations
+        source = self._migrations
         if source is None:
             return not recorded
         if isinstance(source, list):
             return sorted(migration.id for migration in source) == sorted(migration_id for migration_id, _ in recorded)
-        return is_up_to_date([migration_file.name for migration_file in list_migration_files(source)], recorded)
+        return is_up_to_date(list_migration_names(source), recorded)
 
     def _plan(self, read_all: Optional[bool] = None) -> Plan:
         """Known versus applied, read without taking any lock."""
@@ -436,3 +459,12 @@ class Database:
                 missing=missing,
                 path=self._db_path,
             )
+
+
+def as_path(value: Union[str, Path, None]) -> Optional[Path]:
+    """``value`` as a Path; pathlib is imported only when someone asks for one."""
+    if value is None:
+        return None
+    from pathlib import Path
+
+    return Path(value)

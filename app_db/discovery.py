@@ -9,27 +9,27 @@ is not a plain string literal).
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import inspect
 import os
 import re
 import sys
-from pathlib import Path
-from types import ModuleType
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 from .errors import ConfigurationError, MigrationDefinitionError
 from .migration import Migration, check_migration_id
 
+TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+
+    MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
+
 __all__ = [
     "KnownMigration",
     "MigrationFile",
-    "MigrationsSource",
     "checksum_of",
     "identify_migrations",
     "list_migration_files",
+    "list_migration_names",
     "resolve_source",
 ]
 
@@ -38,11 +38,10 @@ FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
 ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?\r?$"""  # \r: a CRLF checkout
 NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
 
-MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
-
-
 def checksum_of(source: bytes) -> str:
     """sha256 of a migration's text with line endings normalised (a CRLF checkout is no change)."""
+    import hashlib
+
     return hashlib.sha256(source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
@@ -71,12 +70,19 @@ class MigrationFile:
 
     def read_bytes(self) -> bytes:
         try:
-            return self.entry.read_bytes() if self.entry is not None else Path(self.location).read_bytes()
+            if self.entry is not None:
+                return self.entry.read_bytes()
+            with open(self.location, "rb") as source:
+                return source.read()
         except OSError as exc:
             raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
 
     def load_module(self) -> ModuleType:
         """Import the file, turning any failure into an error that names it."""
+        import hashlib
+        import importlib
+        import importlib.util
+
         stem = self.name[:-3]
         try:
             if self.package is not None:
@@ -132,6 +138,8 @@ class KnownMigration:
             if self.source is not None:
                 self._text = self.source.read_bytes()
             elif self.instance is not None:
+                import inspect
+
                 try:
                     self._text = inspect.getsource(type(self.instance)).encode()
                 except (OSError, TypeError):
@@ -187,8 +195,12 @@ def migration_from_module(module: ModuleType, location: str) -> Migration:
     return instance
 
 
-def resolve_source(migrations: MigrationsSource) -> Union[Path, str, List[Migration], None]:
-    """Check what Database(migrations=...) was given: a folder Path, a package name or instances."""
+def resolve_source(migrations: MigrationsSource) -> Union[str, List[Migration], None]:
+    """Check what Database(migrations=...) was given.
+
+    Returns an absolute folder path (a string), a dotted package name (never
+    absolute, so the two cannot be confused), or a list of instances.
+    """
     if migrations is None:
         return None
     if isinstance(migrations, (list, tuple)):
@@ -202,13 +214,13 @@ def resolve_source(migrations: MigrationsSource) -> Union[Path, str, List[Migrat
                 item.file = getattr(sys.modules.get(type(item).__module__), "__file__", None)
         return list(migrations)
     if isinstance(migrations, os.PathLike) or (isinstance(migrations, str) and ("/" in migrations or os.sep in migrations)):
-        folder = Path(migrations).expanduser()
-        if not folder.is_absolute():
+        folder = os.path.expanduser(os.fspath(migrations))
+        if not os.path.isabs(folder):
             raise ConfigurationError(
-                f"migrations={os.fspath(migrations)!r} is a relative folder, which would depend on where the "
+                f"migrations={folder!r} is a relative folder, which would depend on where the "
                 "app was started; pass Path(__file__).parent / 'migrations' or a package name."
             )
-        return folder
+        return os.path.normpath(folder)
     if isinstance(migrations, str) and all(part.isidentifier() for part in migrations.split(".")):
         return migrations
     raise ConfigurationError(
@@ -217,34 +229,17 @@ def resolve_source(migrations: MigrationsSource) -> Union[Path, str, List[Migrat
     )
 
 
-def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
-    """The migration files in a folder or package, by name; nothing is read or imported."""
-    if isinstance(source, Path):
-        try:
-            names = os.listdir(source)
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot list the migrations folder {source}: {exc.strerror or exc}.") from exc
-        folder = str(source)
-        return [MigrationFile(name, folder) for name in sorted(names) if is_migration_name(name, folder)]
-    try:
-        spec = importlib.util.find_spec(source)
-    except (ImportError, ValueError) as exc:
-        raise ConfigurationError(f"Cannot find the migrations package {source!r}: {exc}.") from exc
-    if spec is None or spec.submodule_search_locations is None:
-        raise ConfigurationError(
-            f"migrations={source!r} is not an importable package; add an __init__.py to the folder "
-            "or pass the folder's absolute path."
-        )
-    folders = list(spec.submodule_search_locations)
-    if all(os.path.isdir(folder) for folder in folders):
-        files = []
-        for folder in folders:
-            files.extend(
-                MigrationFile(name, folder, package=source)
-                for name in sorted(os.listdir(folder))
-                if is_migration_name(name, folder)
-            )
-        return files
+def list_migration_files(source: str) -> List[MigrationFile]:
+    """The migration files in a folder (an absolute path) or a package, by name; nothing is read or imported."""
+    package = None if os.path.isabs(source) else source
+    folders = [source] if package is None else package_folders(source)
+    if folders is not None:
+        return [
+            MigrationFile(name, folder, package=package)
+            for folder in folders
+            for name in sorted(list_folder(folder))
+            if is_migration_name(name, folder)
+        ]
     # A zipped or frozen app: let importlib.resources read inside the archive.
     from importlib.resources import files as resource_files
 
@@ -254,6 +249,43 @@ def list_migration_files(source: Union[Path, str]) -> List[MigrationFile]:
         for entry in sorted(root.iterdir(), key=lambda entry: entry.name)
         if is_migration_name(entry.name, source)
     ]
+
+
+def list_migration_names(source: str) -> List[str]:
+    """The names of the files that look like migrations, unchecked: the cheapest look a launch can take.
+
+    Enough to tell that nothing changed since the tracking table recorded
+    the files (each was checked when it was applied); anything else goes
+    through list_migration_files().
+    """
+    folders = [source] if os.path.isabs(source) else package_folders(source)
+    if folders is None:
+        return [migration_file.name for migration_file in list_migration_files(source)]
+    return [name for folder in folders for name in list_folder(folder) if name.endswith(".py") and name[:1].isdigit()]
+
+
+def package_folders(package: str) -> Optional[List[str]]:
+    """The folders of a migrations package, or None when it lives inside an archive."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}.") from exc
+    if spec is None or spec.submodule_search_locations is None:
+        raise ConfigurationError(
+            f"migrations={package!r} is not an importable package; add an __init__.py to the folder "
+            "or pass the folder's absolute path."
+        )
+    folders = list(spec.submodule_search_locations)
+    return folders if all(os.path.isdir(folder) for folder in folders) else None
+
+
+def list_folder(folder: str) -> List[str]:
+    try:
+        return os.listdir(folder)
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot list the migrations folder {folder}: {exc.strerror or exc}.") from exc
 
 
 def is_migration_name(name: str, where: str) -> bool:
@@ -301,5 +333,5 @@ def identify_migrations(
 
 def identify_instances(instances: Sequence[Migration]) -> List[KnownMigration]:
     return [
-        KnownMigration(m.id, m.name, Path(m.file).name if m.file else None, m.file, instance=m) for m in instances
+        KnownMigration(m.id, m.name, os.path.basename(m.file) if m.file else None, m.file, instance=m) for m in instances
     ]

@@ -19,10 +19,13 @@ left behind (almost always: nothing was changed) and what to do next.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
-
+# typing and pathlib cost a launch milliseconds; annotations are strings here.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+    from typing import Optional, Sequence, Union
+
     from .migration import Migration
 
 __all__ = [
@@ -44,9 +47,13 @@ __all__ = [
 class AppDbError(Exception):
     """Base of every app_db error; ``path`` is the database file when one is involved."""
 
-    def __init__(self, message: str, *, path: Optional[Path] = None) -> None:
+    def __init__(self, message: str, *, path: "Union[str, os.PathLike[str], None]" = None) -> None:
         super().__init__(message)
-        self.path = path
+        if path is not None:
+            from pathlib import Path  # only when an error is raised
+
+            path = Path(path)
+        self.path: Optional[Path] = path
 
 
 class ConfigurationError(AppDbError, ValueError):
@@ -59,7 +66,7 @@ class MigrationDefinitionError(AppDbError):
     Raised while planning, before anything is written. ``file`` names the file.
     """
 
-    def __init__(self, message: str, *, file: Optional[str] = None, path: Optional[Path] = None) -> None:
+    def __init__(self, message: str, *, file: Optional[str] = None, path: "Union[str, os.PathLike[str], None]" = None) -> None:
         super().__init__(message, path=path)
         self.file = file
 
@@ -75,7 +82,7 @@ class DatabaseCorruptError(AppDbError):
 class SchemaTooNewError(AppDbError):
     """The file records migrations this app does not know: a newer version migrated it."""
 
-    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: Optional[Path] = None) -> None:
+    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: "Union[str, os.PathLike[str], None]" = None) -> None:
         super().__init__(message, path=path)
         self.unknown_ids = list(unknown_ids)
 
@@ -93,7 +100,7 @@ class MigrationError(AppDbError):
         *,
         migration: "Migration",
         backup: Optional[Path] = None,
-        path: Optional[Path] = None,
+        path: "Union[str, os.PathLike[str], None]" = None,
     ) -> None:
         super().__init__(message, path=path)
         self.migration = migration
@@ -103,7 +110,7 @@ class MigrationError(AppDbError):
 class SchemaDriftError(AppDbError):
     """A model has a column that its table lacks: a migration was forgotten."""
 
-    def __init__(self, message: str, *, missing: Sequence[tuple], path: Optional[Path] = None) -> None:
+    def __init__(self, message: str, *, missing: Sequence[tuple], path: "Union[str, os.PathLike[str], None]" = None) -> None:
         super().__init__(message, path=path)
         self.missing = list(missing)
 

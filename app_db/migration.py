@@ -8,12 +8,13 @@ would otherwise lose: the table's triggers and its AUTOINCREMENT sequence.
 
 from __future__ import annotations
 
-import datetime
 import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping, Optional, Sequence
 
+TYPE_CHECKING = False  # typing costs a launch milliseconds; annotations are strings here
 if TYPE_CHECKING:
+    from typing import Any, ClassVar, Iterator, Mapping, Optional, Sequence
+
     import peewee
 
 __all__ = ["ID_PATTERN", "Migration", "Schema", "check_migration_id"]
@@ -65,6 +66,8 @@ def check_migration_id(value: Any, where: str) -> str:
             f"(letters, digits and underscores), e.g. {example!r}.",
             file=where,
         )
+    import datetime
+
     try:
         datetime.datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
     except ValueError:

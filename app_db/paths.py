@@ -1,16 +1,19 @@
 """Locate: which file a launch opens, and in which environment.
 
 Nothing here depends on the current directory: a desktop app is started from
-anywhere, so a relative path is refused rather than silently resolved.
+anywhere, so a relative path is refused rather than silently resolved. Paths
+stay strings on the launch path: importing pathlib costs milliseconds.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Optional, Union
 
 from .errors import ConfigurationError, DatabaseNotWritableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
 
 __all__ = ["ENVIRONMENTS", "MEMORY", "ensure_folder", "locate_database", "resolve_environment"]
 
@@ -37,7 +40,7 @@ def locate_database(
     filename: str,
     path: Union[str, os.PathLike, None],
     env: str,
-) -> Optional[Path]:
+) -> Optional[str]:
     """The database file for this launch, or None for an in-memory database.
 
     An explicit ``path`` wins, then $APP_DB_PATH; both are used as given in
@@ -49,13 +52,13 @@ def locate_database(
     if given is not None:
         if given == MEMORY:
             return None
-        explicit = Path(given).expanduser()
-        if not explicit.is_absolute():
+        explicit = os.path.expanduser(given)
+        if not os.path.isabs(explicit):
             raise ConfigurationError(
                 f"Database path {given!r} is relative, so it would depend on the folder the app "
                 "was started from; pass an absolute path (e.g. Path(__file__).parent / 'app.sqlite3')."
             )
-        return explicit
+        return os.path.normpath(explicit)
     if env == "test":
         return None
     if not filename or os.sep in filename or (os.altsep and os.altsep in filename):
@@ -65,21 +68,21 @@ def locate_database(
         filename = f"{stem}-dev{dot}{suffix}"
     # Imported here: platformdirs costs milliseconds that a launch with an
     # explicit path should not pay.
-    from platformdirs import user_data_path
+    from platformdirs import user_data_dir
 
-    return user_data_path(app_name, app_author or False) / filename
+    return os.path.join(user_data_dir(app_name, app_author or False), filename)
 
 
-def ensure_folder(database_path: Path) -> None:
+def ensure_folder(database_path: str) -> None:
     """Create the folder that holds the database, or say why it cannot be."""
-    folder = database_path.parent
-    if folder.is_dir():
+    folder = os.path.dirname(database_path)
+    if os.path.isdir(folder):
         return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise DatabaseNotWritableError(
-            f"Cannot create the data folder {folder} for {database_path.name}: {exc.strerror or exc}. "
+            f"Cannot create the data folder {folder} for {os.path.basename(database_path)}: {exc.strerror or exc}. "
             "Check that the path is a folder you can write to, or pass another path.",
             path=database_path,
         ) from exc

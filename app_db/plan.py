@@ -6,12 +6,15 @@ Pure: nothing here reads or writes the database or the migration files
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence
-
-from .discovery import KnownMigration
 from .errors import ConfigurationError, MigrationDefinitionError, SchemaTooNewError
-from .tracking import AppliedMigration
+
+TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Dict, List, Optional, Sequence
+
+    from .discovery import KnownMigration
+    from .tracking import AppliedMigration
 
 __all__ = ["Plan", "is_up_to_date", "plan_migrations"]
 

@@ -7,9 +7,11 @@ never leave a migration applied but unrecorded (or the reverse).
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Dict, Optional
 
+TYPE_CHECKING = False  # typing costs a launch milliseconds
 if TYPE_CHECKING:
+    from typing import Dict, Optional
+
     import peewee
 
     from .discovery import KnownMigration
