@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import peewee
 import pytest
 
 from app_db import ConfigurationError, Database, MigrationDefinitionError, SchemaDriftError
-from conftest import REPO, run_python
+from conftest import REPO
 
 
 def test_default_location_is_the_platformdirs_user_data_folder(tmp_path, monkeypatch):
@@ -114,11 +115,41 @@ sys.addaudithook(lambda event, args: opened.append(args[0]) if event == "open" e
 before = set(sys.modules)
 import app_db
 new = set(sys.modules) - before
-heavy = sorted(name for name in new if name.split(".")[0] in {"peewee", "playhouse", "platformdirs", "sqlite3"})
+heavy = sorted(name for name in new if name.split(".")[0] in
+               {"peewee", "playhouse", "platformdirs", "sqlite3", "pathlib", "typing", "dataclasses"})
 files = [f for f in opened if isinstance(f, str) and not f.endswith((".py", ".pyc")) and "__pycache__" not in f
          and not f.rstrip("/").endswith(("app_db", "site-packages"))]
 print(heavy, files)
 """
-    result = run_python(code)
+    result = run_bare_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[] []"
+
+
+def test_a_launch_with_nothing_pending_imports_only_what_it_needs(project):
+    """The guard behind the launch-speed figures: no runner, no migrator, no pathlib, typing or platformdirs."""
+    project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE a (x)")')
+    project.database().register_models([])
+    code = f"""
+import sys
+import peewee, sqlite3
+before = set(sys.modules)
+from app_db import Database
+Database("TestApp", migrations={str(project.migrations)!r}, path={str(project.path)!r}).register_models([])
+new = set(sys.modules) - before
+print(sorted(name for name in new if name.split(".")[0] in
+      {{"playhouse", "platformdirs", "pathlib", "typing", "dataclasses", "hashlib", "importlib"}}
+      or name in {{"app_db.runner", "app_db.backup", "app_db.migration_file"}}))
+"""
+    result = run_bare_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def run_bare_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` with -S: site's start-up hooks (an editable install's finder imports
+    pathlib, for one) stay out, so "not imported" means not imported by app_db."""
+    site_packages = str(Path(peewee.__file__).parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), site_packages])}
+    env.pop("APP_ENV", None)
+    return subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, timeout=60)
