@@ -24,7 +24,7 @@ logger = logging.getLogger("app_db")
 
 BACKUP_FOLDER = "backups"
 KEEP_BACKUPS = 5
-PAGES_PER_STEP = 8192  # 32 MiB with 4 KiB pages: progress for big files, little overhead
+PAGES_PER_STEP = 4096  # 16 MiB with 4 KiB pages: progress for big files, little overhead
 
 
 def backup_database(

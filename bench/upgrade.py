@@ -70,7 +70,8 @@ def _app_db_launch_source(migrations: Path, db_path: Path, env: str, marks_path:
     return (_TIMED_PRELUDE
             + "from app_db import Database\n"
             + f"Database('BenchApp', migrations={str(migrations)!r}, path={str(db_path)!r}, env={env!r},\n"
-            + "         on_progress=lambda index, total, migration: marks.append(time.perf_counter())"
+            + "         on_progress=lambda index, total, migration: marks.append(time.perf_counter()),\n"
+            + "         keep_alive=lambda: marks.append(time.perf_counter()),\n"
             + ").register_models([])\n"
             + _TIMED_EPILOGUE.format(marks_path=str(marks_path)))
 
