@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
+
 if TYPE_CHECKING:
     from .database import Database, MigrationStatus
     from .discovery import KnownMigration
@@ -34,7 +36,6 @@ HOW_TO_CONFIGURE = (
     "pass --database module:attribute (e.g. --database myapp.db:database), "
     f"set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = \"myapp.db:database\" to pyproject.toml."
 )
-STUB_MARKER = "write this migration"  # in the NotImplementedError of the stubs `app-db new` writes
 
 
 class UsageError(Exception):

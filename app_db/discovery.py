@@ -14,7 +14,7 @@ import re
 import sys
 
 from .errors import ConfigurationError, MigrationDefinitionError
-from .migration import Migration, check_migration_id
+from .migration import STUB_MARKER, Migration, check_migration_id
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
@@ -161,6 +161,12 @@ class KnownMigration:
                     f"{self.source.location}: the class says id {self.instance.id!r} but the file was "
                     f"identified as {self.id!r}; write the id as one plain string literal "
                     f"(id = \"...\") and never change it once shipped.",
+                    file=self.source.location,
+                )
+            if f"{STUB_MARKER}: up()".encode() in (self.text() or b""):
+                raise MigrationDefinitionError(
+                    f"{self.source.location}: up() is still the stub `app-db new` wrote. Write the migration "
+                    "(or delete the file); nothing was changed.",
                     file=self.source.location,
                 )
         return self.instance

@@ -8,6 +8,7 @@ would otherwise lose: the table's triggers and its AUTOINCREMENT sequence.
 
 from __future__ import annotations
 
+import logging
 import re
 from contextlib import contextmanager
 
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
 
     import peewee
 
-__all__ = ["ID_PATTERN", "Migration", "Schema", "check_migration_id"]
+__all__ = ["ID_PATTERN", "STUB_MARKER", "Migration", "Schema", "check_migration_id"]
+
+logger = logging.getLogger("app_db")
+
+STUB_MARKER = "write this migration"  # in the NotImplementedError of the stubs `app-db new` writes
 
 ID_PATTERN = r"(\d{8})_(\d{6})_([A-Za-z0-9_]+)"
 
@@ -97,8 +102,23 @@ class Schema:
         """Create ``table`` with ``columns`` (name -> peewee field) and the indexes they ask for.
 
         As in peewee, a table given no primary key gets an ``id`` AutoField.
+        A table that already exists with exactly these columns (register_models
+        created it from a model before this migration was written) is kept,
+        with the indexes added; any other existing table is an error.
         """
-        self._model(table, columns).create_table(safe=False)
+        model = self._model(table, columns)
+        existing = {column.name for column in self.db.get_columns(table)}
+        if not existing:
+            model.create_table(safe=False)
+            return
+        wanted = {model_field.column_name for model_field in model._meta.sorted_fields}
+        if existing != wanted:
+            raise ValueError(
+                f"Table {table!r} already exists with columns {sorted(existing)}, not {sorted(wanted)}. "
+                "Rename or alter it in this migration instead of creating it."
+            )
+        logger.info("Table %s already exists with these columns (created from a model); kept", table)
+        model._schema.create_indexes(safe=True)
 
     def drop_table(self, table: str) -> None:
         self._run(self._migrator.drop_table(table))

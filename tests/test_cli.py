@@ -306,7 +306,7 @@ def test_new_writes_the_next_numbered_file_with_a_utc_id_and_stubs(cli):
     assert "def up(self, schema):" in text and "def down(self, schema):" in text
     # An unwritten stub fails loudly in check (and at launch), never runs as a silent no-op.
     out = cli.run("check")
-    assert out.returncode == 1 and "up() and down() are still the stub" in out.stdout
+    assert out.returncode == 1 and "up() is still the stub" in out.stdout and "003_add_user_preferences.py" in out.stdout
 
 
 def test_new_never_overwrites_and_keeps_ids_unique(cli):
