@@ -69,7 +69,7 @@ def backup_database(
         raise
     logger.info("Backed up %s to %s", path, destination)
     if keep is not None and destination.parent == path.parent / BACKUP_FOLDER:
-        prune_backups(path, keep)
+        prune_backups(path, keep, newest=destination)
     return destination
 
 
@@ -105,8 +105,14 @@ def list_backups(path: Path) -> List[Path]:
     )
 
 
-def prune_backups(path: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` backups of ``path``, and copies a killed process left half-written."""
+def prune_backups(path: Path, keep: int, newest: Optional[Path] = None) -> None:
+    """Delete all but the newest ``keep`` backups of ``path``, and copies a killed process left half-written.
+
+    Older backups with the same label as ``newest`` (taken before the same
+    migration by launches that then failed and changed nothing) are the
+    same state again: they go first, so retries never push out a backup
+    from before an earlier update.
+    """
     folder = path.parent / BACKUP_FOLDER
     # A process killed while copying leaves its .partial behind, with
     # SQLite's -journal, or -wal and -shm (the copy arrives in the source's
@@ -116,7 +122,13 @@ def prune_backups(path: Path, keep: int) -> None:
         entry for entry in folder.iterdir()
         if entry.name.startswith(f"{path.stem}-") and entry.name.endswith((".partial", ".partial-journal", ".partial-wal", ".partial-shm"))
     ) if folder.is_dir() else []
-    for old in abandoned + (list_backups(path)[:-keep] if keep > 0 else list_backups(path)):
+    backups = list_backups(path)
+    label = newest.name[len(f"{path.stem}-YYYYmmdd-HHMMSS-ffffff"):] if newest is not None else ""
+    if label.startswith("-before-") and label[len("-before-"):][:1].isdigit():  # before a migration id
+        repeated = [entry for entry in backups if entry != newest and entry.name.endswith(label)]
+        backups = [entry for entry in backups if entry not in repeated]
+        abandoned += repeated
+    for old in abandoned + (backups[:-keep] if keep > 0 else backups):
         try:
             old.unlink()
         except OSError as exc:  # a locked old backup is not worth failing a launch for

@@ -61,6 +61,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; anything in progress was rolled back.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`app-db status | head`): not an error. Point
+        # stdout at devnull so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         return report_error(exc, verbose)
 
@@ -116,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         "database in pyproject.toml (this folder or a parent).",
     )
     add_common_options(parser, default=None)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"app-db {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:

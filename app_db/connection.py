@@ -58,18 +58,36 @@ def open_database(path: Optional[PathLike], *, read_only: bool = False) -> "peew
         from pathlib import Path
 
         database = peewee.SqliteDatabase(Path(path).as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    else:
+        ensure_folder(path)
+        database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
+    connect_waiting(database, path)
+    return database
+
+
+def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
+    """Connect, waiting up to the busy timeout while another process holds the file.
+
+    SQLite's busy handler does not cover every case: two launches that both
+    read a new file and then both switch it to WAL would deadlock, so SQLite
+    answers one of them "database is locked" at once. That one waits and
+    tries again, as a person double-clicking twice would expect.
+    """
+    import time
+
+    import peewee
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
         try:
             database.connect()
+            return
         except peewee.DatabaseError as exc:
+            if sqlite_error_name(exc).startswith("SQLITE_BUSY") and time.monotonic() < deadline:
+                database.close()
+                time.sleep(0.01)
+                continue
             raise explain_sqlite_error(exc, path, "open") from exc
-        return database
-    ensure_folder(path)
-    database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
-    try:
-        database.connect()
-    except peewee.DatabaseError as exc:
-        raise explain_sqlite_error(exc, path, "open") from exc
-    return database
 
 
 def check_is_sqlite(path: PathLike) -> None:
@@ -79,6 +97,15 @@ def check_is_sqlite(path: PathLike) -> None:
             header = handle.read(len(SQLITE_HEADER))
     except FileNotFoundError:
         return
+    except NotADirectoryError as exc:
+        blocker = os.path.dirname(os.fspath(path))
+        while blocker and not os.path.exists(blocker):
+            blocker = os.path.dirname(blocker)
+        raise DatabaseNotWritableError(
+            f"Cannot use {path}: {blocker} is a file, not a folder. Nothing was changed. "
+            "Pass a path inside a folder (or move that file away).",
+            path=path,
+        ) from exc
     except IsADirectoryError as exc:
         raise DatabaseNotWritableError(
             f"{path} is a folder, not a database file; pass the path of a file inside it.", path=path
@@ -93,9 +120,10 @@ def check_is_sqlite(path: PathLike) -> None:
 
 def corrupt_message(path: PathLike) -> str:
     backups = os.path.join(os.path.dirname(os.fspath(path)), "backups")
+    remedy = f"restore a copy from {backups} (`app-db restore FILE`)" if os.path.isdir(backups) else "restore a copy of it"
     return (
         f"{path} is not a SQLite database (or is damaged). It was not changed. "
-        f"Move it aside and start again, or restore a copy from {backups}."
+        f"Move it aside and start again, or {remedy}."
     )
 
 

@@ -297,8 +297,15 @@ class Database:
 
     def stamp(self, to: str) -> List[str]:
         """Record migrations through ``to`` as applied without running them (adopt an existing file)."""
+        from .errors import ConfigurationError
         from .runner import stamp_migrations
 
+        path = self._locate()
+        if path is not None and not os.path.isfile(path):
+            raise ConfigurationError(
+                f"There is no database at {path}: stamp adopts an existing file, and a new one needs its "
+                "migrations run (`app-db migrate`). Nothing was changed."
+            )
         plan = self._plan()
         return stamp_migrations(self._connect(), self._file, plan.known, to, self.lock_timeout)
 
@@ -321,7 +328,9 @@ class Database:
         """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.
 
         Refuses, changing nothing, a file that is not SQLite or that a newer
-        app version migrated. The current content is backed up first.
+        app version migrated. The current content is backed up first; a
+        current file that is itself damaged is moved aside instead (that path
+        is returned), since restoring is how one recovers from it.
         """
         import sqlite3
 
@@ -340,19 +349,42 @@ class Database:
                 "Nothing was changed; pick another backup.",
                 path=source_path,
             ) from exc
-        known = self._plan().known
+        current = self._locate()
+        if current is None:
+            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        known = self._known({}, read_all=False)
         unknown = sorted(set(recorded) - {entry.id for entry in known})
         Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
+        damaged = self._move_aside_if_damaged(current)  # restoring is how one recovers from that
         db = self._connect()
-        if self._db_path is None:
-            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
-        safety = backup_database(self._file, label="before-restore")
+        safety = damaged or backup_database(self._file, label="before-restore")
         try:
             restore_into(source_path, db.connection())
         except sqlite3.Error as exc:
             raise explain_sqlite_error(exc, self._db_path, "restore") from exc
         logger.info("Restored %s from %s (previous content saved to %s)", self._db_path, source_path, safety)
         return safety
+
+    def _move_aside_if_damaged(self, path: str) -> Optional[Path]:
+        """Rename a file that is not SQLite to ``<name>.damaged-<time>``; None when it is fine or missing."""
+        import datetime
+
+        from .connection import check_is_sqlite
+        from .errors import DatabaseCorruptError
+
+        try:
+            check_is_sqlite(path)
+            return None
+        except DatabaseCorruptError:
+            self.close()
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+            aside = f"{path}.damaged-{stamp}"
+            os.replace(path, aside)
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.replace(path + suffix, aside + suffix)
+            logger.warning("Moved the damaged database %s aside to %s before restoring", path, aside)
+            return as_path(aside)
 
     def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
         """An online backup of the file: to ``destination``, or into ``backups/`` beside it."""
@@ -421,11 +453,16 @@ class Database:
             raise MigrationDefinitionError(
                 "Applied migration(s) changed since they ran: "
                 + ", ".join(entry.location or entry.id for entry in changed)
-                + ". Shipped migrations are history: revert the edit and put the change in a new migration. "
-                f"(Development database: {self._db_path or 'in memory'}; delete it to start over.)",
+                + ". Shipped migrations are history: revert the edit and put the change in a new migration."
+                + self._development_file_note(),
                 file=changed[0].location,
                 path=self._db_path,
             )
+
+    def _development_file_note(self) -> str:
+        if self._path_arg is None and not os.environ.get("APP_DB_PATH"):
+            return f" (Development database: {self._db_path or 'in memory'}; you may delete it to start over.)"
+        return f" (Database: {self._db_path}, given by path= or $APP_DB_PATH: it may hold real data, do not delete it.)"
 
     def _warn_changed_migrations(self, plan: Plan) -> None:
         for entry in plan.changed_checksums():

@@ -205,6 +205,11 @@ def rollback_migrations(
         else:
             if steps is None or steps < 1:
                 raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
+            if steps > len(newest_first):
+                raise ConfigurationError(
+                    f"Cannot roll back {steps} migrations: only {len(newest_first)} are applied. Nothing was "
+                    f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
+                )
             undo_ids = newest_first[:steps]
         by_id = {entry.id: entry for entry in plan.known}
         for migration_id in undo_ids:

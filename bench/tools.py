@@ -25,6 +25,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     Tool(FLOOR, floors.write_floor, is_floor=True),
     Tool(FLOOR_PEEWEE, floors.write_floor_peewee, is_floor=True, version_of="peewee"),
     Tool(tool_app_db.NAME, tool_app_db.write_project, version_of="app_db"),
+    Tool(tool_app_db.NAME_LOCATED, tool_app_db.write_project_located, version_of="app_db"),
     Tool(tool_peewee_runner.NAME, tool_peewee_runner.write_project, version_of="peewee"),
     Tool(tool_peewee_migrate.NAME, tool_peewee_migrate.write_project, version_of="peewee-migrate"),
     Tool(tool_yoyo.NAME, tool_yoyo.write_project, version_of="yoyo-migrations"),

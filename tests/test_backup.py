@@ -113,3 +113,35 @@ def test_restore_refuses_a_file_from_a_newer_app_version(project):
     connection.close()
     with pytest.raises(SchemaTooNewError, match="20991231_000000_future"):
         database.restore(newer)
+
+
+def test_failed_launches_do_not_push_out_older_backups(project):
+    """Each failing retry backs up the same state again; only the newest of those is kept."""
+    from app_db import MigrationError
+
+    initial(project)
+    project.database().register_models([])
+    project.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+    before_more = project.database().register_models([]).backup
+    project.add("003_broken.py", "20240603_090000_broken", 'raise RuntimeError("boom")')
+    for _ in range(7):
+        with pytest.raises(MigrationError):
+            project.database().register_models([])
+    backups = list_backups(project.path)
+    assert before_more in backups
+    assert len([b for b in backups if "20240603_090000_broken" in b.name]) == 1
+
+
+def test_restore_recovers_a_damaged_file_by_moving_it_aside(project):
+    initial(project)
+    database = project.database()
+    database.register_models([])
+    project.connect().execute("INSERT INTO note (body) VALUES ('saved')").connection.commit()
+    saved = database.backup(project.root / "saved.sqlite3")
+    database.close()
+    project.path.write_bytes(b"garbage" * 100)
+
+    aside = project.database().restore(saved)
+
+    assert aside.read_bytes() == b"garbage" * 100
+    assert project.rows("SELECT body FROM note") == [("saved",)]

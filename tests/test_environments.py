@@ -153,3 +153,12 @@ def run_bare_python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), site_packages])}
     env.pop("APP_ENV", None)
     return subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_a_path_under_a_regular_file_names_that_file(tmp_path):
+    from app_db import DatabaseNotWritableError
+
+    blocker = tmp_path / "regular"
+    blocker.write_text("")
+    with pytest.raises(DatabaseNotWritableError, match=f"{blocker} is a file, not a folder"):
+        Database("NotesApp", path=blocker / "sub" / "app.sqlite3").register_models([])

@@ -212,3 +212,40 @@ def test_keep_alive_is_called_during_a_long_migration(project):
     calls = []
     project.database(keep_alive=lambda: calls.append(1)).register_models([])
     assert len(calls) >= 2
+
+
+def test_a_table_the_models_created_first_is_kept_by_a_later_create_table(project):
+    """An app version created `setting` from its model; the next one ships the migration for it."""
+    project.add("001_initial.py", "20240601_090000_initial", CREATE_NOTE)
+    project.database().register_models([Note, Setting])
+    project.connect().execute("INSERT INTO setting (key) VALUES ('theme')").connection.commit()
+    project.add("002_setting.py", "20240602_090000_setting",
+                'schema.create_table("setting", {"id": peewee.AutoField(), "key": peewee.CharField(unique=True)})')
+    assert project.database().register_models([Note, Setting]).applied == ["20240602_090000_setting"]
+    assert project.rows("SELECT key FROM setting") == [("theme",)]
+
+
+def test_create_table_over_a_different_existing_table_fails_and_changes_nothing(project):
+    from app_db import MigrationError
+
+    project.add("001_initial.py", "20240601_090000_initial", CREATE_NOTE)
+    project.database().register_models([Note, Setting])
+    project.add("002_setting.py", "20240602_090000_setting",
+                'schema.create_table("setting", {"name": peewee.CharField()})')
+    before = project.dump()
+    with pytest.raises(MigrationError, match="already exists with columns"):
+        project.database().register_models([Note, Setting])
+    assert project.dump() == before
+
+
+def test_an_unwritten_stub_is_refused_before_any_write(project):
+    from app_db import MigrationDefinitionError
+
+    project.add("001_initial.py", "20240601_090000_initial", CREATE_NOTE)
+    project.database().register_models([])
+    project.add("002_stub.py", "20240602_090000_stub", 'raise NotImplementedError("write this migration: up() in 002_stub.py")')
+    before = project.dump()
+    with pytest.raises(MigrationDefinitionError, match="002_stub.py.*stub"):
+        project.database().register_models([])
+    assert project.dump() == before
+    assert not (project.path.parent / "backups").exists()  # refused before the backup, too

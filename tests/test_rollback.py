@@ -92,3 +92,22 @@ def test_stamp_records_without_running(project):
     connection.close()
     assert project.database().stamp("20240601_090000_a") == ["20240601_090000_a"]
     assert project.database().register_models([]).applied == ["20240602_090000_b"]
+
+
+def test_rollback_refuses_more_steps_than_are_applied(project):
+    from app_db import ConfigurationError
+
+    three_tables(project)
+    before = project.dump()
+    with pytest.raises(ConfigurationError, match="only 3 are applied"):
+        project.database().rollback(steps=4)
+    assert project.dump() == before
+
+
+def test_stamp_refuses_a_missing_file(project):
+    from app_db import ConfigurationError
+
+    project.add("001_a.py", "20240601_090000_a", 'schema.sql("CREATE TABLE a (x)")')
+    with pytest.raises(ConfigurationError, match="no database"):
+        project.database().stamp("20240601_090000_a")
+    assert not project.path.exists()
