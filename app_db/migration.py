@@ -61,14 +61,15 @@ def check_migration_id(value: Any, where: str) -> str:
     example = "20240602_130000_add_user_preferences"
     if not isinstance(value, str):
         raise MigrationDefinitionError(
-            f"{where}: id must be a string like {example!r}, not {type(value).__name__} {value!r}.",
+            f"{where}: id must be a string like {example!r}, not {type(value).__name__} {value!r}. "
+            "Nothing was changed.",
             file=where,
         )
     match = re.fullmatch(ID_PATTERN, value)
     if match is None:
         raise MigrationDefinitionError(
             f"{where}: id {value!r} does not match YYYYMMDD_HHMMSS_description "
-            f"(letters, digits and underscores), e.g. {example!r}.",
+            f"(letters, digits and underscores), e.g. {example!r}. Nothing was changed.",
             file=where,
         )
     import datetime
@@ -78,7 +79,7 @@ def check_migration_id(value: Any, where: str) -> str:
     except ValueError:
         raise MigrationDefinitionError(
             f"{where}: id {value!r} does not start with a real date and time (YYYYMMDD_HHMMSS); "
-            "use the time the migration was written, in UTC.",
+            "use the time the migration was written, in UTC. Nothing was changed.",
             file=where,
         ) from None
     return value
