@@ -291,7 +291,7 @@ def latest_id(database: "Database") -> Optional[str]:
 def load_models(spec: str) -> List[type]:
     """The models named by ``"package.module:NAME"`` (a model or a list of them) or ``"package.module"`` (all it defines).
 
-    This is what ``[tool.app-db] models = "..."`` holds.
+    For tools and tests that name models by import path.
     """
     import peewee
 
@@ -991,8 +991,8 @@ def make_migration(
     models = list(database.models if models is None else models)
     if not models:
         raise ConfigurationError(
-            "makemigration needs the app's models: pass Database(..., models=[...]) or set "
-            '[tool.app-db] models = "myapp.models:MODELS" in pyproject.toml.'
+            "makemigration needs the app's models: pass them to the Database the CLI uses, "
+            "e.g. Database(..., models=[Note, Tag]). Nothing was written."
         )
     folder = migrations_folder(database)
     if ask is None and interactive:
