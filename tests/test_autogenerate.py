@@ -222,7 +222,7 @@ def test_a_changed_foreign_key_is_left_as_a_todo_not_guessed(notes):
 
 
 def test_models_are_required(notes):
-    with pytest.raises(ConfigurationError, match=r"needs the app.s models.*Database\(\.\.\., models=")
+    with pytest.raises(ConfigurationError, match=r"needs the app.s models.*Database\(\.\.\., models="):
         make_migration(notes.database(), "anything")
 
 
