@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotati
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
-    from typing import Callable, List, Optional, Sequence, Union
+    from typing import Callable, List, Optional, Sequence, Tuple, Union
 
     import peewee
 
@@ -311,6 +311,10 @@ class Database:
 
     def preview(self, to: Optional[str] = None) -> List[str]:
         """The SQL statements migrate(to) would run, found on an in-memory copy; the file is not changed."""
+        return [statement for _, statements in self.preview_steps(to) for statement in statements]
+
+    def preview_steps(self, to: Optional[str] = None) -> List[Tuple[Migration, List[str]]]:
+        """preview(), as (migration, its statements) for each pending migration, in order."""
         from .runner import preview_statements
 
         plan = self._plan()
@@ -319,6 +323,10 @@ class Database:
 
     def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
         """The SQL statements rollback(steps, to) would run; the file is not changed."""
+        return [statement for _, statements in self.preview_rollback_steps(steps, to) for statement in statements]
+
+    def preview_rollback_steps(self, steps: int = 1, to: Optional[str] = None) -> List[Tuple[Migration, List[str]]]:
+        """preview_rollback(), as (migration, its statements) for each migration undone, newest first."""
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so _db_path is set

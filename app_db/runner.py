@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .backup import backup_database
 from .connection import BUSY_TIMEOUT_SECONDS, explain_sqlite_error, sqlite_error_name
@@ -266,8 +266,8 @@ def preview_statements(
     rollback: bool = False,
     target: Optional[str] = None,
     steps: Optional[int] = 1,
-) -> List[str]:
-    """The SQL that migrating (or rolling back) would run, in order; the file is only read.
+) -> List[Tuple[Migration, List[str]]]:
+    """The SQL each migration would run, in order, as (migration, statements); the file is only read.
 
     The migrations run for real, but on an in-memory copy of the file made
     with the backup API, so what is shown is what would happen, data
@@ -277,6 +277,15 @@ def preview_statements(
 
     memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)])
     memory.connect()
+    steps_run: List[Tuple[Migration, List[str]]] = []
+
+    def trace(statement: str) -> None:
+        if steps_run and is_change(statement):
+            steps_run[-1][1].append(statement)
+
+    def start_step(index: int, total: int, migration: Migration) -> None:
+        steps_run.append((migration, []))
+
     try:
         if path is not None and path.exists():
             source = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
@@ -284,15 +293,14 @@ def preview_statements(
                 source.backup(memory.connection())
             finally:
                 source.close()
-        statements: List[str] = []
-        memory.connection().set_trace_callback(statements.append)
+        memory.connection().set_trace_callback(trace)
         if rollback:
-            rollback_migrations(memory, None, known, steps=None if target else steps, to=target)
+            rollback_migrations(memory, None, known, steps=None if target else steps, to=target, on_progress=start_step)
         else:
-            run_pending(memory, None, known, target=target)
+            run_pending(memory, None, known, target=target, on_progress=start_step)
     finally:
         memory.close()
-    return [statement for statement in statements if is_change(statement)]
+    return steps_run
 
 
 def is_change(statement: str) -> bool:

@@ -111,3 +111,13 @@ def test_stamp_refuses_a_missing_file(project):
     with pytest.raises(ConfigurationError, match="no database"):
         project.database().stamp("20240601_090000_a")
     assert not project.path.exists()
+
+
+def test_preview_steps_groups_the_sql_by_migration_in_one_run(project):
+    three_tables(project)
+    project.database().rollback(steps=2)
+    steps = project.database().preview_steps()
+    assert [(migration.id, statements) for migration, statements in steps] == [
+        ("20240602_090000_b", ["CREATE TABLE b (x)"]),
+        ("20240603_090000_c", ["CREATE TABLE c (x)"]),
+    ]
