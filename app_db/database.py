@@ -208,6 +208,15 @@ class Database:
                 entry.load()  # import and check every pending file before the first write
             if plan.pending and env == "production":
                 self._warn_changed_migrations(plan)
+            late = [entry.id for entry in plan.pending if plan.current and entry.id < plan.current]
+            if late:
+                # Allowed (a merged branch), but a fresh install runs them in another order.
+                logger.warning(
+                    "Migrations older than the newest applied one (%s) will run now: %s. A fresh install runs "
+                    "them in id order, before it; make sure they do not depend on the order.",
+                    plan.current,
+                    ", ".join(late),
+                )
             result = run_pending(  # backup, lock, re-plan, run, create tables
                 db,
                 self._file,

@@ -162,3 +162,12 @@ def test_a_path_under_a_regular_file_names_that_file(tmp_path):
     blocker.write_text("")
     with pytest.raises(DatabaseNotWritableError, match=f"{blocker} is a file, not a folder"):
         Database("NotesApp", path=blocker / "sub" / "app.sqlite3").register_models([])
+
+
+def test_a_migration_older_than_the_newest_applied_runs_with_a_warning(project, caplog):
+    project.add("002_b.py", "20240602_090000_b", 'schema.sql("CREATE TABLE b (x)")')
+    project.database().register_models([])
+    project.add("001_a.py", "20240601_090000_a", 'schema.sql("CREATE TABLE a (x)")')  # merged from a branch
+    with caplog.at_level(logging.WARNING, logger="app_db"):
+        assert project.database().register_models([]).applied == ["20240601_090000_a"]
+    assert "older than the newest applied" in caplog.text and "20240601_090000_a" in caplog.text
