@@ -20,12 +20,14 @@ import datetime
 import importlib
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .errors import ConfigurationError
+from .migration import quote, sql_literal
 
 if TYPE_CHECKING:
     import peewee
@@ -40,8 +42,15 @@ __all__ = [
     "load_models",
     "make_migration",
     "migrated_scratch",
+    "migration_names",
+    "migrations_folder",
+    "next_file_name",
+    "next_id",
     "render_migration",
+    "require_models",
     "schema_sql",
+    "scratch_database",
+    "write_new_file",
 ]
 
 logger = logging.getLogger("app_db")
@@ -274,11 +283,21 @@ def tidy(sql: str) -> str:
 
 
 # The scratch database -------------------------------------------------------------------
-def migrated_scratch(database: "Database", to: Optional[str] = None, path: Any = ":memory:") -> "Database":
-    """A copy of ``database`` on a scratch file (in memory by default), migrated through ``to`` (default: all)."""
+def scratch_database(database: "Database", path: Any = ":memory:") -> "Database":
+    """A copy of ``database`` on a scratch file (in memory by default), in the test environment; the caller closes it."""
     scratch = database.configured(path=path, env="test", read_only=False)
     scratch.on_progress = None  # the app's splash screen has no business here
-    scratch.migrate(to=to)
+    return scratch
+
+
+def migrated_scratch(database: "Database", to: Optional[str] = None, path: Any = ":memory:") -> "Database":
+    """A scratch copy of ``database`` (see scratch_database) migrated through ``to`` (default: all); closed if that fails."""
+    scratch = scratch_database(database, path)
+    try:
+        scratch.migrate(to=to)
+    except BaseException:
+        scratch.close()
+        raise
     return scratch
 
 
@@ -515,16 +534,6 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return repr(value)
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def sql_string(value: Any) -> str:
-    from .migration import sql_literal
-
-    return sql_literal(value)
 
 
 def zero_value(declared: str) -> Any:
@@ -781,12 +790,12 @@ def add_column_change(db: "peewee.SqliteDatabase", table: str, model_field: "pee
         nullable.name, nullable.column_name = model_field.name, model_field.column_name
         nullable_source, _ = writer.model_field(nullable)
         comments.append(
-            f"# REVIEW: {table}.{column} is NOT NULL without a default: existing rows get {sql_string(fill)}; "
+            f"# REVIEW: {table}.{column} is NOT NULL without a default: existing rows get {sql_literal(fill)}; "
             "change the UPDATE if they need another value."
         )
         up = [
             f"schema.add_column({literal(table)}, {literal(column)}, {nullable_source})",
-            f"schema.sql({literal(f'UPDATE {table} SET {column} = {sql_string(fill)} WHERE {column} IS NULL')})",
+            f"schema.sql({literal(f'UPDATE {table} SET {column} = {sql_literal(fill)} WHERE {column} IS NULL')})",
             f"schema.add_not_null({literal(table)}, {literal(column)})",
         ]
         return Change(f"add column {table}.{column}", up, down, comments)
@@ -801,7 +810,7 @@ def drop_column_change(table: str, column: Column, writer: Writer) -> Change:
         nullable = Column(column.name, column.type, False, False, None, column.foreign_key)
         down = [
             f"schema.add_column({literal(table)}, {literal(column.name)}, {writer.reflected_field(nullable, in_create=False)})",
-            f"schema.sql({literal(f'UPDATE {table} SET {column.name} = {sql_string(fill)} WHERE {column.name} IS NULL')})",
+            f"schema.sql({literal(f'UPDATE {table} SET {column.name} = {sql_literal(fill)} WHERE {column.name} IS NULL')})",
             f"schema.add_not_null({literal(table)}, {literal(column.name)})",
         ]
     else:
@@ -848,7 +857,7 @@ def alter_column_changes(
         up, comments = [], []
         default = model_field.default
         if default is not None and not callable(default):
-            value = sql_string(model_field.db_value(default))
+            value = sql_literal(model_field.db_value(default))
             up.append(f"schema.sql({literal(f'UPDATE {table} SET {name} = {value} WHERE {name} IS NULL')})")
         else:
             comments.append(f"# REVIEW: rows holding NULL in {table}.{name} must be filled first: add_not_null refuses them.")
@@ -868,19 +877,24 @@ def ask_on_terminal(question: str) -> bool:
             return True
 
 
-def slugify(description: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", description.strip()).strip("_").lower()
-    return slug or "migration"
+def migration_names(description: str) -> Tuple[str, str, str]:
+    """(slug, class name, name) of a new migration described as ``description``.
+
+    The slug (for the id and the file name) is "" when the description has
+    no letters or digits. The name has no double quotes, backslashes or
+    line breaks, so it can go into a docstring and a string literal as is.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
+    class_name = "".join(part.capitalize() for part in slug.split("_"))
+    if not class_name[:1].isalpha():
+        class_name = "Migration" + class_name
+    name = re.sub(r"""["\\\s]+""", " ", description).strip()
+    return slug, class_name, name[:1].upper() + name[1:]
 
 
 def render_migration(migration_id: str, description: str, changes: Sequence[Change], imports: Set[str]) -> str:
     """The text of a migration file: one class, up() making ``changes`` in order, down() undoing them in reverse."""
-    words = slugify(description).split("_")
-    class_name = "".join(word.capitalize() for word in words)
-    if not class_name[:1].isalpha():
-        class_name = "Migration" + class_name
-    name = description.strip()
-    name = name[:1].upper() + name[1:]
+    _slug, class_name, name = migration_names(description)
     summary = "\n".join(f"- {change.description}" for change in changes)
     lines = [
         f'"""{name.rstrip(".")}.',
@@ -934,31 +948,35 @@ def wrap_comments(comments: Sequence[str], width: int = 100) -> List[str]:
     return lines
 
 
-def migrations_folder(database: "Database") -> Path:
-    """The folder new migration files go to, from ``Database(migrations=...)``."""
-    import importlib.util
+def migrations_folder(source: Any) -> Path:
+    """The folder new migration files go to, from ``Database.migrations``; ConfigurationError says why there is none."""
+    from .discovery import package_folders
 
-    source = database.migrations
+    if source is None:
+        raise ConfigurationError("The Database has no migrations= (a folder or a package); give it one. Nothing was written.")
+    if isinstance(source, list):
+        raise ConfigurationError(
+            "The Database's migrations= is a list of Migration instances, so there is no folder to write the new "
+            "file to; write the class yourself, or switch to a migrations package or folder. Nothing was written."
+        )
     if isinstance(source, Path):
+        if not source.is_dir():
+            raise ConfigurationError(f"The migrations folder {source} does not exist; create it (mkdir) first. Nothing was written.")
         return source
-    if isinstance(source, str):
-        spec = importlib.util.find_spec(source)
-        locations = list(spec.submodule_search_locations or []) if spec is not None else []
-        folders = [Path(location) for location in locations if Path(location).is_dir()]
-        if folders:
-            return folders[0]
-        raise ConfigurationError(f"The migrations package {source!r} is not a folder on disk; cannot write a migration there.")
-    raise ConfigurationError(
-        "Database(migrations=...) names no folder (it is a list of Migration instances, or None); "
-        "makemigration needs a folder or a package to write the new file to."
-    )
+    folders = package_folders(source)
+    if not folders:
+        raise ConfigurationError(
+            f"The migrations package {source!r} is not a folder on disk (a zip or frozen app?); run app-db from the "
+            "source tree. Nothing was written."
+        )
+    return Path(folders[0])
 
 
 def next_file_name(folder: Path, slug: str) -> str:
-    numbers = [name.split("_", 1)[0] for name in (p.name for p in folder.glob("[0-9]*_*.py"))]
-    width = max([3] + [len(number) for number in numbers if number.isdigit()])
-    highest = max([int(number) for number in numbers if number.isdigit()] or [0])
-    return f"{highest + 1:0{width}d}_{slug}.py"
+    """``NNN_slug.py``, numbered one past the highest file number in ``folder`` (at least three digits)."""
+    numbers = [match.group(1) for match in (re.match(r"(\d+)_.*\.py$", name) for name in os.listdir(folder)) if match]
+    width = max([3] + [len(number) for number in numbers])
+    return f"{max((int(number) for number in numbers), default=0) + 1:0{width}d}_{slug}.py"
 
 
 def next_id(known_ids: Sequence[str], slug: str, now: Optional[datetime.datetime] = None) -> str:
@@ -988,13 +1006,8 @@ def make_migration(
     ``Database(models=...)``. ``interactive`` asks on the terminal about
     ambiguous renames; ``ask`` replaces that question.
     """
-    models = list(database.models if models is None else models)
-    if not models:
-        raise ConfigurationError(
-            "makemigration needs the app's models: pass them to the Database the CLI uses, "
-            "e.g. Database(..., models=[Note, Tag]). Nothing was written."
-        )
-    folder = migrations_folder(database)
+    models = require_models(database, models, "makemigration", "the Database the CLI uses", "Nothing was written.")
+    folder = migrations_folder(database.migrations)
     if ask is None and interactive:
         ask = ask_on_terminal
     scratch = migrated_scratch(database)
@@ -1007,11 +1020,31 @@ def make_migration(
     if not changes:
         logger.info("The models match the schema the migrations produce; no migration written.")
         return None
-    slug = slugify(description)
+    slug = migration_names(description)[0] or "migration"
     migration_id = next_id(known_ids, slug)
     text = render_migration(migration_id, description, changes, writer.imports)
     target = folder / next_file_name(folder, slug)
-    with open(target, "x", encoding="utf-8") as handle:  # "x": never over an existing file
-        handle.write(text)
+    write_new_file(target, text)
     logger.info("Wrote %s (%d change(s))", target, len(changes))
     return target
+
+
+def require_models(
+    database: "Database", models: Optional[Sequence[type]], needed_by: str, pass_to: str, outcome: str
+) -> List[type]:
+    """``models``, else ``Database(models=...)``; ConfigurationError when both are empty (every table would look dropped)."""
+    models = list(database.models if models is None else models)
+    if not models:
+        raise ConfigurationError(
+            f"{needed_by} needs the app's models: pass them to {pass_to}, e.g. Database(..., models=[Note, Tag]). {outcome}"
+        )
+    return models
+
+
+def write_new_file(target: Path, text: str) -> None:
+    """Create ``target`` holding ``text``; ConfigurationError, and nothing written, if it already exists."""
+    try:
+        with open(target, "x", encoding="utf-8") as handle:  # "x": never over an existing file
+            handle.write(text)
+    except FileExistsError:
+        raise ConfigurationError(f"{target} already exists; app-db never overwrites a migration. Nothing was written.") from None

@@ -587,76 +587,25 @@ class {class_name}(Migration):
 '''
 
 
-def slugify(description: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
-
-
-def migrations_folder(database: "Database") -> Path:
-    """The folder new migration files go to, or UsageError saying why it cannot be known."""
-    source = database.migrations
-    if source is None:
-        raise UsageError("The Database has no migrations= (a folder or a package); give it one, then run `app-db new` again.")
-    if isinstance(source, list):
-        raise UsageError(
-            "The Database's migrations= is a list of Migration instances, so app-db cannot know which folder "
-            "to write to; write the class yourself, or switch to a migrations package or folder."
-        )
-    if isinstance(source, Path):
-        if not source.is_dir():
-            raise UsageError(f"The migrations folder {source} does not exist; create it (mkdir) first.")
-        return source
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(source)
-    except (ImportError, ValueError) as exc:
-        raise UsageError(f"Cannot find the migrations package {source!r}: {exc}.") from exc
-    folders = [Path(entry) for entry in (spec.submodule_search_locations or [])] if spec else []
-    folders = [folder for folder in folders if folder.is_dir()]
-    if not folders:
-        raise UsageError(f"The migrations package {source!r} is not a folder on disk (a zip or frozen app?); run app-db from the source tree.")
-    return folders[0]
-
-
 def cmd_new(args: argparse.Namespace, out: Output) -> int:
-    import datetime
-    import re
-
+    from .autogenerate import migration_names, migrations_folder, next_file_name, next_id, write_new_file
     from .errors import AppDbError
 
-    slug = slugify(args.description)
+    slug, class_name, name = migration_names(args.description)
     if not slug:
         raise UsageError(f"{args.description!r} has no letters or digits to name the migration after; describe the change.")
     database = open_app_database(args, read_only=True)
-    folder = migrations_folder(database)
-    numbers = [match.group(1) for match in (re.match(r"^(\d+)_.*\.py$", name) for name in os.listdir(folder)) if match]
-    width = max([3] + [len(number) for number in numbers])
-    filename = f"{max((int(number) for number in numbers), default=0) + 1:0{width}d}_{slug}.py"
+    folder = migrations_folder(database.migrations)
+    filename = next_file_name(folder, slug)
     try:
-        taken = {status.id.lower() for status in database.status()}
+        known_ids = [status.id for status in database.status()]
     except AppDbError:  # a broken migration is `check`'s business; the new file is still worth writing
-        taken = set()
-    moment = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    migration_id = f"{moment:%Y%m%d_%H%M%S}_{slug}"
-    while migration_id.lower() in taken:  # two `new` in one second: keep ids unique and in order
-        moment += datetime.timedelta(seconds=1)
-        migration_id = f"{moment:%Y%m%d_%H%M%S}_{slug}"
-    name = re.sub(r"""["'\\\s]+""", " ", args.description).strip()
-    name = name[:1].upper() + name[1:]
-    class_name = "".join(part.capitalize() for part in slug.split("_"))
-    if not class_name[:1].isalpha():
-        class_name = "Migration" + class_name
+        known_ids = []
     text = MIGRATION_TEMPLATE.format(
-        name=name, class_name=class_name, id=migration_id, marker=STUB_MARKER, filename=filename
+        name=name, class_name=class_name, id=next_id(known_ids, slug), marker=STUB_MARKER, filename=filename
     )
     target = folder / filename
-    try:
-        with open(target, "x", encoding="utf-8") as handle:  # "x": never overwrite
-            handle.write(text)
-    except FileExistsError:
-        raise UsageError(f"{target} already exists; app-db never overwrites a migration. Nothing was written.") from None
+    write_new_file(target, text)
     out.line(str(target))
     return EXIT_OK
 
@@ -670,26 +619,11 @@ class Problems:
         self.items.append({"kind": kind, "file": file, "message": message})
 
 
-def stub_methods(migration: Any) -> List[str]:
-    """The methods (up, down) that are still the NotImplementedError stub `app-db new` writes."""
-    import inspect
-
-    stubs = []
-    for method_name in ("up", "down"):
-        method = getattr(type(migration), method_name, None)
-        if method is None:
-            continue
-        try:
-            source = inspect.getsource(method)
-        except (OSError, TypeError):
-            continue
-        if "raise NotImplementedError" in source and STUB_MARKER in source:
-            stubs.append(method_name)
-    return stubs
-
-
 def check_definitions(database: "Database", problems: Problems) -> List["KnownMigration"]:
-    """Every migration file: name, id, duplicates, order, import, one class with up(), not a stub."""
+    """Every migration file: name, id, duplicates, order, import, one class with up(), no stub left.
+
+    Returns every migration identified, problems or not (what ``check --json`` counts).
+    """
     from .discovery import identify_instances, identify_migrations, list_migration_files
     from .errors import AppDbError
 
@@ -718,24 +652,21 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
                 f"{entry.location}: id {entry.id!r} is also used by {twin.location}; give the newer one a new id (a later timestamp).",
                 entry.location,
             )
-    loaded = []
     for entry in known:
         try:
-            migration = entry.load()
+            entry.load()
         except AppDbError as exc:
             problems.add(str(exc), entry.location)
             continue
-        loaded.append(entry)
-        stubs = stub_methods(migration)
-        if stubs:
+        # load() already refuses a stub up(); a stub down() would only fail at rollback.
+        if f"{STUB_MARKER}: down()".encode() in (entry.text() or b""):
             problems.add(
-                f"{entry.location}: {' and '.join(f'{name}()' for name in stubs)} "
-                f"{'is' if len(stubs) == 1 else 'are'} still the stub `app-db new` wrote (raise NotImplementedError); "
-                "write the migration (delete down() if it cannot be undone).",
+                f"{entry.location}: down() is still the stub `app-db new` wrote (raise NotImplementedError); "
+                "write it, or delete down() if the migration cannot be undone.",
                 entry.location,
             )
     check_file_order(known, problems)
-    return known if len(loaded) == len(known) and len(by_id) == len(known) else []
+    return known
 
 
 def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> None:
@@ -821,18 +752,29 @@ def check_drift(database: "Database", problems: Problems, where: str) -> None:
 
 
 def check_fresh_build(database: "Database", problems: Problems) -> None:
-    """Run every migration on an empty in-memory database: each must succeed, and the models must match."""
+    """Run every migration on an empty in-memory database: each must succeed, and the models must match.
+
+    The models are compared as assert_models_match compares them: tables,
+    columns, types, NOT NULL, foreign keys and indexes.
+    """
+    from .autogenerate import diff_models, migrated_scratch
     from .errors import AppDbError
 
-    fresh = database.configured(path=":memory:", read_only=False)
-    fresh.on_progress = None
     try:
-        fresh.migrate()
+        fresh = migrated_scratch(database)
     except AppDbError as exc:
         problems.add(f"On an empty database: {exc}", getattr(getattr(exc, "migration", None), "file", None))
         return
-    if database.models:
-        check_drift(fresh, problems, "The schema the migrations build")
+    try:
+        changes = diff_models(fresh.db, database.models, ask=lambda question: False) if database.models else []
+    finally:
+        fresh.close()
+    for change in changes:
+        problems.add(
+            f"The schema the migrations build differs from the models: {change.description}; "
+            'write the migration with `app-db makemigration "describe the change"`.',
+            kind="drift",
+        )
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
@@ -857,21 +799,12 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-# Commands written with issue 7 (app_db.autogenerate) ------------------------------
-def import_autogenerate() -> Any:
-    try:
-        from . import autogenerate
-    except ImportError as exc:
-        if getattr(exc, "name", None) == "app_db.autogenerate":
-            raise UsageError("This version of app_db has no autogenerate module; write the migration with `app-db new`.") from exc
-        raise
-    return autogenerate
-
-
+# Commands built on app_db.autogenerate ------------------------------------------
 def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
-    autogenerate = import_autogenerate()
+    from .autogenerate import make_migration
+
     database = open_app_database(args, read_only=True)
-    written = autogenerate.make_migration(database, args.description, interactive=sys.stdin.isatty())
+    written = make_migration(database, args.description, interactive=sys.stdin.isatty())
     if written is None:
         out.line("No changes: models and migrations agree.")
         return EXIT_OK
@@ -880,8 +813,9 @@ def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, out: Output) -> int:
-    autogenerate = import_autogenerate()
+    from .autogenerate import schema_sql
+
     database = open_app_database(args, read_only=True)
     at = resolve_id(args.at, database.status()) if args.at else None
-    out.line(autogenerate.schema_sql(database, at=at).rstrip("\n"))
+    out.line(schema_sql(database, at=at).rstrip("\n"))
     return EXIT_OK

@@ -10,8 +10,8 @@ app_db gets, with no import:
   the data became (Room's MigrationTestHelper);
 - ``assert_reversible(database)``: every migration's down() gives back the
   schema from before its up(), and up() runs again;
-- ``assert_models_match(database, models)``: after every migration, the
-  models and the schema agree (the drift check as a test).
+- ``assert_models_match(database, models)``: the models and the schema
+  all the migrations build agree (the drift check as a test).
 
 Everything runs on scratch files; the user's database is never opened.
 """
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Seque
 
 import pytest
 
-from .autogenerate import describe_schema, diff_models, migrated_scratch
+from .autogenerate import describe_schema, diff_models, migrated_scratch, require_models, scratch_database
 
 if TYPE_CHECKING:
     import peewee
@@ -40,8 +40,7 @@ class MigrationTester:
 
     def __init__(self, database: "Database", path: Path) -> None:
         self.path = path
-        self.database = database.configured(path=path, env="test", read_only=False)
-        self.database.on_progress = None
+        self.database = scratch_database(database, path)
         self.ids = [status.id for status in self.database.status()]
 
     @property
@@ -105,8 +104,7 @@ def assert_reversible(database: "Database") -> None:
     """
     __tracebackhide__ = True
     with tempfile.TemporaryDirectory(prefix="app-db-reversible-") as folder:
-        scratch = database.configured(path=Path(folder) / "reversible.sqlite3", env="test", read_only=False)
-        scratch.on_progress = None
+        scratch = scratch_database(database, Path(folder) / "reversible.sqlite3")
         try:
             statuses = scratch.status()
             for status in statuses:
@@ -147,14 +145,16 @@ def schema_diff(before: Sequence[str], after: Sequence[str]) -> str:
 
 
 def assert_models_match(database: "Database", models: Optional[Sequence[type]] = None) -> None:
-    """After every migration, ``models`` (default: ``Database(models=...)``) and the schema agree.
+    """``models`` (default: ``Database(models=...)``) and the schema all the migrations build agree.
 
     Tables, columns, types, NOT NULL, foreign keys and indexes are compared;
     the failure lists each difference and the command that writes the
-    missing migration.
+    missing migration. ConfigurationError when there are no models to compare.
     """
     __tracebackhide__ = True
-    models = list(database.models if models is None else models)
+    models = require_models(
+        database, models, "assert_models_match", "the Database or to assert_models_match", "Nothing was compared."
+    )
     scratch = migrated_scratch(database)
     try:
         changes = diff_models(scratch.db, models, ask=lambda question: False)

@@ -226,6 +226,16 @@ def test_models_are_required(notes):
         make_migration(notes.database(), "anything")
 
 
+def test_a_file_that_appears_under_the_new_name_is_never_overwritten(notes, monkeypatch):
+    from app_db import autogenerate
+
+    monkeypatch.setattr(autogenerate, "next_file_name", lambda folder, slug: "001_initial.py")  # as if another run won the race
+    before = (notes.migrations / "001_initial.py").read_bytes()
+    with pytest.raises(ConfigurationError, match=r"001_initial\.py already exists; app-db never overwrites"):
+        make_migration(notes.database(models=[note_model(title=peewee.CharField(default=""))]), "add title")
+    assert (notes.migrations / "001_initial.py").read_bytes() == before
+
+
 def test_models_can_be_named_by_a_module_and_attribute():
     from demo_app import models
 

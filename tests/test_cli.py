@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 
 class Note(peewee.Model):
     body = peewee.TextField()
+    title = {title_field}
     {extra_field}
 
     class Meta:
@@ -55,8 +56,9 @@ class Cli:
         self.path = root / "app.sqlite3"
         self.write_app()
 
-    def write_app(self, extra_field: str = "") -> None:
-        (self.root / "myapp.py").write_text(APP_MODULE.format(extra_field=extra_field))
+    def write_app(self, extra_field: str = "", title_field: str = 'peewee.CharField(default="")') -> None:
+        """myapp.py; its Note model matches what add_both()'s migrations build unless told otherwise."""
+        (self.root / "myapp.py").write_text(APP_MODULE.format(extra_field=extra_field, title_field=title_field))
 
     def add(self, filename: str, migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", **kwargs) -> Path:
         target = self.migrations / filename
@@ -309,6 +311,24 @@ def test_new_writes_the_next_numbered_file_with_a_utc_id_and_stubs(cli):
     assert out.returncode == 1 and "up() is still the stub" in out.stdout and "003_add_user_preferences.py" in out.stdout
 
 
+def test_new_gives_an_id_later_than_every_existing_one_so_check_stays_clean(cli):
+    cli.add_both()
+    cli.add("003_future.py", "20990101_000000_future", 'schema.sql("CREATE TABLE later (x)")', 'schema.sql("DROP TABLE later")')
+    written = Path(cli.ok("new", "add tags").strip())
+    migration_id = re.search(r'id = "(.*)"', written.read_text()).group(1)
+    assert migration_id == "20990101_000001_add_tags"
+    out = cli.run("check").stdout
+    assert "renumber the files" not in out and "up() is still the stub" in out
+
+
+def test_check_flags_a_down_that_is_still_the_stub(cli):
+    written = Path(cli.ok("new", "add tags").strip())
+    written.write_text(re.sub(r'raise NotImplementedError\(".*: up\(\) in .*"\)', 'schema.sql("CREATE TABLE tag (x)")', written.read_text()))
+    result = cli.run("check")
+    assert result.returncode == 1
+    assert f"problem: {written}: down() is still the stub" in result.stdout and "up()" not in result.stdout
+
+
 def test_new_never_overwrites_and_keeps_ids_unique(cli):
     first = Path(cli.ok("new", "add tags").strip())
     original = first.read_bytes()
@@ -373,6 +393,25 @@ def test_check_exits_1_on_each_kind_of_problem(cli, kind):
     assert result.returncode == 1, result.stdout + result.stderr
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
     assert problems and any(expected in line for line in problems), result.stdout
+
+
+def test_check_compares_column_types_of_the_models_with_the_migrations(cli):
+    cli.add_both()
+    cli.write_app(title_field="peewee.IntegerField(default=0)")  # the migrations make it VARCHAR(255)
+    result = cli.run("check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
+    assert problems == [
+        "problem: The schema the migrations build differs from the models: change type of note.title: VARCHAR(255) -> INTEGER; "
+        'write the migration with `app-db makemigration "describe the change"`.'
+    ]
+
+
+def test_check_json_counts_the_migrations_even_when_one_has_a_problem(cli):
+    cli.add_both()
+    cli.add("003_boom.py", "20240603_090000_boom", "pass", imports="import no_such_module")
+    data = json.loads(cli.run("check", "--json").stdout)
+    assert data["ok"] is False and data["migrations"] == 3
 
 
 def test_check_reports_database_problems_without_writing(cli):

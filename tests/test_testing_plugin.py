@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 import peewee
 import pytest
 
+from app_db import ConfigurationError
 from app_db.testing import assert_models_match, assert_reversible, migration_tester  # noqa: F401 (the fixture)
 
 pytest_plugins = ["pytester"]
@@ -96,6 +97,11 @@ def test_models_matching_the_migrations_pass_and_drift_is_listed(history):
     Note._meta.add_field("pinned", peewee.BooleanField(default=False))
     with pytest.raises(AssertionError, match=r"add column note\.pinned[\s\S]*app-db makemigration"):
         assert_models_match(history.database(), [Note])
+
+
+def test_models_match_without_any_models_is_a_configuration_error_not_a_list_of_drops(history):
+    with pytest.raises(ConfigurationError, match=r"assert_models_match needs the app.s models.*Database\(\.\.\., models="):
+        assert_models_match(history.database())
 
 
 def test_the_plugin_gives_an_apps_tests_the_fixture_without_an_import(pytester, history):
