@@ -465,15 +465,9 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         database = open_app_database(args, read_only=True)
         target = resolve_id(args.to, database.status()) if args.to else None
-        pending = [entry for entry in database.pending() if target is None or entry.id <= target]
-        out.line(f"-- Dry run: {plural(len(pending), 'pending migration')} for {describe_path(database.path)}; nothing is changed.")
-        shown = 0
-        for entry in pending:
-            # preview(to=X) is everything through X (run on an in-memory copy); show each migration's own part.
-            through = database.preview(to=entry.id)
-            out.line(f"-- {entry.id}" + (f": {entry.name}" if entry.name else ""))
-            print_statements(out, through[shown:], "no SQL")
-            shown = len(through)
+        steps = database.preview_steps(to=target)  # one run on an in-memory copy
+        out.line(f"-- Dry run: {plural(len(steps), 'pending migration')} for {describe_path(database.path)}; nothing is changed.")
+        print_steps(out, steps)
         return EXIT_OK
     reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
     target = resolve_id(args.to, reader.status()) if args.to else None
@@ -503,9 +497,9 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
     if args.dry_run:
         # A missing down() is refused here too, with the message a real rollback gives.
-        statements = reader.preview_rollback(steps=steps, to=target)
+        steps_undone = reader.preview_rollback_steps(steps=steps, to=target)
         out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
-        print_statements(out, statements, "no SQL")
+        print_steps(out, steps_undone)
         return EXIT_OK
     database = reader.configured(read_only=False)
     database.on_progress = progress_printer(out, "Rolling back")
@@ -514,6 +508,13 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     now = f"the database is now at {remaining[0]}" if remaining else "no migration is applied now"
     out.line(f"Rolled back {plural(len(undone), 'migration')}; {now}.")
     return EXIT_OK
+
+
+def print_steps(out: Output, steps: Sequence[Tuple[Any, List[str]]]) -> None:
+    """Each migration's SQL under a ``-- id: name`` header."""
+    for migration, statements in steps:
+        out.line(f"-- {migration.id}" + (f": {migration.name}" if migration.name else ""))
+        print_statements(out, statements, "no SQL")
 
 
 def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
