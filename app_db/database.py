@@ -197,37 +197,14 @@ class Database:
         report = LaunchReport(path=self._db_path, env=env)
         if env != "development" and self._is_up_to_date(models):
             return report  # the usual launch: one folder listing, two reads
-        from .runner import missing_model_tables, run_pending
+        from .runner import missing_model_tables
 
         plan = self._plan()  # plan (reads only)
         plan.raise_if_too_new(self._db_path)
         if env == "development":
             self._refuse_changed_migrations(plan)
         if plan.pending or missing_model_tables(db, models):
-            for entry in plan.pending:
-                entry.load()  # import and check every pending file before the first write
-            if plan.pending and env == "production":
-                self._warn_changed_migrations(plan)
-            late = [entry.id for entry in plan.pending if plan.current and entry.id < plan.current]
-            if late:
-                # Allowed (a merged branch), but a fresh install runs them in another order.
-                logger.warning(
-                    "Migrations older than the newest applied one (%s) will run now: %s. A fresh install runs "
-                    "them in id order, before it; make sure they do not depend on the order.",
-                    plan.current,
-                    ", ".join(late),
-                )
-            result = run_pending(  # backup, lock, re-plan, run, create tables
-                db,
-                self._file,
-                plan.known,
-                models=models,
-                take_backup=env == "production",
-                on_progress=self.on_progress,
-                keep_alive=self.keep_alive,
-                lock_timeout=self.lock_timeout,
-            )
-            report.applied, report.backup = result.applied, result.backup
+            report = self._apply(plan, models)  # backup, lock, re-plan, run, create tables
         if env == "development":
             self.check_models(models)
         return report
@@ -264,23 +241,9 @@ class Database:
     # Operations for tools (the CLI) ---------------------------------------------
     def migrate(self, to: Optional[str] = None) -> LaunchReport:
         """Apply pending migrations (through ``to``) as a launch would, without touching models."""
-        from .runner import run_pending
-
         plan = self._plan()
         plan.raise_if_too_new(self._db_path)
-        for entry in plan.up_to(to) if to else plan.pending:
-            entry.load()
-        result = run_pending(
-            self._connect(),
-            self._file,
-            plan.known,
-            target=to,
-            take_backup=self.env == "production",
-            on_progress=self.on_progress,
-            keep_alive=self.keep_alive,
-            lock_timeout=self.lock_timeout,
-        )
-        return LaunchReport(path=self._db_path, env=self.env, applied=result.applied, backup=result.backup)
+        return self._apply(plan, target=to)
 
     def rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
         """Undo the newest ``steps`` migrations, or all after ``to``, newest first, in one transaction.
@@ -418,6 +381,38 @@ class Database:
         return backup_database(self._file, destination=target)
 
     # Internals ------------------------------------------------------------------
+    def _apply(self, plan: Plan, models: Sequence[type] = (), target: Optional[str] = None) -> LaunchReport:
+        """Check every file that will run, say what is odd about the plan, then run it under the lock."""
+        from .runner import run_pending
+
+        env = self.env
+        to_run = plan.up_to(target) if target else plan.pending
+        for entry in to_run:
+            entry.load()  # import and check every file before the first write
+        if to_run and env == "production":
+            self._warn_changed_migrations(plan)
+        late = [entry.id for entry in to_run if plan.current and entry.id < plan.current]
+        if late:
+            # Allowed (a merged branch), but a fresh install runs them in another order.
+            logger.warning(
+                "Migrations older than the newest applied one (%s) will run now: %s. A fresh install runs "
+                "them in id order, before it; make sure they do not depend on the order.",
+                plan.current,
+                ", ".join(late),
+            )
+        result = run_pending(
+            self._connect(),
+            self._file,
+            plan.known,
+            target=target,
+            models=models,
+            take_backup=env == "production",
+            on_progress=self.on_progress,
+            keep_alive=self.keep_alive,
+            lock_timeout=self.lock_timeout,
+        )
+        return LaunchReport(path=self._db_path, env=env, applied=result.applied, backup=result.backup)
+
     def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
         source = self._migrations
         if source is None:
