@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from .connection import explain_sqlite_error
+from .connection import connect_read_only, explain_sqlite_error
 from .errors import BackupError, DiskFullError
 
 __all__ = ["BACKUP_FOLDER", "KEEP_BACKUPS", "backup_database", "list_backups", "prune_backups"]
@@ -74,7 +74,7 @@ def backup_database(
 
 
 def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[int, int], None]]) -> None:
-    source_connection = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    source_connection = connect_read_only(source)
     target_connection = sqlite3.connect(target)
     try:
 
@@ -141,7 +141,7 @@ def restore_into(source: Path, connection: sqlite3.Connection) -> None:
     Uses the backup API in reverse, so the live file (and its WAL) stays
     consistent and other connections see either the old or the new content.
     """
-    source_connection = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    source_connection = connect_read_only(source)
     try:
         source_connection.backup(connection)
     finally:
@@ -153,7 +153,7 @@ def read_recorded_ids(source: Path) -> List[str]:
     from .connection import check_is_sqlite
 
     check_is_sqlite(source)
-    connection = sqlite3.connect(source.as_uri() + "?mode=ro", uri=True)
+    connection = connect_read_only(source)
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         has_table = connection.execute(

@@ -23,6 +23,8 @@ TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
     from typing import Optional, Union
 
+    import sqlite3
+
     import peewee
 
     PathLike = Union[str, "os.PathLike[str]"]
@@ -55,9 +57,7 @@ def open_database(path: Optional[PathLike], *, read_only: bool = False) -> "peew
         return database
     check_is_sqlite(path)
     if read_only:
-        from pathlib import Path
-
-        database = peewee.SqliteDatabase(Path(path).as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
     else:
         ensure_folder(path)
         database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
@@ -88,6 +88,20 @@ def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
                 time.sleep(0.01)
                 continue
             raise explain_sqlite_error(exc, path, "open") from exc
+
+
+def read_only_uri(path: PathLike) -> str:
+    """A ``file:`` URI that opens ``path`` read-only (a second look that can never write)."""
+    from pathlib import Path
+
+    return Path(path).as_uri() + "?mode=ro"
+
+
+def connect_read_only(path: PathLike) -> "sqlite3.Connection":
+    """A plain sqlite3 connection that only reads ``path``: for backups and for looking at the committed state."""
+    import sqlite3
+
+    return sqlite3.connect(read_only_uri(path), uri=True)
 
 
 def check_is_sqlite(path: PathLike) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .backup import backup_database
-from .connection import BUSY_TIMEOUT_SECONDS, explain_sqlite_error, sqlite_error_name
+from .connection import BUSY_TIMEOUT_SECONDS, connect_read_only, explain_sqlite_error, sqlite_error_name
 from .discovery import KnownMigration
 from .errors import AppDbError, ConfigurationError, IrreversibleMigrationError, MigrationError
 from .migration import Migration, Schema
@@ -288,7 +288,7 @@ def preview_statements(
 
     try:
         if path is not None and path.exists():
-            source = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+            source = connect_read_only(path)
             try:
                 source.backup(memory.connection())
             finally:
@@ -371,7 +371,7 @@ def committed_fk_violations(path: Path) -> Counter:
     In WAL mode that connection sees the file as it was before this
     transaction, so the costly "before" count is made only when needed.
     """
-    connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    connection = connect_read_only(path)
     try:
         return count_fk_violations(connection)
     finally:
