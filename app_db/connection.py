@@ -90,6 +90,21 @@ def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
             raise explain_sqlite_error(exc, path, "open") from exc
 
 
+class explaining_sqlite_errors:
+    """Turn a SQLite error raised in the block into the AppDbError that says what it means for the file."""
+
+    def __init__(self, path: Optional[PathLike], action: str) -> None:
+        self.path = path
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: Optional[BaseException], traceback: object) -> None:
+        if exc is not None and not isinstance(exc, AppDbError) and sqlite_error_name(exc):
+            raise explain_sqlite_error(exc, self.path, self.action) from exc
+
+
 def read_only_uri(path: PathLike) -> str:
     """A ``file:`` URI that opens ``path`` read-only (a second look that can never write)."""
     from pathlib import Path

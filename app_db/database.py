@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from .connection import explaining_sqlite_errors
 from .discovery import identify_instances, identify_migrations, list_migration_files, list_migration_names, resolve_source
 from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
@@ -195,8 +196,9 @@ class Database:
         db = self._connect()  # locate, connect
         db.bind(models)
         report = LaunchReport(path=self._db_path, env=env)
-        if env != "development" and self._is_up_to_date(models):
-            return report  # the usual launch: one folder listing, two reads
+        with explaining_sqlite_errors(self._db_path, "read"):
+            if env != "development" and self._is_up_to_date(models):
+                return report  # the usual launch: one folder listing, two reads
         from .runner import missing_model_tables
 
         plan = self._plan()  # plan (reads only)
@@ -445,16 +447,11 @@ class Database:
 
     def _plan(self, read_all: Optional[bool] = None) -> Plan:
         """Known versus applied, read without taking any lock."""
-        from .connection import explain_sqlite_error, sqlite_error_name
         from .tracking import read_applied
 
         db = self._connect()
-        try:
+        with explaining_sqlite_errors(self._db_path, "read"):
             applied = read_applied(db)
-        except Exception as exc:
-            if sqlite_error_name(exc):
-                raise explain_sqlite_error(exc, self._db_path, "read") from exc
-            raise
         if read_all is None:
             read_all = self.env == "development"
         return plan_migrations(self._known(applied, read_all), applied)

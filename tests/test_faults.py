@@ -548,3 +548,23 @@ def test_copies_left_half_written_by_a_killed_backup_are_removed_by_the_next_bac
     report = populated.database().register_models([])
 
     assert sorted(folder.iterdir()) == [report.backup]
+
+
+def test_a_damaged_tracking_table_on_a_launch_with_nothing_pending_is_a_corrupt_error(project):
+    """The fast path reads the tracking table too; damage there must not surface as a raw SQLite error."""
+    project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE big (x)")')
+    project.database().register_models([])
+    connection = project.connect()
+    connection.executemany("INSERT INTO big VALUES (?)", [("y" * 500,)] * 50)
+    connection.commit()
+    root = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'app_db_migrations'").fetchone()[0]
+    page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    damaged = bytearray(project.path.read_bytes())
+    damaged[(root - 1) * page_size:root * page_size] = b"\xff" * page_size
+    project.path.write_bytes(bytes(damaged))
+
+    with pytest.raises(DatabaseCorruptError, match="app.sqlite3"):
+        project.database().register_models([])
+    assert project.path.read_bytes() == bytes(damaged)
