@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .backup import backup_database
-from .connection import BUSY_TIMEOUT_SECONDS, connect_read_only, explain_sqlite_error, sqlite_error_name
+from .connection import (
+    BUSY_TIMEOUT_SECONDS,
+    connect_read_only,
+    explain_sqlite_error,
+    explaining_sqlite_errors,
+    sqlite_error_name,
+)
 from .discovery import KnownMigration
 from .errors import AppDbError, ConfigurationError, IrreversibleMigrationError, MigrationError
 from .migration import Migration, Schema
@@ -73,28 +79,27 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
         # Tell peewee a transaction is open, so db.atomic() inside a
         # migration becomes a savepoint instead of a second BEGIN.
         db.push_transaction(db.transaction())
-        try:
-            yield
-            if not connection.in_transaction:
-                raise AppDbError(
-                    "A migration ended the transaction itself (commit() or executescript()); "
-                    "part of the batch may be saved. Remove that call: app_db commits once, at the end.",
-                    path=path,
-                )
+        # A write outside up() (the tracking table, model tables) that fails
+        # is explained for the file, as run_step explains one inside up().
+        with explaining_sqlite_errors(path, "update"):
             try:
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise explain_sqlite_error(exc, path, "save the update to") from exc
-        except BaseException as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            if not isinstance(exc, AppDbError) and sqlite_error_name(exc):
-                # A write outside up() (the tracking table, model tables)
-                # failed: say what it means for the file, as run_step does.
-                raise explain_sqlite_error(exc, path, "update") from exc
-            raise
-        finally:
-            db.pop_transaction()
+                yield
+                if not connection.in_transaction:
+                    raise AppDbError(
+                        "A migration ended the transaction itself (commit() or executescript()); "
+                        "part of the batch may be saved. Remove that call: app_db commits once, at the end.",
+                        path=path,
+                    )
+                try:
+                    connection.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise explain_sqlite_error(exc, path, "save the update to") from exc
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            finally:
+                db.pop_transaction()
     finally:
         db.pragma("foreign_keys", 1)
 
