@@ -45,26 +45,30 @@ class UsageError(Exception):
 # Entry point ---------------------------------------------------------------------
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one app-db command; return its exit code."""
-    parser = build_parser()
+    configure_console(sys.stdout, sys.stderr)  # before argparse prints anything
+    verbose = False
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error argparse already printed (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    verbose = getattr(args, "verbose", False)
-    configure_logging(verbose)
-    out = Output(sys.stdout)
-    try:
-        return args.handler(args, out)
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a usage error argparse already printed (2)
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        verbose = getattr(args, "verbose", False)
+        configure_logging(verbose)
+        out = Output(sys.stdout)
+        code = args.handler(args, out)
+        out.flush()  # a reader that went away is noticed here, not in the interpreter's last flush
+        return code
     except KeyboardInterrupt:
         print("error: interrupted; anything in progress was rolled back.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except (OutputClosed, BrokenPipeError):
         # The reader went away (`app-db status | head`): not an error. Point
         # stdout at devnull so the interpreter's final flush stays quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         return EXIT_OK
     except Exception as exc:
         return report_error(exc, verbose)
@@ -282,7 +286,9 @@ def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> "
     if args.path:
         # The library refuses relative paths (an app is started from anywhere);
         # on a command line, relative to the current folder is what is meant.
-        path = args.path if args.path == ":memory:" else Path(args.path).expanduser().resolve()
+        # abspath, not resolve(): resolve() turns a mapped drive Z:\ into its \\server\share
+        # and /var into /private/var on macOS, so the file would be named otherwise than the user did.
+        path = args.path if args.path == ":memory:" else Path(os.path.abspath(os.path.expanduser(args.path)))
     return database.configured(env=args.env, path=path, read_only=read_only)
 
 
@@ -305,20 +311,29 @@ def resolve_id(given: str, statuses: Sequence["MigrationStatus"], what: str = "m
 
 
 # Output --------------------------------------------------------------------------
+class OutputClosed(Exception):
+    """The reader of stdout went away (``app-db status | head``): not an error."""
+
+
 class Output:
-    """Plain text for pipes; colours only on a terminal (and never with $NO_COLOR)."""
+    """Plain text for pipes; colours only on a terminal that shows them (see supports_colour)."""
 
     COLOURS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
-        self.colour = stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        self.colour = supports_colour(stream)
 
     def style(self, text: str, colour: str) -> str:
         return f"\033[{self.COLOURS[colour]}m{text}\033[0m" if self.colour and text else text
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.stream)
+        with raising_output_closed():
+            print(text, file=self.stream)
+
+    def flush(self) -> None:
+        with raising_output_closed():
+            self.stream.flush()
 
     def table(self, rows: Sequence[Sequence[str]], colours: Sequence[Optional[str]] = ()) -> None:
         """Left-aligned columns two spaces apart; the last column is not padded."""
@@ -330,6 +345,97 @@ class Output:
             cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
             text = "  ".join(cells).rstrip()
             self.line(self.style(text, colour) if colour else text)
+
+
+class raising_output_closed:
+    """Turn the error of writing to a pipe whose reader is gone into OutputClosed.
+
+    POSIX says EPIPE (BrokenPipeError); Windows says EINVAL. Any other
+    write error (a full disk under ``> status.txt``) stays an error.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: Optional[BaseException], traceback: object) -> None:
+        import errno
+
+        if isinstance(exc, OSError) and (isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EINVAL)):
+            raise OutputClosed(str(exc)) from exc
+
+
+def configure_console(*streams: Any) -> None:
+    """Let each stream print any text: what its encoding cannot hold is escaped (``\\u65e5``), never an error.
+
+    A Windows pipe or file is written in the ANSI code page (cp1252 and the
+    like), which has no Japanese letters; UTF-8 would be mojibake to the reader that
+    expects that code page, so the encoding stays and only the error
+    handler changes. A Windows console itself takes any text already.
+    """
+    for stream in streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (OSError, ValueError):  # a stream that cannot change; print as it is
+                pass
+
+
+def silence_stdout() -> None:
+    """Point file descriptor 1 at the null device, so nothing more is written to a closed pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (an embedding app's stream)
+        pass
+
+
+def supports_colour(stream: Any, environ: Optional[Dict[str, str]] = None, platform: Optional[str] = None) -> bool:
+    """Whether ``stream`` shows ANSI colours: never with $NO_COLOR, TERM=dumb, or on a pipe or file.
+
+    On Windows a console shows them only with virtual-terminal processing
+    (Windows 10 and later), which is switched on here; where that fails (an
+    older console) only a wrapper that translates them (ANSICON, ConEmu, a
+    terminal that sets $TERM) shows them. $WT_SESSION alone is no proof: a
+    classic console started from Windows Terminal inherits it.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    try:
+        if not stream.isatty():
+            return False
+    except (AttributeError, OSError, ValueError):
+        return False
+    if platform != "win32":
+        return True
+    if enable_virtual_terminal(stream):
+        return True
+    return bool(environ.get("ANSICON") or environ.get("ConEmuANSI") == "ON" or environ.get("TERM"))
+
+
+def enable_virtual_terminal(stream: Any) -> bool:
+    """Switch on ANSI processing in the Windows console behind ``stream`` until exit; False where impossible."""
+    enable_virtual_terminal_processing = 0x0004
+    try:
+        import atexit
+        import ctypes
+        import msvcrt
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined]
+        mode = wintypes.DWORD()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False  # not a console
+        if mode.value & enable_virtual_terminal_processing:
+            return True
+        if not kernel32.SetConsoleMode(handle, mode.value | enable_virtual_terminal_processing):
+            return False  # a console older than Windows 10
+        atexit.register(kernel32.SetConsoleMode, handle, mode.value)  # the shell's console as we found it
+        return True
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
 
 
 def format_time(moment: Any) -> str:

@@ -106,10 +106,35 @@ class explaining_sqlite_errors:
 
 
 def read_only_uri(path: PathLike) -> str:
-    """A ``file:`` URI that opens ``path`` read-only (a second look that can never write)."""
-    from pathlib import Path
+    """A ``file:`` URI that opens ``path`` read-only (a second look that can never write).
 
-    return Path(path).as_uri() + "?mode=ro"
+    Built by hand to SQLite's rules (sqlite.org/uri.html), not by
+    ``Path.as_uri()``: that writes a UNC path ``\\\\server\\share\\n.db`` as
+    ``file://server/share/n.db``, whose authority SQLite refuses unless built
+    with SQLITE_ALLOW_URI_AUTHORITY (Python's Windows build is not). Here the
+    authority stays empty: ``file:////server/share/n.db``, ``file:///C:/n.db``,
+    ``file:///home/ada/n.db``. Windows paths follow ``ntpath``, taken from a
+    PureWindowsPath or from ``os.path`` itself; ``?``, ``#``, ``%`` and
+    everything but letters, digits and ``/:-._~`` are percent-encoded (UTF-8).
+    """
+    from urllib.parse import quote
+
+    # A pathlib path says which rules it follows (3.13: .parser; before: ._flavour).
+    flavour = getattr(path, "parser", None) or getattr(path, "_flavour", None)
+    windows = getattr(flavour, "sep", os.path.sep) == "\\"
+    text = os.fspath(path)
+    if not windows:
+        return "file://" + quote(os.fsencode(os.path.abspath(text)), safe="/") + "?mode=ro"
+    import ntpath
+
+    text = ntpath.normpath(text if ntpath.isabs(text) else ntpath.abspath(text)).replace("\\", "/")
+    if text.startswith("//?/UNC/"):  # \\?\UNC\server\share: the long form of \\server\share
+        text = "//" + text[len("//?/UNC/"):]
+    elif text.startswith("//?/"):  # \\?\C:\...: the long form of C:\...
+        text = text[len("//?/"):]
+    if not text.startswith("//"):  # a drive: file:///C:/...; a UNC path keeps its two slashes
+        text = "/" + text
+    return "file://" + quote(text, safe="/:") + "?mode=ro"
 
 
 def connect_read_only(path: PathLike) -> "sqlite3.Connection":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -28,7 +29,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     # app_db refuses relative paths (a desktop app's working folder is arbitrary);
     # on a command line, relative to the current folder is what the user means.
-    path = args.path.expanduser().resolve() if args.path is not None else None
+    # abspath, not resolve(): that would turn a mapped drive Z:\ into \\server\share.
+    path = Path(os.path.abspath(args.path.expanduser())) if args.path is not None else None
     if args.headless:
         from .headless import run_headless
 

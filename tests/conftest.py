@@ -87,6 +87,28 @@ class Project:
             return []
 
 
+def platform_lacks(marker: str) -> str:
+    """Why this platform cannot run a test marked ``marker`` (registered in pyproject.toml), or ''."""
+    if marker == "posix_only" and os.name != "posix":
+        return "needs POSIX"
+    if marker == "needs_root":
+        geteuid = getattr(os, "geteuid", None)  # absent on Windows: never call it at collection
+        if geteuid is None or geteuid() != 0:
+            return "needs root"
+    return ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Skip, with the marker's reason, each test the platform cannot run: by marker, never by a call at import."""
+    for item in items:
+        for name in ("posix_only", "needs_root"):
+            marker = item.get_closest_marker(name)
+            lacking = platform_lacks(name) if marker is not None else ""
+            if lacking:
+                reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+                item.add_marker(pytest.mark.skip(reason=f"{lacking}: {reason}" if reason else lacking))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     yield Project(tmp_path)

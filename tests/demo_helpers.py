@@ -194,7 +194,8 @@ def take_readme_screenshots(docs: Path) -> None:
     try:
         from demo_app.gui import launch_gui
 
-        with tempfile.TemporaryDirectory() as folder:
+        # Windows cannot delete a file a window may still hold open: leave it to the OS's temp cleanup.
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
             path = Path(folder) / "notes.sqlite3"
             build_release_2_database(path, notes=SCREENSHOT_NOTES, theme="light")
             root = tk.Tk(className="AppDbNotes")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -194,7 +193,7 @@ def test_path_under_a_regular_file_raises_not_writable_naming_the_path(project, 
     assert (tmp_path / "blocker").read_text() == "a file where the data folder should be"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges to 'nobody', which needs root")
+@pytest.mark.needs_root(reason="drops privileges to 'nobody'")
 def test_read_only_folder_raises_not_writable_naming_the_path(reachable):
     reachable.add("001_initial.py", "20240601_090000_initial", INITIAL)
     folder = reachable.root / "readonly"
@@ -207,7 +206,7 @@ def test_read_only_folder_raises_not_writable_naming_the_path(reachable):
     assert os.listdir(folder) == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges to 'nobody', which needs root")
+@pytest.mark.needs_root(reason="drops privileges to 'nobody'")
 def test_read_only_file_in_a_writable_folder_raises_not_writable_and_changes_nothing(reachable):
     """Regression: SQLite opens such a file read-only and BEGIN IMMEDIATE succeeds, so the
     first write (here the tracking table, in a file made before the app had migrations)
@@ -231,6 +230,7 @@ def test_read_only_file_in_a_writable_folder_raises_not_writable_and_changes_not
     assert reachable.path.read_bytes() == before
 
 
+@pytest.mark.posix_only(reason="RLIMIT_FSIZE (the resource module) stands in for a full disk")
 def test_disk_full_during_migration_raises_disk_full_and_leaves_database_and_backup_intact(populated):
     populated.add("002_grow.py", "20240602_090000_grow", '''
         schema.sql("CREATE TABLE blob (data BLOB)")
@@ -251,6 +251,7 @@ def test_disk_full_during_migration_raises_disk_full_and_leaves_database_and_bac
     assert populated.database().register_models([]).applied == ["20240602_090000_grow"]
 
 
+@pytest.mark.posix_only(reason="RLIMIT_FSIZE (the resource module) stands in for a full disk")
 def test_disk_full_when_opening_raises_disk_full_naming_the_path(populated):
     """Regression: the -shm file could not grow to 32 KiB, and the launch said only "disk I/O error"."""
     before = populated.dump()
@@ -262,6 +263,7 @@ def test_disk_full_when_opening_raises_disk_full_naming_the_path(populated):
     assert populated.dump() == before
 
 
+@pytest.mark.posix_only(reason="RLIMIT_FSIZE (the resource module) stands in for a full disk")
 def test_disk_full_during_backup_leaves_no_partial_backup_and_changes_nothing(populated):
     connection = populated.connect()
     connection.execute("CREATE TABLE attachment (data BLOB)")
@@ -345,7 +347,7 @@ def test_sigkill_in_the_middle_of_a_migration_leaves_the_database_as_before_and_
             assert child.poll() is None and time.monotonic() < deadline, "the child never reached the migration"
             time.sleep(0.005)
     finally:
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         child.wait()
     block.unlink()
 

@@ -12,7 +12,6 @@ Prints one JSON line: {"ok": true, "applied": [...]} or {"ok": false,
 
 import json
 import os
-import resource
 import signal
 import sys
 import time
@@ -30,6 +29,8 @@ def note(phases, text):
 def main() -> int:
     options = json.loads(sys.argv[1])
     if options.get("fsize") is not None:
+        import resource  # POSIX only, as the disk-full scenario that passes fsize is
+
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (options["fsize"], options["fsize"]))
     if options.get("uid") is not None:

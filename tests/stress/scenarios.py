@@ -282,7 +282,7 @@ def kill_at_random_points(reference: Reference, runs: int, seed: int = 1) -> Out
         assert child.stdout is not None
         child.stdout.readline()  # "ready": imported, about to launch
         time.sleep(delays[index])
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         child.wait()
         stage = where(phases)
         problems = health_problems(path)
@@ -626,7 +626,7 @@ connection = sqlite3.connect(sys.argv[1], isolation_level=None)
 connection.execute("PRAGMA journal_mode = wal")
 connection.execute("PRAGMA wal_autocheckpoint = 0")
 connection.execute("INSERT INTO note (body, created) VALUES ('written just before the crash', 0)")
-os.kill(os.getpid(), signal.SIGKILL)
+os.kill(os.getpid(), getattr(signal, 'SIGKILL', signal.SIGTERM))  # SIGTERM: TerminateProcess on Windows
 '''
 
 

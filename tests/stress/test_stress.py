@@ -44,11 +44,12 @@ def test_simultaneous_launches_run_each_migration_once_and_never_report_locked(w
     assert_survived(scenarios.simultaneous_launches(work / "simultaneous", RUNS["simultaneous"]))
 
 
+@pytest.mark.posix_only(reason="RLIMIT_FSIZE (the resource module) stands in for a full disk")
 def test_disk_full_at_any_point_raises_disk_full_and_loses_nothing(reference):
     assert_survived(scenarios.disk_full(reference, RUNS["disk_full"]))
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges to 'nobody', which needs root")
+@pytest.mark.needs_root(reason="drops privileges to 'nobody'")
 def test_not_writable_files_and_folders_raise_a_clear_error_naming_the_path(reference):
     assert_survived(scenarios.not_writable(reference))
 
