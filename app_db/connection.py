@@ -119,9 +119,7 @@ def read_only_uri(path: PathLike) -> str:
     """
     from urllib.parse import quote
 
-    # A pathlib path says which rules it follows (3.13: .parser; before: ._flavour).
-    flavour = getattr(path, "parser", None) or getattr(path, "_flavour", None)
-    windows = getattr(flavour, "sep", os.path.sep) == "\\"
+    windows = follows_windows_rules(path)
     text = os.fspath(path)
     if not windows:
         return "file://" + quote(os.fsencode(os.path.abspath(text)), safe="/") + "?mode=ro"
@@ -135,6 +133,19 @@ def read_only_uri(path: PathLike) -> str:
     if not text.startswith("//"):  # a drive: file:///C:/...; a UNC path keeps its two slashes
         text = "/" + text
     return "file://" + quote(text, safe="/:") + "?mode=ro"
+
+
+def follows_windows_rules(path: PathLike) -> bool:
+    """Whether ``path`` is a Windows path: a PureWindowsPath, or any path where pathlib or os.path are Windows'."""
+    import pathlib
+
+    def separator(kind: object) -> Optional[str]:
+        flavour = getattr(kind, "parser", None) or getattr(kind, "_flavour", None)  # 3.13: parser
+        return getattr(flavour, "sep", None)
+
+    if separator(path) is not None:
+        return separator(path) == "\\"
+    return separator(pathlib.Path) == "\\" or os.path.sep == "\\"
 
 
 def connect_read_only(path: PathLike) -> "sqlite3.Connection":

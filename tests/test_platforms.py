@@ -94,6 +94,14 @@ def test_read_only_uri_follows_os_path_so_on_windows_a_plain_string_is_a_windows
     assert uri == "file:////server/share/Notes/app.sqlite3?mode=ro"
 
 
+def test_read_only_uri_follows_pathlib_so_on_windows_a_plain_string_is_a_windows_path(monkeypatch):
+    import pathlib
+
+    monkeypatch.setattr(pathlib, "Path", PureWindowsPath)
+
+    assert read_only_uri(r"Z:\Notes\app.sqlite3") == "file:///Z:/Notes/app.sqlite3?mode=ro"
+
+
 def assert_reads_only(connection: sqlite3.Connection, body: str) -> None:
     """``connection`` sees the one note ``body`` and cannot write; closed afterwards."""
     try:
@@ -284,6 +292,34 @@ def test_a_folder_where_the_file_should_be_gives_the_posix_message_for_windows_p
 
 def test_an_ordinary_missing_folder_is_not_called_unusable(tmp_path):
     assert explain_unusable_path(str(tmp_path / "new" / "app.sqlite3")) is None
+
+
+# Paths from a command line: made absolute, never resolved ----------------------------------------------------------
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    """A folder reached through a symbolic link, as a mapped drive or macOS's /var -> /private/var is."""
+    (tmp_path / "real").mkdir()
+    try:
+        (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    except OSError as exc:  # Windows without the privilege to create one
+        pytest.skip(f"cannot create a symbolic link here: {exc}")
+    return tmp_path / "link"
+
+
+def test_the_cli_keeps_a_path_as_the_user_named_it_not_resolved(app, linked):
+    result = run_cli(app, "path", "--path", os.path.relpath(linked / "app.sqlite3", app))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == str(linked / "app.sqlite3")
+
+
+def test_the_demo_keeps_a_path_as_the_user_named_it_not_resolved(linked, monkeypatch, capsys):
+    from demo_app.__main__ import main
+
+    monkeypatch.chdir(linked.parent)
+    assert main(["--headless", "--path", os.path.join("link", "notes.sqlite3")]) == 0
+
+    assert str(linked / "notes.sqlite3") in capsys.readouterr().out
 
 
 # The command line's console -----------------------------------------------------------------------------------------
