@@ -123,8 +123,9 @@ def is_absolute(path: str) -> bool:
 def relative_path_message(given: str, expanded: str, source: str) -> str:
     if os.path.isabs(expanded):  # rooted, but no drive: see is_absolute
         return (
-            f"Database path {given!r} (from {source}) has no drive letter, so on Windows it would mean another "
-            "file on each drive the app is started from; pass a full path such as C:\\Data\\app.sqlite3 "
+            f"Database path {given!r} (from {source}) is relative to the current drive: it has no drive letter, "
+            "so on Windows it would mean another file on each drive the app is started from; pass a full path "
+            "such as C:\\Data\\app.sqlite3 "
             "(or \\\\server\\share\\app.sqlite3)."
         )
     return (
@@ -200,7 +201,15 @@ def explain_unusable_path(database_path: str) -> Optional[DatabaseNotWritableErr
         if parent == blocker:
             break
         blocker = parent
-    if blocker and os.path.lexists(blocker) and not os.path.isdir(blocker):
+    if not blocker:
+        return None
+    if not os.path.lexists(blocker):  # not even the root: a drive letter or share that is not there
+        return DatabaseNotWritableError(
+            f"Cannot use {database_path}: {blocker} does not exist (a network drive that is not connected, "
+            "a share that is offline, or a removed disk). Nothing was changed. Connect it, or pass another path.",
+            path=database_path,
+        )
+    if not os.path.isdir(blocker):
         return DatabaseNotWritableError(
             f"Cannot use {database_path}: {blocker} is a file, not a folder. Nothing was changed. "
             "Pass a path inside a folder (or move that file away).",

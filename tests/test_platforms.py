@@ -290,6 +290,19 @@ def test_a_folder_where_the_file_should_be_gives_the_posix_message_for_windows_p
     assert "is a folder, not a database file" in expected
 
 
+def test_a_drive_that_is_not_connected_is_named_as_such(monkeypatch):
+    def mkdir_as_windows(folder, *args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, "The system cannot find the path specified", folder, 3)
+
+    monkeypatch.setattr(os, "makedirs", mkdir_as_windows)
+    monkeypatch.setattr(os, "path", ntpath)
+    with pytest.raises(DatabaseNotWritableError) as caught:
+        ensure_folder("Q:\\Notes\\app.sqlite3")
+    monkeypatch.undo()
+
+    assert "Q:\\ does not exist (a network drive that is not connected" in str(caught.value)
+
+
 def test_an_ordinary_missing_folder_is_not_called_unusable(tmp_path):
     assert explain_unusable_path(str(tmp_path / "new" / "app.sqlite3")) is None
 
