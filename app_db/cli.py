@@ -368,8 +368,8 @@ def configure_console(*streams: Any) -> None:
     """Let each stream print any text: what its encoding cannot hold is escaped (``\\u65e5``), never an error.
 
     A Windows pipe or file is written in the ANSI code page (cp1252 and the
-    like), which has no Japanese letters; UTF-8 would be mojibake to the reader that
-    expects that code page, so the encoding stays and only the error
+    like), which has no Japanese letters; UTF-8 would be mojibake to a reader
+    that expects that code page, so the encoding stays and only the error
     handler changes. A Windows console itself takes any text already.
     """
     for stream in streams:
