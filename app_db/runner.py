@@ -29,6 +29,7 @@ from .connection import (
 )
 from .discovery import KnownMigration
 from .errors import AppDbError, ConfigurationError, IrreversibleMigrationError, MigrationError
+from .guard import StatementGuard, guarding
 from .migration import Migration, Schema
 from .plan import Plan, plan_migrations
 from .tracking import delete_record, ensure_table, read_applied, record_applied
@@ -142,11 +143,13 @@ def run_pending(
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
+    guard: Optional[StatementGuard] = None,
 ) -> RunResult:
     """Apply the pending migrations (through ``target``) and create missing model tables, all in one transaction.
 
     The plan is made again under the lock: another instance may have done
-    the work while this one waited, and then nothing runs.
+    the work while this one waited, and then nothing runs. Each up() runs
+    under ``guard`` (see app_db.guard; a new one by default).
     """
     result = RunResult()
     with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
@@ -167,7 +170,7 @@ def run_pending(
                 on_progress(index, len(pending), migration)
             logger.info("Applying migration %s (%d of %d)", migration.label, index, len(pending))
             started = time.perf_counter()
-            run_step(migration, migration.up, schema, plan, result.backup, path)
+            run_step(migration, migration.up, schema, plan, result.backup, path, guard)  # type: ignore[arg-type]
             entry.name = migration.name or entry.name
             record_applied(db, entry, time.perf_counter() - started)
             result.applied.append(entry.id)
@@ -192,6 +195,7 @@ def rollback_migrations(
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
+    guard: Optional[StatementGuard] = None,
 ) -> RunResult:
     """Run down() of the newest applied migrations, newest first, in one transaction.
 
@@ -243,7 +247,7 @@ def rollback_migrations(
             if on_progress is not None:
                 on_progress(index, len(migrations), migration)
             logger.info("Rolling back migration %s (%d of %d)", migration.label, index, len(migrations))
-            run_step(migration, migration.down, schema, plan, result.backup, path)  # type: ignore[attr-defined]
+            run_step(migration, migration.down, schema, plan, result.backup, path, guard)  # type: ignore[attr-defined]
             delete_record(db, migration.id)
             result.applied.append(migration.id)
         check_foreign_keys(db, path, violations_before, migrations[-1], plan, result.backup)
@@ -271,21 +275,30 @@ def preview_statements(
     rollback: bool = False,
     target: Optional[str] = None,
     steps: Optional[int] = 1,
+    on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
 ) -> List[Tuple[Migration, List[str]]]:
     """The SQL each migration would run, in order, as (migration, statements); the file is only read.
 
     The migrations run for real, but on an in-memory copy of the file made
-    with the backup API, so what is shown is what would happen, data
-    migrations included. Reads and app_db's own bookkeeping are left out.
+    with the backup API (given the app's ``on_connect``, so its SQL
+    functions work there too), so what is shown is what would happen, data
+    migrations included. A statement is shown when SQLite says it writes
+    (see app_db.guard), whatever keyword it begins with; reads and app_db's
+    own bookkeeping are left out.
     """
     import peewee
 
-    memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)])
+    # No statement cache: every statement is prepared, so the guard is asked
+    # about each one, just before the trace callback sees it run.
+    memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)], cached_statements=0)
     memory.connect()
+    if on_connect is not None:
+        on_connect(memory)
+    guard = StatementGuard()
     steps_run: List[Tuple[Migration, List[str]]] = []
 
     def trace(statement: str) -> None:
-        if steps_run and is_change(statement):
+        if guard.shows(statement) and steps_run:
             steps_run[-1][1].append(statement)
 
     def start_step(index: int, total: int, migration: Migration) -> None:
@@ -300,29 +313,33 @@ def preview_statements(
                 source.close()
         memory.connection().set_trace_callback(trace)
         if rollback:
-            rollback_migrations(memory, None, known, steps=None if target else steps, to=target, on_progress=start_step)
+            rollback_migrations(
+                memory, None, known, steps=None if target else steps, to=target, on_progress=start_step, guard=guard
+            )
         else:
-            run_pending(memory, None, known, target=target, on_progress=start_step)
+            run_pending(memory, None, known, target=target, on_progress=start_step, guard=guard)
     finally:
         memory.close()
     return steps_run
 
 
-def is_change(statement: str) -> bool:
-    """True for a statement that changes the schema or the data the user sees."""
-    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-    if head in {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "WITH"}:
-        return False
-    return "app_db_migrations" not in statement
-
-
 def run_step(
-    migration: Migration, step: Callable, schema: Optional[Schema], plan: Plan, backup: Optional[Path], path: Optional[Path]
+    migration: Migration,
+    step: Callable,
+    schema: Schema,
+    plan: Plan,
+    backup: Optional[Path],
+    path: Optional[Path],
+    guard: Optional[StatementGuard] = None,
 ) -> None:
-    """Call one up() or down(), turning a failure into an error that names the migration."""
+    """Call one up() or down() under the transaction guard, turning a failure into an error that names the migration."""
+    guard = guard if guard is not None else StatementGuard()
     try:
-        step(schema)
+        with guarding(schema.db.connection(), guard):
+            step(schema)
     except Exception as exc:
+        if guard.refused:
+            raise refusal_error(migration, guard, plan, backup, path) from exc
         storage = explain_sqlite_error(exc, path, "update") if sqlite_error_name(exc) else None
         if storage is not None and type(storage) is not AppDbError:
             raise storage from exc
@@ -332,6 +349,14 @@ def run_step(
             backup=backup,
             path=path,
         ) from exc
+    if guard.refused:  # the migration caught the refusal and went on
+        raise refusal_error(migration, guard, plan, backup, path)
+
+
+def refusal_error(
+    migration: Migration, guard: StatementGuard, plan: Plan, backup: Optional[Path], path: Optional[Path]
+) -> MigrationError:
+    return MigrationError(failure_message(migration, guard.problem(), plan, backup), migration=migration, backup=backup, path=path)
 
 
 def failure_message(migration: Migration, problem: str, plan: Plan, backup: Optional[Path]) -> str:
