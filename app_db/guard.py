@@ -54,11 +54,12 @@ class StatementGuard:
     prepared last writes anything but app_db's own tracking table.
     """
 
-    __slots__ = ("refused", "armed", "_writes", "_bookkeeping", "_new_statement", "_shown")
+    __slots__ = ("refused", "armed", "altered", "_writes", "_bookkeeping", "_new_statement", "_shown")
 
     def __init__(self) -> None:
         self.refused: Optional[str] = None
         self.armed = False  # installed: inside an up() or down()
+        self.altered = False  # an ALTER TABLE was prepared (a table may have been renamed)
         self._writes = False
         self._bookkeeping = False
         self._new_statement = True
@@ -80,6 +81,8 @@ class StatementGuard:
             return sqlite3.SQLITE_OK
         if action in WRITE_ACTIONS:
             self._writes = True
+            if action == sqlite3.SQLITE_ALTER_TABLE:
+                self.altered = True
             table = arg2 if action in TABLE_IN_SECOND else arg1
             if table is not None and table.lower() == BOOKKEEPING_TABLE:
                 self._bookkeeping = True
@@ -128,6 +131,7 @@ def guarding(connection: sqlite3.Connection, guard: Optional[StatementGuard] = N
     """
     guard = guard if guard is not None else StatementGuard()
     guard.refused = None
+    guard.altered = False
     guard._new_statement = True
     connection.set_authorizer(guard)
     guard.armed = True
