@@ -47,9 +47,7 @@ SHOWN = {
 @pytest.fixture
 def populated(project):
     project.add("001_initial.py", "20240601_090000_initial", INITIAL)
-    database = project.database()
-    database.register_models([])
-    database.close()
+    project.launch()
     return project
 
 
