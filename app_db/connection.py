@@ -85,7 +85,7 @@ def call_on_connect(on_connect: Callable[["peewee.SqliteDatabase"], None], datab
         where = path if path is not None else "an in-memory database"
         raise ConfigurationError(
             f"on_connect ({getattr(on_connect, '__qualname__', on_connect)!s}) failed for {where}: "
-            f"{type(exc).__name__}: {exc}. Nothing was changed. Fix the callable given as Database(on_connect=...).",
+            f"{type(exc).__name__}: {exc}. No migration ran. Fix the callable given as Database(on_connect=...).",
             path=path,
         ) from exc
 
