@@ -85,6 +85,9 @@ class Database:
 
     Nothing happens until register_models() (or another method) is called:
     creating a Database at import time costs nothing and reads no state.
+    ``on_connect(db)`` is called with every peewee database opened for the
+    app (the file, read-only looks, dry-run copies, scratch databases)
+    before it is used: where the app registers its SQL functions.
     """
 
     def __init__(
