@@ -17,6 +17,9 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from app_db import DatabaseCorruptError
 from conftest import REPO
 
 INITIAL = 'schema.create_table("note", {"id": peewee.AutoField(), "body": peewee.TextField()})'
@@ -139,3 +142,27 @@ def test_no_python_open_of_the_database_file_while_app_db_works(project):
                             env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=project.root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout
+
+
+@pytest.mark.parametrize("content", [b"hello", b"x" * 100, b"a shopping list\n" * 50, b"SQLite format 2\x00" + b"\x00" * 4080])
+@pytest.mark.parametrize("look", ["launch", "status", "read-only status", "preview", "backup"])
+def test_a_file_that_is_not_sqlite_is_judged_by_sqlite_and_left_byte_for_byte(project, content, look):
+    """The header check is SQLite's first read: no journal_mode=wal write, no -wal or -shm, the bytes as they were."""
+    project.add("001_initial.py", "20240601_090000_initial", INITIAL)
+    project.path.parent.mkdir()
+    project.path.write_bytes(content)
+    database = project.database()
+    call = {
+        "launch": lambda: database.register_models([]),
+        "status": database.status,
+        "read-only status": lambda: database.configured(read_only=True).status(),
+        "preview": database.preview,
+        "backup": database.backup,
+    }[look]
+
+    with pytest.raises(DatabaseCorruptError) as caught:
+        call()
+
+    assert str(project.path) in str(caught.value)
+    assert project.path.read_bytes() == content
+    assert sorted(os.listdir(project.path.parent)) == ["app.sqlite3"]
