@@ -80,6 +80,9 @@ def call_on_connect(on_connect: Callable[["peewee.SqliteDatabase"], None], datab
         on_connect(database)
     except Exception as exc:
         database.close()
+        storage = explain_sqlite_error(exc, path, "open") if sqlite_error_name(exc) else None
+        if storage is not None and type(storage) is not AppDbError:
+            raise storage from exc  # e.g. its first read found that the file is not a database
         from .errors import ConfigurationError
 
         where = path if path is not None else "an in-memory database"

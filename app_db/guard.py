@@ -27,8 +27,9 @@ __all__ = ["FORBIDDEN_PRAGMAS", "StatementGuard", "guarding"]
 
 #: PRAGMAs a migration may read but not set: app_db owns how the file is kept.
 FORBIDDEN_PRAGMAS = frozenset({"journal_mode", "synchronous", "foreign_keys"})
-#: PRAGMAs whose assignment writes the file's header (shown by a dry run).
-HEADER_PRAGMAS = frozenset({"user_version", "application_id", "schema_version"})
+#: PRAGMAs a dry run shows when set: those that write the file's header, and
+#: writable_schema, without which the UPDATE of sqlite_master after it reads oddly.
+SHOWN_PRAGMAS = frozenset({"user_version", "application_id", "schema_version", "writable_schema"})
 BOOKKEEPING_TABLE = "app_db_migrations"
 
 WRITE_ACTIONS = frozenset(
@@ -77,7 +78,7 @@ class StatementGuard:
                 name = (arg1 or "").lower()
                 if name in FORBIDDEN_PRAGMAS:
                     return self._refuse(f"PRAGMA {database + '.' if database else ''}{arg1} = {arg2}")
-                self._writes = self._writes or name in HEADER_PRAGMAS
+                self._writes = self._writes or name in SHOWN_PRAGMAS
             return sqlite3.SQLITE_OK
         if action in WRITE_ACTIONS:
             self._writes = True

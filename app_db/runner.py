@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 from .backup import backup_database
 from .connection import (
     BUSY_TIMEOUT_SECONDS,
+    call_on_connect,
     connect_read_only,
     explain_sqlite_error,
     explaining_sqlite_errors,
@@ -298,7 +299,7 @@ def preview_statements(
     memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)], cached_statements=0)
     memory.connect()
     if on_connect is not None:
-        on_connect(memory)
+        call_on_connect(on_connect, memory, path)
     guard = StatementGuard()
     steps_run: List[Tuple[Migration, List[str]]] = []
 

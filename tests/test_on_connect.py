@@ -11,7 +11,7 @@ import textwrap
 import peewee
 import pytest
 
-from app_db import ConfigurationError, Database, MigrationError
+from app_db import ConfigurationError, Database, DatabaseCorruptError, MigrationError
 from app_db.testing import assert_models_match, assert_reversible
 from conftest import REPO, migration_source
 
@@ -192,3 +192,41 @@ def test_the_command_line_uses_on_connect_as_the_launch_does(tmp_path, command, 
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert shown in result.stdout
+
+
+def test_an_on_connect_that_reads_a_file_that_is_not_sqlite_gets_the_corrupt_error(app):
+    app.path.parent.mkdir()
+    app.path.write_bytes(b"not a database" * 100)
+
+    def reading(db):
+        db.execute_sql("SELECT count(*) FROM sqlite_master")
+
+    with pytest.raises(DatabaseCorruptError, match="is not a SQLite database"):
+        app.database(on_connect=reading).configured(read_only=True).status()
+    assert app.path.read_bytes() == b"not a database" * 100
+
+
+def test_a_dry_run_shows_the_statements_sqlite_reports_as_writing_whatever_they_begin_with(project):
+    project.add("001_mixed.py", "20240601_090000_mixed", '''
+        schema.sql("CREATE TABLE t (x)")
+        schema.db.execute_sql("SELECT * FROM t").fetchall()
+        with schema.db.atomic():
+            schema.sql("INSERT INTO t VALUES (1)")
+        schema.sql("-- seed the defaults\\nWITH v(x) AS (VALUES (2)) INSERT INTO t SELECT x FROM v")
+        schema.sql("PRAGMA legacy_alter_table = ON")
+        schema.sql("PRAGMA legacy_alter_table = OFF")
+        schema.sql("PRAGMA user_version = 3")
+        schema.sql("REPLACE INTO t VALUES (4)")
+        schema.sql("VALUES (5)")
+    ''')
+
+    statements = project.database().configured(read_only=True).preview()
+
+    assert [" ".join(statement.split()) for statement in statements] == [
+        "CREATE TABLE t (x)",
+        "INSERT INTO t VALUES (1)",
+        "-- seed the defaults WITH v(x) AS (VALUES (2)) INSERT INTO t SELECT x FROM v",
+        "PRAGMA user_version = 3",
+        "REPLACE INTO t VALUES (4)",
+    ]
+    assert not project.path.exists()  # a read-only dry run of a new install creates no file
