@@ -97,13 +97,24 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
                 except sqlite3.Error as exc:
                     raise explain_sqlite_error(exc, path, "save the update to") from exc
             except BaseException:
-                if connection.in_transaction:
+                if is_open(connection) and connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
             finally:
                 db.pop_transaction()
     finally:
-        db.pragma("foreign_keys", 1)
+        if is_open(connection):
+            db.pragma("foreign_keys", 1)
+        else:  # a migration closed it, which rolled the batch back; peewee must not keep the dead connection
+            db.close()
+
+
+def is_open(connection: sqlite3.Connection) -> bool:
+    try:
+        connection.total_changes
+    except sqlite3.ProgrammingError:
+        return False
+    return True
 
 
 @contextmanager
@@ -349,6 +360,8 @@ def run_step(
     except Exception as exc:
         if guard.refused:
             raise refusal_error(migration, guard, plan, backup, path) from exc
+        if not is_open(schema.db.connection()):
+            raise closed_error(migration, plan, backup, path) from exc
         storage = explain_sqlite_error(exc, path, "update") if sqlite_error_name(exc) else None
         if storage is not None and type(storage) is not AppDbError:
             raise storage from exc
@@ -360,6 +373,8 @@ def run_step(
         ) from exc
     if guard.refused:  # the migration caught the refusal and went on
         raise refusal_error(migration, guard, plan, backup, path)
+    if not is_open(schema.db.connection()):
+        raise closed_error(migration, plan, backup, path)
     return guard.altered
 
 
@@ -367,6 +382,11 @@ def refusal_error(
     migration: Migration, guard: StatementGuard, plan: Plan, backup: Optional[Path], path: Optional[Path]
 ) -> MigrationError:
     return MigrationError(failure_message(migration, guard.problem(), plan, backup), migration=migration, backup=backup, path=path)
+
+
+def closed_error(migration: Migration, plan: Plan, backup: Optional[Path], path: Optional[Path]) -> MigrationError:
+    problem = "it closed the database connection, which rolled the batch back; never close schema.db in a migration"
+    return MigrationError(failure_message(migration, problem, plan, backup), migration=migration, backup=backup, path=path)
 
 
 def failure_message(migration: Migration, problem: str, plan: Plan, backup: Optional[Path]) -> str:

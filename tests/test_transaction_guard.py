@@ -190,3 +190,21 @@ def test_the_guard_is_gone_after_the_batch_so_the_app_can_commit(populated):
     db.pragma("synchronous", 0)
     database.close()
     assert populated.rows("SELECT count(*) FROM note WHERE body = 'after launch'") == [(1,)]
+
+
+@pytest.mark.parametrize("then", ["", 'schema.sql("DELETE FROM note")'], ids=["last-statement", "then-more"])
+def test_a_migration_that_closes_the_connection_is_a_migration_error_with_the_file_as_before(populated, then):
+    populated.add("002_closes.py", "20240602_090000_closes", f'''
+        schema.sql("DELETE FROM tag")
+        schema.db.connection().close()
+        {then}
+    ''')
+    before = file_state(populated)
+    database = populated.database(env="test", path=populated.path)
+
+    with pytest.raises(MigrationError, match="closed the database connection") as caught:
+        database.register_models([])
+    database.close()
+
+    assert "002_closes.py" in str(caught.value)
+    assert file_state(populated) == before
