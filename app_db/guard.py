@@ -45,6 +45,10 @@ TABLE_IN_SECOND = frozenset(
     for name in dir(sqlite3)
     if name.endswith(("_INDEX", "_TRIGGER")) and name.startswith(("SQLITE_CREATE_", "SQLITE_DROP_"))
 ) | {sqlite3.SQLITE_ALTER_TABLE}
+# Reads, function calls and the like: allowed, and no sign of a write.
+QUIET_ACTIONS = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+OK, DENY = sqlite3.SQLITE_OK, sqlite3.SQLITE_DENY
+TRANSACTION, PRAGMA, ALTER_TABLE = sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_ALTER_TABLE
 
 
 class StatementGuard:
@@ -67,32 +71,35 @@ class StatementGuard:
         self._shown: Optional[str] = None
 
     def __call__(self, action: int, arg1: Optional[str], arg2: Optional[str], database: Optional[str], trigger: Optional[str]) -> int:
+        # Called a few times for every statement prepared: the common answers come first.
         if self._new_statement:  # the first question about a statement being prepared
             self._new_statement = False
             self._writes = self._bookkeeping = False
             self._shown = None
-        if action == sqlite3.SQLITE_TRANSACTION:
+        if action in QUIET_ACTIONS:
+            return OK
+        if action == TRANSACTION:
             return self._refuse(arg1 or "COMMIT")
-        if action == sqlite3.SQLITE_PRAGMA:
+        if action == PRAGMA:
             if arg2 is not None:
                 name = (arg1 or "").lower()
                 if name in FORBIDDEN_PRAGMAS:
                     return self._refuse(f"PRAGMA {database + '.' if database else ''}{arg1} = {arg2}")
                 self._writes = self._writes or name in SHOWN_PRAGMAS
-            return sqlite3.SQLITE_OK
+            return OK
         if action in WRITE_ACTIONS:
             self._writes = True
-            if action == sqlite3.SQLITE_ALTER_TABLE:
+            if action == ALTER_TABLE:
                 self.altered = True
             table = arg2 if action in TABLE_IN_SECOND else arg1
             if table is not None and table.lower() == BOOKKEEPING_TABLE:
                 self._bookkeeping = True
-        return sqlite3.SQLITE_OK
+        return OK
 
     def _refuse(self, statement: str) -> int:
         if self.refused is None:
             self.refused = statement
-        return sqlite3.SQLITE_DENY
+        return DENY
 
     def shows(self, statement: str) -> bool:
         """For a trace callback: True when ``statement``, now starting to run, writes and should be shown once.

@@ -13,8 +13,9 @@ the same WAL file:
   worst case);
 - one UPDATE of all 100,000 rows.
 
-Prints a Markdown table: median seconds (min-max) per variant, and the ratio
-of the medians.
+Prints a Markdown table: median seconds (min-max) per variant, the ratio
+of the medians, and how many times SQLite called the authorizer in one run
+(a count, so it does not depend on the machine's load).
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def no_guard():
         runner.guarding = installed
 
 
+@contextlib.contextmanager
+def counting_calls(counter: list[int]):
+    """The guard, counting the authorizer calls into ``counter[0]``."""
+    from app_db.guard import StatementGuard
+
+    decide = StatementGuard.__call__
+
+    def counted(self, *args):
+        counter[0] += 1
+        return decide(self, *args)
+
+    StatementGuard.__call__ = counted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        StatementGuard.__call__ = decide  # type: ignore[method-assign]
+
+
 def run_once(template: Path, workdir: Path, migrations: Path, guarded: bool) -> float:
     from app_db import Database
 
@@ -105,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=ROWS)
     args = parser.parse_args(argv)
     print(f"Data migrations over {args.rows:,} rows, {args.rounds} interleaved rounds; SQLite {sqlite3.sqlite_version}.\n")
-    print("| data migration | with the guard, s | without, s | × without |")
-    print("| --- | --- | --- | --- |")
+    print("| data migration | with the guard, s | without, s | × without | authorizer calls per run |")
+    print("| --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="app-db-guard-bench-") as folder:
         root = Path(folder)
         template = root / "template.sqlite3"
@@ -118,8 +137,14 @@ def main(argv: list[str] | None = None) -> int:
             for round_number in range(args.rounds):
                 for guarded in (round_number % 2 == 0, round_number % 2 != 0):
                     times[guarded].append(run_once(template, root, migrations, guarded))
+            calls = [0]
+            with counting_calls(calls):
+                run_once(template, root, migrations, True)
             ratio = statistics.median(times[True]) / statistics.median(times[False])
-            print(f"| {title.replace('100,000', f'{args.rows:,}')} | {describe(times[True])} | {describe(times[False])} | {ratio:.2f} |")
+            print(
+                f"| {title.replace('100,000', f'{args.rows:,}')} | {describe(times[True])} | {describe(times[False])} "
+                f"| {ratio:.2f} | {calls[0]:,} |"
+            )
     return 0
 
 
