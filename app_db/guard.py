@@ -55,8 +55,9 @@ class StatementGuard:
     """The authorizer callback: refuses what would end the transaction, notes what writes.
 
     ``refused`` keeps the first statement refused, so a migration that
-    catches the error still fails. ``writes`` says whether the statement
-    prepared last writes anything but app_db's own tracking table.
+    catches the error still fails; ``altered`` says an ALTER TABLE was
+    prepared; ``shows()`` tells a trace callback whether the statement now
+    running writes anything but app_db's own tracking table.
     """
 
     __slots__ = ("refused", "armed", "altered", "_writes", "_bookkeeping", "_new_statement", "_shown")
