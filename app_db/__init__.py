@@ -19,6 +19,7 @@ from .errors import (
     MigrationError,
     SchemaDriftError,
     SchemaTooNewError,
+    TrackingTableError,
 )
 from .migration import Migration, Schema
 
@@ -42,5 +43,6 @@ __all__ = [
     "Schema",
     "SchemaDriftError",
     "SchemaTooNewError",
+    "TrackingTableError",
     "__version__",
 ]

@@ -149,10 +149,10 @@ def restore_into(source: Path, connection: sqlite3.Connection) -> None:
 
 
 def read_recorded_ids(source: Path) -> List[str]:
-    """The migration ids recorded in another SQLite file; raises sqlite3.Error when it is not one."""
-    from .connection import check_is_sqlite
+    """The migration ids recorded in another SQLite file; raises sqlite3.Error when it is not one.
 
-    check_is_sqlite(source)
+    SQLite itself judges the file (SQLITE_NOTADB), through a read-only connection.
+    """
     connection = connect_read_only(source)
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -21,7 +21,7 @@ from .paths import MEMORY, ensure_folder
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
-    from typing import Optional, Union
+    from typing import Callable, Optional, Union
 
     import sqlite3
 
@@ -37,32 +37,60 @@ PRAGMAS = (
     ("synchronous", "normal"),
     ("foreign_keys", 1),
 )
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def open_database(path: Optional[PathLike], *, read_only: bool = False) -> "peewee.SqliteDatabase":
-    """A connected peewee database for ``path`` (None: in memory).
+def open_database(
+    path: Optional[PathLike],
+    *,
+    read_only: bool = False,
+    on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
+) -> "peewee.SqliteDatabase":
+    """A connected peewee database for ``path`` (None: in memory), handed to ``on_connect`` before any use.
 
-    A file that exists but is not SQLite raises DatabaseCorruptError before
-    SQLite touches it, so it is left byte for byte as it was. ``read_only``
-    opens the file with mode=ro and no pragmas (journal_mode=wal would
-    rewrite the header of a rollback-journal file); a missing file then reads
-    as an empty database and is not created.
+    A file that is not SQLite raises DatabaseCorruptError and is left byte
+    for byte as it was: SQLite itself says so (SQLITE_NOTADB) at its first
+    read, before it writes anything; app_db never opens the file with
+    Python's open(), whose close() would drop the locks SQLite holds on it
+    for other connections of this process. ``read_only`` opens the file with
+    mode=ro and no pragmas (journal_mode=wal would rewrite the header of a
+    rollback-journal file); a missing file then reads as an empty database
+    and is not created.
     """
     import peewee  # the app imports it anyway; app_db's own import stays light
 
     if path is None or (read_only and not os.path.exists(path)):
         database = peewee.SqliteDatabase(MEMORY, pragmas=[("foreign_keys", 1)])
         database.connect()
-        return database
-    check_is_sqlite(path)
-    if read_only:
-        database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
     else:
-        ensure_folder(path)
-        database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
-    connect_waiting(database, path)
+        check_usable_path(path)
+        if read_only:
+            database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        else:
+            ensure_folder(path)
+            database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
+        connect_waiting(database, path)
+    if on_connect is not None:
+        call_on_connect(on_connect, database, path)
     return database
+
+
+def call_on_connect(on_connect: Callable[["peewee.SqliteDatabase"], None], database: "peewee.SqliteDatabase", path: Optional[PathLike]) -> None:
+    """Let the app register its SQL functions, collations and extensions on ``database``; its failure is named."""
+    try:
+        on_connect(database)
+    except Exception as exc:
+        database.close()
+        storage = explain_sqlite_error(exc, path, "open") if sqlite_error_name(exc) else None
+        if storage is not None and type(storage) is not AppDbError:
+            raise storage from exc  # e.g. its first read found that the file is not a database
+        from .errors import ConfigurationError
+
+        where = path if path is not None else "an in-memory database"
+        raise ConfigurationError(
+            f"on_connect ({getattr(on_connect, '__qualname__', on_connect)!s}) failed for {where}: "
+            f"{type(exc).__name__}: {exc}. No migration ran. Fix the callable given as Database(on_connect=...).",
+            path=path,
+        ) from exc
 
 
 def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
@@ -155,32 +183,47 @@ def connect_read_only(path: PathLike) -> "sqlite3.Connection":
     return sqlite3.connect(read_only_uri(path), uri=True)
 
 
-def check_is_sqlite(path: PathLike) -> None:
-    """Raise DatabaseCorruptError unless ``path`` is missing, empty, or starts like SQLite."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return
-    except NotADirectoryError as exc:
-        blocker = os.path.dirname(os.fspath(path))
-        while blocker and not os.path.exists(blocker):
-            blocker = os.path.dirname(blocker)
+def check_usable_path(path: PathLike) -> None:
+    """Raise DatabaseNotWritableError when ``path`` is a folder or lies under a regular file.
+
+    Only stat()s: opening the file from Python would be unsafe (see open_database).
+    """
+    if os.path.isdir(path):
+        raise DatabaseNotWritableError(
+            f"{path} is a folder, not a database file; pass the path of a file inside it.", path=path
+        )
+    blocker = os.path.dirname(os.fspath(path))
+    while blocker and not os.path.exists(blocker):
+        blocker = os.path.dirname(blocker)
+    if blocker and not os.path.isdir(blocker):
         raise DatabaseNotWritableError(
             f"Cannot use {path}: {blocker} is a file, not a folder. Nothing was changed. "
             "Pass a path inside a folder (or move that file away).",
             path=path,
-        ) from exc
-    except IsADirectoryError as exc:
-        raise DatabaseNotWritableError(
-            f"{path} is a folder, not a database file; pass the path of a file inside it.", path=path
-        ) from exc
-    except OSError as exc:
-        raise DatabaseNotWritableError(
-            f"Cannot read the database {path}: {exc.strerror or exc}. Check its permissions.", path=path
-        ) from exc
-    if header and header != SQLITE_HEADER:
-        raise DatabaseCorruptError(corrupt_message(path), path=path)
+        )
+
+
+def check_is_sqlite(path: PathLike) -> None:
+    """Raise DatabaseCorruptError unless ``path`` is missing, empty, or a SQLite database SQLite can read.
+
+    Asked of SQLite through a read-only connection, never with Python's
+    open(): safe while any connection of this process holds the file.
+    """
+    import sqlite3
+
+    if not os.path.exists(path):
+        return
+    check_usable_path(path)
+    try:
+        connection = connect_read_only(path)
+    except sqlite3.Error as exc:
+        raise explain_sqlite_error(exc, path, "read") from exc
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise explain_sqlite_error(exc, path, "read") from exc
+    finally:
+        connection.close()
 
 
 def corrupt_message(path: PathLike) -> str:

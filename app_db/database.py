@@ -85,6 +85,9 @@ class Database:
 
     Nothing happens until register_models() (or another method) is called:
     creating a Database at import time costs nothing and reads no state.
+    ``on_connect(db)`` is called with every peewee database opened for the
+    app (the file, read-only looks, dry-run copies, scratch databases)
+    before it is used: where the app registers its SQL functions.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class Database:
         keep_alive: Optional[Callable[[], None]] = None,
         models: Sequence[type] = (),
         lock_timeout: float = 60.0,
+        on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
     ) -> None:
         self.app_name = app_name
         self.app_author = app_author
@@ -109,6 +113,11 @@ class Database:
         self.keep_alive = keep_alive
         self.models = list(models)
         self.lock_timeout = lock_timeout
+        if on_connect is not None and not callable(on_connect):
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
+        self.on_connect = on_connect  # called with every peewee database opened for this app
         self._path_arg = path
         self._env_arg = env
         self._db: Optional["peewee.SqliteDatabase"] = None
@@ -173,7 +182,7 @@ class Database:
             from .connection import open_database
 
             path = self._locate()
-            self._db = open_database(path, read_only=self._read_only)
+            self._db = open_database(path, read_only=self._read_only, on_connect=self.on_connect)
             self._db_path = path
         return self._db
 
@@ -293,7 +302,7 @@ class Database:
 
         plan = self._plan()
         plan.raise_if_too_new(self._db_path)
-        return preview_statements(self._file, plan.known, target=to)
+        return preview_statements(self._file, plan.known, target=to, on_connect=self.on_connect)
 
     def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
         """The SQL statements rollback(steps, to) would run; the file is not changed."""
@@ -304,7 +313,9 @@ class Database:
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so _db_path is set
-        return preview_statements(self._file, plan.known, rollback=True, target=to, steps=steps)
+        return preview_statements(
+            self._file, plan.known, rollback=True, target=to, steps=steps, on_connect=self.on_connect
+        )
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
         """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.

@@ -8,6 +8,7 @@ left behind (almost always: nothing was changed) and what to do next.
     ├── MigrationDefinitionError   a migration file is wrong; raised before any write
     │   └── IrreversibleMigrationError   a rollback needs a down() that is missing
     ├── DatabaseCorruptError       the file is not a SQLite database; it was not touched
+    │   └── TrackingTableError     app_db_migrations is damaged (.row, .column); nothing was changed
     ├── SchemaTooNewError          a newer app version migrated this file; nothing was changed
     ├── MigrationError             a migration raised; the batch was rolled back (.migration, __cause__)
     ├── SchemaDriftError           models and schema disagree (development)
@@ -41,6 +42,7 @@ __all__ = [
     "MigrationError",
     "SchemaDriftError",
     "SchemaTooNewError",
+    "TrackingTableError",
 ]
 
 
@@ -77,6 +79,21 @@ class IrreversibleMigrationError(MigrationDefinitionError):
 
 class DatabaseCorruptError(AppDbError):
     """The file is not a SQLite database (or is damaged); it was left untouched."""
+
+
+class TrackingTableError(DatabaseCorruptError):
+    """The tracking table app_db_migrations is damaged (a row app_db did not write, a missing column).
+
+    ``row`` is the rowid of the row at fault (None when the table itself
+    is), ``column`` the column. Raised before anything is written.
+    """
+
+    def __init__(
+        self, message: str, *, row: Optional[int] = None, column: Optional[str] = None, path: "Union[str, os.PathLike[str], None]" = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.row = row
+        self.column = column
 
 
 class SchemaTooNewError(AppDbError):

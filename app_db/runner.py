@@ -17,11 +17,12 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .backup import backup_database
 from .connection import (
     BUSY_TIMEOUT_SECONDS,
+    call_on_connect,
     connect_read_only,
     explain_sqlite_error,
     explaining_sqlite_errors,
@@ -29,6 +30,7 @@ from .connection import (
 )
 from .discovery import KnownMigration
 from .errors import AppDbError, ConfigurationError, IrreversibleMigrationError, MigrationError
+from .guard import StatementGuard, guarding
 from .migration import Migration, Schema
 from .plan import Plan, plan_migrations
 from .tracking import delete_record, ensure_table, read_applied, record_applied
@@ -95,13 +97,24 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
                 except sqlite3.Error as exc:
                     raise explain_sqlite_error(exc, path, "save the update to") from exc
             except BaseException:
-                if connection.in_transaction:
+                if is_open(connection) and connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
             finally:
                 db.pop_transaction()
     finally:
-        db.pragma("foreign_keys", 1)
+        if is_open(connection):
+            db.pragma("foreign_keys", 1)
+        else:  # a migration closed it, which rolled the batch back; peewee must not keep the dead connection
+            db.close()
+
+
+def is_open(connection: sqlite3.Connection) -> bool:
+    try:
+        connection.total_changes
+    except sqlite3.ProgrammingError:
+        return False
+    return True
 
 
 @contextmanager
@@ -142,11 +155,13 @@ def run_pending(
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
+    guard: Optional[StatementGuard] = None,
 ) -> RunResult:
     """Apply the pending migrations (through ``target``) and create missing model tables, all in one transaction.
 
     The plan is made again under the lock: another instance may have done
-    the work while this one waited, and then nothing runs.
+    the work while this one waited, and then nothing runs. Each up() runs
+    under ``guard`` (see app_db.guard; a new one by default).
     """
     result = RunResult()
     with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
@@ -157,7 +172,8 @@ def run_pending(
         if not pending and not missing:
             return result
         migrations = [entry.load() for entry in pending]
-        violations_before = count_fk_violations(db) if path is None else None
+        violations_before = fk_violations(db) if path is None else None
+        origins = TableOrigins(read_table_roots(db))
         if take_backup and pending and has_user_tables(db):
             result.backup = backup_before(path, pending[0].id, keep_alive)
         ensure_table(db)
@@ -167,7 +183,9 @@ def run_pending(
                 on_progress(index, len(pending), migration)
             logger.info("Applying migration %s (%d of %d)", migration.label, index, len(pending))
             started = time.perf_counter()
-            run_step(migration, migration.up, schema, plan, result.backup, path)
+            altered = run_step(migration, migration.up, schema, plan, result.backup, path, guard)  # type: ignore[arg-type]
+            if altered:
+                origins.follow(read_table_roots(db))
             entry.name = migration.name or entry.name
             record_applied(db, entry, time.perf_counter() - started)
             result.applied.append(entry.id)
@@ -177,7 +195,7 @@ def run_pending(
         if missing:
             db.create_tables(missing, safe=True)
         if pending:
-            check_foreign_keys(db, path, violations_before, migrations[-1], plan, result.backup)
+            check_foreign_keys(db, path, violations_before, origins, migrations[-1], plan, result.backup)
     return result
 
 
@@ -192,6 +210,7 @@ def rollback_migrations(
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
+    guard: Optional[StatementGuard] = None,
 ) -> RunResult:
     """Run down() of the newest applied migrations, newest first, in one transaction.
 
@@ -235,7 +254,8 @@ def rollback_migrations(
                 )
         if not migrations:
             return result
-        violations_before = count_fk_violations(db) if path is None else None
+        violations_before = fk_violations(db) if path is None else None
+        origins = TableOrigins(read_table_roots(db))
         if take_backup:
             result.backup = backup_before(path, f"rollback-{migrations[0].id}", keep_alive)
         schema = Schema(db)
@@ -243,10 +263,11 @@ def rollback_migrations(
             if on_progress is not None:
                 on_progress(index, len(migrations), migration)
             logger.info("Rolling back migration %s (%d of %d)", migration.label, index, len(migrations))
-            run_step(migration, migration.down, schema, plan, result.backup, path)  # type: ignore[attr-defined]
+            if run_step(migration, migration.down, schema, plan, result.backup, path, guard):  # type: ignore[attr-defined]
+                origins.follow(read_table_roots(db))
             delete_record(db, migration.id)
             result.applied.append(migration.id)
-        check_foreign_keys(db, path, violations_before, migrations[-1], plan, result.backup)
+        check_foreign_keys(db, path, violations_before, origins, migrations[-1], plan, result.backup)
     return result
 
 
@@ -271,21 +292,30 @@ def preview_statements(
     rollback: bool = False,
     target: Optional[str] = None,
     steps: Optional[int] = 1,
+    on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
 ) -> List[Tuple[Migration, List[str]]]:
     """The SQL each migration would run, in order, as (migration, statements); the file is only read.
 
     The migrations run for real, but on an in-memory copy of the file made
-    with the backup API, so what is shown is what would happen, data
-    migrations included. Reads and app_db's own bookkeeping are left out.
+    with the backup API (given the app's ``on_connect``, so its SQL
+    functions work there too), so what is shown is what would happen, data
+    migrations included. A statement is shown when SQLite says it writes
+    (see app_db.guard), whatever keyword it begins with; reads and app_db's
+    own bookkeeping are left out.
     """
     import peewee
 
-    memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)])
+    # No statement cache: every statement is prepared, so the guard is asked
+    # about each one, just before the trace callback sees it run.
+    memory = peewee.SqliteDatabase(":memory:", pragmas=[("foreign_keys", 1)], cached_statements=0)
     memory.connect()
+    if on_connect is not None:
+        call_on_connect(on_connect, memory, path)
+    guard = StatementGuard()
     steps_run: List[Tuple[Migration, List[str]]] = []
 
     def trace(statement: str) -> None:
-        if steps_run and is_change(statement):
+        if guard.shows(statement) and steps_run:
             steps_run[-1][1].append(statement)
 
     def start_step(index: int, total: int, migration: Migration) -> None:
@@ -300,29 +330,38 @@ def preview_statements(
                 source.close()
         memory.connection().set_trace_callback(trace)
         if rollback:
-            rollback_migrations(memory, None, known, steps=None if target else steps, to=target, on_progress=start_step)
+            rollback_migrations(
+                memory, None, known, steps=None if target else steps, to=target, on_progress=start_step, guard=guard
+            )
         else:
-            run_pending(memory, None, known, target=target, on_progress=start_step)
+            run_pending(memory, None, known, target=target, on_progress=start_step, guard=guard)
     finally:
         memory.close()
     return steps_run
 
 
-def is_change(statement: str) -> bool:
-    """True for a statement that changes the schema or the data the user sees."""
-    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-    if head in {"SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "WITH"}:
-        return False
-    return "app_db_migrations" not in statement
-
-
 def run_step(
-    migration: Migration, step: Callable, schema: Optional[Schema], plan: Plan, backup: Optional[Path], path: Optional[Path]
-) -> None:
-    """Call one up() or down(), turning a failure into an error that names the migration."""
+    migration: Migration,
+    step: Callable,
+    schema: Schema,
+    plan: Plan,
+    backup: Optional[Path],
+    path: Optional[Path],
+    guard: Optional[StatementGuard] = None,
+) -> bool:
+    """Call one up() or down() under the transaction guard, turning a failure into an error that names the migration.
+
+    True when it ran ALTER TABLE (a table may have been renamed).
+    """
+    guard = guard if guard is not None else StatementGuard()
     try:
-        step(schema)
+        with guarding(schema.db.connection(), guard):
+            step(schema)
     except Exception as exc:
+        if guard.refused:
+            raise refusal_error(migration, guard, plan, backup, path) from exc
+        if not is_open(schema.db.connection()):
+            raise closed_error(migration, plan, backup, path) from exc
         storage = explain_sqlite_error(exc, path, "update") if sqlite_error_name(exc) else None
         if storage is not None and type(storage) is not AppDbError:
             raise storage from exc
@@ -332,6 +371,22 @@ def run_step(
             backup=backup,
             path=path,
         ) from exc
+    if guard.refused:  # the migration caught the refusal and went on
+        raise refusal_error(migration, guard, plan, backup, path)
+    if not is_open(schema.db.connection()):
+        raise closed_error(migration, plan, backup, path)
+    return guard.altered
+
+
+def refusal_error(
+    migration: Migration, guard: StatementGuard, plan: Plan, backup: Optional[Path], path: Optional[Path]
+) -> MigrationError:
+    return MigrationError(failure_message(migration, guard.problem(), plan, backup), migration=migration, backup=backup, path=path)
+
+
+def closed_error(migration: Migration, plan: Plan, backup: Optional[Path], path: Optional[Path]) -> MigrationError:
+    problem = "it closed the database connection, which rolled the batch back; never close schema.db in a migration"
+    return MigrationError(failure_message(migration, problem, plan, backup), migration=migration, backup=backup, path=path)
 
 
 def failure_message(migration: Migration, problem: str, plan: Plan, backup: Optional[Path]) -> str:
@@ -364,47 +419,104 @@ def missing_model_tables(db: "peewee.SqliteDatabase", models: Sequence[type]) ->
     return [model for model in models if model._meta.table_name not in tables]  # type: ignore[attr-defined]
 
 
-def count_fk_violations(db_or_connection) -> Counter:
-    """Foreign-key violations per (child table, parent table)."""
+def fk_violations(db_or_connection) -> List[Tuple[str, Optional[int], str]]:
+    """Every foreign-key violation as (child table, child rowid, parent table); rowid is None in WITHOUT ROWID tables."""
     execute = getattr(db_or_connection, "execute_sql", None) or db_or_connection.execute
-    return Counter((row[0], row[2]) for row in execute("PRAGMA foreign_key_check").fetchall())
+    return [(row[0], row[1], row[2]) for row in execute("PRAGMA foreign_key_check").fetchall()]
 
 
-def committed_fk_violations(path: Path) -> Counter:
+def committed_fk_violations(path: Path) -> List[Tuple[str, Optional[int], str]]:
     """Violations in the committed file, read through a second connection.
 
     In WAL mode that connection sees the file as it was before this
-    transaction, so the costly "before" count is made only when needed.
+    transaction, so the costly "before" list is made only when needed.
     """
     connection = connect_read_only(path)
     try:
-        return count_fk_violations(connection)
+        return fk_violations(connection)
     finally:
         connection.close()
+
+
+def read_table_roots(db: "peewee.SqliteDatabase") -> Dict[str, int]:
+    """Each table's name (lower case: SQLite names are case-insensitive) and root page."""
+    rows = db.execute_sql("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name.lower(): rootpage for name, rootpage in rows}
+
+
+class TableOrigins:
+    """Which table of the file before the batch each table is now, so a renamed table keeps its old orphans.
+
+    A rename keeps the table's root page; a rebuild (copy, drop, rename
+    into place) keeps its name. ``follow`` is called after each step that
+    ran ALTER TABLE, so a rename in one migration and a rebuild in the next
+    are both followed. A step that renames a table and also rebuilds it
+    keeps neither; when exactly one table vanished in that step and exactly
+    one appeared, the new one is taken to be the old one.
+    """
+
+    def __init__(self, roots: Dict[str, int]) -> None:
+        self.roots = roots
+        self.origin = {name: name for name in roots}
+
+    def follow(self, roots: Dict[str, int]) -> None:
+        by_root = {root: name for name, root in self.roots.items()}
+        origin: Dict[str, str] = {}
+        for name, root in roots.items():
+            before = by_root.get(root)
+            if name in self.origin and self.roots[name] == root:
+                origin[name] = self.origin[name]  # unchanged
+            elif before is not None and before not in roots and before in self.origin:
+                origin[name] = self.origin[before]  # renamed
+            elif name in self.origin:
+                origin[name] = self.origin[name]  # rebuilt under its name
+        vanished = [name for name in self.origin if self.origin[name] not in origin.values()]
+        appeared = [name for name in roots if name not in origin]
+        if len(vanished) == 1 and len(appeared) == 1:
+            origin[appeared[0]] = self.origin[vanished[0]]  # renamed and rebuilt in one step
+        self.roots, self.origin = roots, origin
+
+    def key(self, table: str, rowid: Optional[int]) -> Tuple[Optional[str], Optional[int]]:
+        """What identifies a violating row across the batch: its table's origin and its rowid."""
+        name = table.lower()
+        return (self.origin.get(name, "new:" + name), rowid)
 
 
 def check_foreign_keys(
     db: "peewee.SqliteDatabase",
     path: Optional[Path],
-    before: Optional[Counter],
+    before: Optional[List[Tuple[str, Optional[int], str]]],
+    origins: TableOrigins,
     last: Migration,
     plan: Plan,
     backup: Optional[Path],
 ) -> None:
     """Refuse to commit a batch that adds foreign-key violations.
 
-    Violations the file already had are tolerated: they must not block every
-    future upgrade.
+    Violations the file already had are tolerated (they must not block
+    every future upgrade), told apart by row, table and rowid, with tables
+    followed through renames and rebuilds. A row of a WITHOUT ROWID table
+    has no rowid; those are counted per table.
     """
-    after = count_fk_violations(db)
+    after = fk_violations(db)
     if not after:
         return
     if before is None:
-        before = committed_fk_violations(path) if path is not None else Counter()
-    added = after - before
+        before = committed_fk_violations(path) if path is not None else []
+    tolerated = Counter((table.lower(), rowid) for table, rowid, _ in before)
+    added: Dict[Tuple[str, str], List[Optional[int]]] = {}
+    for table, rowid, parent in after:
+        key = origins.key(table, rowid)
+        if tolerated[key] > 0:
+            tolerated[key] -= 1
+        else:
+            added.setdefault((table, parent), []).append(rowid)
     if not added:
         return
-    details = "; ".join(f"{count} row(s) of {child} point to missing {parent} rows" for (child, parent), count in sorted(added.items()))
+    details = "; ".join(
+        f"{len(rowids)} row(s) of {child} point to missing {parent} rows{describe_rowids(rowids)}"
+        for (child, parent), rowids in sorted(added.items())
+    )
     raise MigrationError(
         failure_message(
             last,
@@ -416,3 +528,11 @@ def check_foreign_keys(
         backup=backup,
         path=path,
     )
+
+
+def describe_rowids(rowids: Sequence[Optional[int]]) -> str:
+    known = sorted(rowid for rowid in rowids if rowid is not None)
+    if not known:
+        return ""
+    shown = ", ".join(str(rowid) for rowid in known[:5]) + (", ..." if len(known) > 5 else "")
+    return f" (rowid {shown})"

@@ -28,6 +28,12 @@ __all__ = [
 ]
 
 TABLE = "app_db_migrations"
+COLUMNS = ("id", "name", "file", "checksum", "applied_at", "duration")
+CREATE_TABLE = (
+    f"CREATE TABLE {TABLE} ("
+    "id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, file TEXT, checksum TEXT, "
+    "applied_at TEXT NOT NULL, duration REAL NOT NULL)"
+)
 
 
 class AppliedMigration:
@@ -52,22 +58,108 @@ class AppliedMigration:
 
 
 def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
-    """Every recorded migration by id; empty when the table does not exist yet. Only reads."""
+    """Every recorded migration by id; empty when the table does not exist yet. Only reads.
+
+    A damaged table (a missing column, a NOT NULL column app_db does not
+    fill, a row whose id or applied_at is not what app_db wrote, an id
+    recorded twice) raises TrackingTableError naming the file and the row,
+    before anything is written.
+    """
     cursor = db.execute_sql(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
     )
     if cursor.fetchone() is None:
         return {}
-    rows = db.execute_sql(f"SELECT id, name, file, checksum, applied_at, duration FROM {TABLE}").fetchall()
-    return {
-        row[0]: AppliedMigration(row[0], row[1] or "", row[2], row[3], row[4], row[5] or 0.0)
-        for row in rows
-    }
+    check_columns(db)
+    try:
+        rows = db.execute_sql(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} ORDER BY rowid").fetchall()
+    except Exception as exc:  # a WITHOUT ROWID table made by hand has no rowid
+        if "rowid" not in str(exc):
+            raise
+        rows = db.execute_sql(f"SELECT NULL, {', '.join(COLUMNS)} FROM {TABLE}").fetchall()
+    applied: Dict[str, AppliedMigration] = {}
+    for position, (rowid, migration_id, name, file, checksum, applied_at, duration) in enumerate(rows, start=1):
+        row = f"row {rowid}" if rowid is not None else f"row {position}"
+        if not isinstance(migration_id, str) or not migration_id:
+            raise damaged(db, f"{row} has id {migration_id!r}, not a migration id", rowid, "id")
+        row = f"{row} (id {migration_id!r})"
+        if migration_id in applied:
+            raise damaged(db, f"{row} records a migration that an earlier row already records (delete one of the two)", rowid, "id")
+        if not is_timestamp(applied_at):
+            raise damaged(db, f"{row} has applied_at {applied_at!r}, not a date and time like "
+                              "'2024-06-01T09:00:00.000000+00:00'", rowid, "applied_at")
+        if duration is not None and not isinstance(duration, (int, float)):
+            raise damaged(db, f"{row} has duration {duration!r}, not a number of seconds", rowid, "duration")
+        applied[migration_id] = AppliedMigration(
+            migration_id, as_text(name) or "", as_text(file), as_text(checksum), applied_at, duration or 0.0
+        )
+    return applied
 
 
 def read_recorded_files(db: "peewee.SqliteDatabase") -> "list[tuple[str, Optional[str]]]":
     """(id, file name) of every recorded migration; the table must exist. Only reads."""
-    return db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+    try:
+        return db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+    except Exception:
+        check_columns(db)  # a missing column is named; anything else is SQLite's to explain
+        raise
+
+
+def check_columns(db: "peewee.SqliteDatabase") -> None:
+    """TrackingTableError unless the table has app_db's columns and no other column a new record would fail on."""
+    info = db.execute_sql(f"PRAGMA table_info({TABLE})").fetchall()
+    names = {row[1].lower() for row in info}
+    missing = [column for column in COLUMNS if column not in names]
+    if missing:
+        raise damaged(db, f"it has no column {', '.join(missing)} (it needs {', '.join(COLUMNS)})", None, missing[0])
+    # (cid, name, type, notnull, default, pk): a NOT NULL column with no default that app_db does not fill
+    blocking = [row[1] for row in info if row[1].lower() not in COLUMNS and row[3] and row[4] is None and not row[5]]
+    if blocking:
+        raise damaged(
+            db,
+            f"its column {blocking[0]} is NOT NULL without a default, so no migration could be recorded",
+            None,
+            blocking[0],
+        )
+
+
+def is_timestamp(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def as_text(value: object) -> Optional[str]:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def damaged(db: "peewee.SqliteDatabase", problem: str, rowid: Optional[int], column: str) -> Exception:
+    """The TrackingTableError for ``problem``, naming the file and saying what to do."""
+    import os
+
+    from .errors import TrackingTableError
+
+    listed = db.execute_sql("PRAGMA database_list").fetchall()
+    path = next((row[2] for row in listed if row[1] == "main" and row[2]), None)
+    where = path or "the in-memory database"
+    backups = os.path.join(os.path.dirname(path), "backups") if path else None
+    restore = f" or restore a backup from {backups} (`app-db restore FILE`)" if backups and os.path.isdir(backups) else ""
+    fix = (
+        f"Fix that row with the sqlite3 shell (e.g. UPDATE {TABLE} SET {column} = ... WHERE rowid = {rowid})"
+        if rowid is not None
+        else f"Fix the table with the sqlite3 shell (it is created as: {CREATE_TABLE})"
+    )
+    return TrackingTableError(
+        f"The table {TABLE} in {where}, where app_db records which migrations ran, is damaged: {problem}. "
+        f"Nothing was changed. {fix}{restore}, then start again.",
+        row=rowid,
+        column=column,
+        path=path,
+    )
 
 
 def table_names(db: "peewee.SqliteDatabase") -> "set[str]":
@@ -76,11 +168,7 @@ def table_names(db: "peewee.SqliteDatabase") -> "set[str]":
 
 
 def ensure_table(db: "peewee.SqliteDatabase") -> None:
-    db.execute_sql(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-        "id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, file TEXT, checksum TEXT, "
-        "applied_at TEXT NOT NULL, duration REAL NOT NULL)"
-    )
+    db.execute_sql(CREATE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
 def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", duration: float) -> None:

@@ -62,6 +62,12 @@ class Project:
         options.setdefault("env", "production")
         return Database("TestApp", **options)
 
+    def launch(self, **options) -> None:
+        """A launch that migrates the file, then lets it go (as an app that quit)."""
+        database = self.database(**options)
+        database.register_models([])
+        database.close()
+
     def connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path)
 

@@ -136,7 +136,9 @@ def test_restore_recovers_a_damaged_file_by_moving_it_aside(project):
     initial(project)
     database = project.database()
     database.register_models([])
-    project.connect().execute("INSERT INTO note (body) VALUES ('saved')").connection.commit()
+    connection = project.connect()  # closed, not left to the garbage collector: the file is replaced below
+    connection.execute("INSERT INTO note (body) VALUES ('saved')").connection.commit()
+    connection.close()
     saved = database.backup(project.root / "saved.sqlite3")
     database.close()
     project.path.write_bytes(b"garbage" * 100)
