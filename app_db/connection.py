@@ -17,7 +17,7 @@ from .errors import (
     DatabaseNotWritableError,
     DiskFullError,
 )
-from .paths import MEMORY, ensure_folder
+from .paths import MEMORY, ensure_folder, explain_unusable_path
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
@@ -188,19 +188,9 @@ def check_usable_path(path: PathLike) -> None:
 
     Only stat()s: opening the file from Python would be unsafe (see open_database).
     """
-    if os.path.isdir(path):
-        raise DatabaseNotWritableError(
-            f"{path} is a folder, not a database file; pass the path of a file inside it.", path=path
-        )
-    blocker = os.path.dirname(os.fspath(path))
-    while blocker and not os.path.exists(blocker):
-        blocker = os.path.dirname(blocker)
-    if blocker and not os.path.isdir(blocker):
-        raise DatabaseNotWritableError(
-            f"Cannot use {path}: {blocker} is a file, not a folder. Nothing was changed. "
-            "Pass a path inside a folder (or move that file away).",
-            path=path,
-        )
+    problem = explain_unusable_path(os.fspath(path))
+    if problem is not None:
+        raise problem
 
 
 def check_is_sqlite(path: PathLike) -> None:
