@@ -139,6 +139,8 @@ def test_restore_recovers_a_damaged_file_by_moving_it_aside(project):
     project.connect().execute("INSERT INTO note (body) VALUES ('saved')").connection.commit()
     saved = database.backup(project.root / "saved.sqlite3")
     database.close()
+    for companion in ("-wal", "-shm"):  # a -wal would hold the pages SQLite reads: not damaged then
+        project.path.with_name(project.path.name + companion).unlink(missing_ok=True)
     project.path.write_bytes(b"garbage" * 100)
 
     aside = project.database().restore(saved)
