@@ -17,6 +17,7 @@ from app_db import DatabaseCorruptError, DatabaseLockedError, MigrationError
 from app_db.backup import backup_kind, list_backups, list_damaged
 
 from conftest import REPO, run_python
+from syscall_trace import index, needs_strace, trace
 
 
 def initial(project):
@@ -403,3 +404,37 @@ def test_a_restore_killed_at_any_point_over_a_damaged_file_leaves_the_old_or_the
     damaged = damaged_pages(project)
     outcomes = kill_restore_at_every_point(project, saved, lambda project: project.path.read_bytes() == damaged)
     assert outcomes[0] == "old" and outcomes[-1] == "restored" and len(outcomes) > 3
+
+
+# Durable order, as strace sees it ------------------------------------------------------------------------
+RESTORE = """
+from app_db import Database
+Database("TestApp", path={path!r}, migrations={migrations!r}, env="production").restore({source!r})
+"""
+
+
+@needs_strace
+def test_a_restore_over_a_healthy_file_is_on_the_disk_when_it_returns_and_its_copy_before(project, saved, tmp_path):
+    calls = trace(RESTORE.format(path=str(project.path), migrations=str(project.migrations), source=str(saved)), tmp_path)
+
+    renamed = index(calls, "rename", "-before-restore.sqlite3")
+    folder_synced = index(calls, "fsync", "/backups", renamed)
+    committed = index(calls, "fsync", "app.sqlite3-wal", folder_synced)
+    assert 0 <= renamed < folder_synced < committed, calls
+    assert index(calls, "unlink", "saved.sqlite3") == -1
+
+
+@needs_strace
+def test_a_restore_over_a_damaged_file_keeps_it_first_and_syncs_the_new_file_before_and_its_name_after_the_rename(project, saved, tmp_path):
+    damaged_pages(project)
+
+    calls = trace(RESTORE.format(path=str(project.path), migrations=str(project.migrations), source=str(saved)), tmp_path)
+
+    kept = index(calls, "link", "/data/app.sqlite3")  # its second name, app.sqlite3.damaged-<time>
+    kept_synced = index(calls, "fsync", "/data", kept)
+    staged_synced = index(calls, "fsync", "app.sqlite3.restore.partial")
+    renamed = index(calls, "rename", "app.sqlite3.restore.partial")
+    renamed_synced = index(calls, "fsync", "/data", renamed)
+    assert 0 <= kept < kept_synced < renamed < renamed_synced, calls
+    assert 0 <= staged_synced < renamed, calls
+    assert calls[renamed].paths[-1] == str(project.path)
