@@ -60,15 +60,16 @@ def backup_database(
     *,
     label: str = "manual",
     destination: Optional[Path] = None,
+    keep: Optional[int] = KEEP_BACKUPS,
     on_progress: Optional[Callable[[int, int], None]] = None,
     protect: Collection[Path] = (),
 ) -> Path:
     """Copy ``path`` to ``destination`` (default: a new file in ``backups/`` beside it); return the copy's path.
 
     When this returns the copy is on the disk under its final name. Then
-    older copies of the same kind in ``backups/`` are pruned (see the module
-    docstring), never one in ``protect``. ``on_progress(copied_pages,
-    total_pages)`` is called during the copy.
+    older copies of the same kind in ``backups/`` are pruned to ``keep`` (see
+    the module docstring; None prunes nothing), never one in ``protect``.
+    ``on_progress(copied_pages, total_pages)`` is called during the copy.
     """
     if destination is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
@@ -97,8 +98,8 @@ def backup_database(
             ) from exc
         raise
     logger.info("Backed up %s to %s", path, destination)
-    if destination.parent == path.parent / BACKUP_FOLDER:
-        prune_backups(path, newest=destination, protect=protect)
+    if keep is not None and destination.parent == path.parent / BACKUP_FOLDER:
+        prune_backups(path, newest=destination, keep=keep, protect=protect)
     return destination
 
 
@@ -157,8 +158,8 @@ def backup_kind(path: Path, backup: Path) -> str:
     return "manual"
 
 
-def prune_backups(path: Path, newest: Path, protect: Collection[Path] = ()) -> None:
-    """Delete the copies of ``newest``'s kind beyond the newest ``KEEP_BACKUPS``; never one in ``protect``.
+def prune_backups(path: Path, newest: Path, keep: int = KEEP_BACKUPS, protect: Collection[Path] = ()) -> None:
+    """Delete the copies of ``newest``'s kind beyond the newest ``keep``; never one in ``protect``, never a manual one.
 
     Older pre-update copies with the same label as ``newest`` (taken before
     the same migration by launches that then failed and changed nothing)
@@ -176,7 +177,7 @@ def prune_backups(path: Path, newest: Path, protect: Collection[Path] = ()) -> N
         label = backup_label(path, newest)
         doomed = [entry for entry in backups if entry != newest and backup_label(path, entry) == label]
         backups = [entry for entry in backups if entry not in doomed]
-    doomed += backups[:-KEEP_BACKUPS]
+    doomed += backups[:-keep] if keep > 0 else backups
     for old in doomed:
         try:
             remove_file(old)

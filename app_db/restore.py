@@ -24,6 +24,7 @@ included; never the raw header alone):
 from __future__ import annotations
 
 import datetime
+import errno
 import logging
 import os
 import sqlite3
@@ -33,7 +34,7 @@ from typing import Callable, Optional
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
 from .connection import connect_read_only, explain_sqlite_error, sqlite_error_name
-from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError
+from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError, DatabaseNotWritableError, DiskFullError
 from .files import link_file, remove_file, replace_file, sync_file
 
 __all__ = ["judge_damage", "restore_database"]
@@ -79,11 +80,11 @@ def restore_database(
     unchanged.
     """
     staged = path.with_name(path.name + ".restore.partial")
-    remove_staged(staged)  # a restore killed while staging left it
     try:
+        remove_staged(staged)  # a restore killed while staging left it
         empty = not path.exists() or path.stat().st_size == 0
         damage = None if empty else judge_damage(path)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise explain_restore_error(exc, path, source) from exc
     try:
         if empty or damage is not None:
@@ -91,10 +92,13 @@ def restore_database(
         safety = backup_database(path, label="before-restore", protect=[source])
         write_pages(path, source, staged, lock_timeout, safety)
         return safety
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise explain_restore_error(exc, path, source) from exc
     finally:
-        remove_staged(staged)
+        try:
+            remove_staged(staged)
+        except OSError as exc:  # the error above (or the restore done) matters more
+            logger.warning("Could not delete %s: %s", staged, exc)
 
 
 def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, safety: Path) -> None:
@@ -196,6 +200,19 @@ def remove_staged(staged: Path) -> None:
 
 def explain_restore_error(exc: BaseException, path: Path, source: Path) -> AppDbError:
     """The error for a restore that failed; it never suggests the restore that just failed as the fix."""
+    if isinstance(exc, OSError):
+        where = exc.filename or path.parent
+        if exc.errno in (errno.ENOSPC, errno.EFBIG):
+            return DiskFullError(
+                f"Could not restore {path} from {source}: the disk is full (or a file-size limit was reached) "
+                f"writing {where}. {path} was not replaced. Free some space on that disk and try again.",
+                path=path,
+            )
+        return DatabaseNotWritableError(
+            f"Could not restore {path} from {source}: {exc.strerror or exc} ({where}). {path} was not replaced. "
+            f"Check that {path.parent} is writable (and that no other program holds the file), then try again.",
+            path=path,
+        )
     problem = explain_sqlite_error(exc, path, f"restore from {source} into")
     if isinstance(problem, DatabaseCorruptError):
         return DatabaseCorruptError(

@@ -13,7 +13,7 @@ from typing import List
 
 import pytest
 
-from app_db import DatabaseCorruptError, DatabaseLockedError, MigrationError
+from app_db import DatabaseCorruptError, DatabaseNotWritableError, MigrationError
 from app_db.backup import backup_kind, list_backups, list_damaged
 
 from conftest import REPO, run_python
@@ -438,3 +438,16 @@ def test_a_restore_over_a_damaged_file_keeps_it_first_and_syncs_the_new_file_bef
     assert 0 <= kept < kept_synced < renamed < renamed_synced, calls
     assert 0 <= staged_synced < renamed, calls
     assert calls[renamed].paths[-1] == str(project.path)
+
+
+def test_a_restore_that_cannot_stage_its_copy_is_a_clear_error_and_leaves_the_damaged_file_as_it_was(project, saved):
+    damaged = damaged_pages(project)
+    project.path.with_name("app.sqlite3.restore.partial").mkdir()  # something in the way of the staged copy
+
+    with pytest.raises(DatabaseNotWritableError) as caught:
+        project.database().restore(saved)
+
+    message = str(caught.value)
+    assert str(project.path) in message and "was not replaced" in message and "app-db restore" not in message
+    assert project.path.read_bytes() == damaged and list_damaged(project.path) == []
+    assert saved.exists()
