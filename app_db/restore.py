@@ -83,7 +83,11 @@ def restore_database(
     try:
         remove_staged(staged)  # a restore killed while staging left it
         empty = not path.exists() or path.stat().st_size == 0
-        damage = None if empty else judge_damage(path)
+        if empty:
+            # SQLite deletes the -wal of an empty file on open; keep it aside instead.
+            damage = "the file is empty but has a -wal" if os.path.exists(f"{path}-wal") else None
+        else:
+            damage = judge_damage(path)
     except (sqlite3.Error, OSError) as exc:
         raise explain_restore_error(exc, path, source) from exc
     try:

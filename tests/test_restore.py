@@ -451,3 +451,15 @@ def test_a_restore_that_cannot_stage_its_copy_is_a_clear_error_and_leaves_the_da
     assert str(project.path) in message and "was not replaced" in message and "app-db restore" not in message
     assert project.path.read_bytes() == damaged and list_damaged(project.path) == []
     assert saved.exists()
+
+
+def test_an_empty_file_beside_a_wal_is_restored_and_the_wal_kept_aside(project, saved):
+    for companion in ("-wal", "-shm"):
+        project.path.with_name(project.path.name + companion).unlink(missing_ok=True)
+    project.path.write_bytes(b"")
+    project.path.with_name(project.path.name + "-wal").write_bytes(b"frames" * 100)
+
+    aside = project.database().restore(saved)
+
+    assert aside.read_bytes() == b"" and aside.with_name(aside.name + "-wal").read_bytes() == b"frames" * 100
+    assert notes(project.path) == ["saved"]
