@@ -354,7 +354,11 @@ class Database:
         return safety
 
     def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
-        """An online backup of the file: to ``destination``, or into ``backups/`` beside it."""
+        """An online backup of the file: to ``destination``, or into ``backups/`` beside it; returns its path.
+
+        A manual backup: app_db never deletes it. It is on the disk under its
+        final name when this returns.
+        """
         from .backup import backup_database
         from .errors import ConfigurationError
 

@@ -463,3 +463,27 @@ def test_an_empty_file_beside_a_wal_is_restored_and_the_wal_kept_aside(project, 
 
     assert aside.read_bytes() == b"" and aside.with_name(aside.name + "-wal").read_bytes() == b"frames" * 100
     assert notes(project.path) == ["saved"]
+
+
+def test_an_app_process_that_keeps_the_file_open_sees_the_restored_content(project, saved):
+    app = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            connection = sqlite3.connect({str(project.path)!r})
+            connection.execute("PRAGMA journal_mode = WAL")
+            read = lambda: [row[0] for row in connection.execute("SELECT body FROM note")]
+            print(read(), flush=True)
+            sys.stdin.readline()
+            connection.execute("INSERT INTO note (body) VALUES ('written after')")
+            connection.commit()
+            print(read(), flush=True)
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert app.stdout.readline().strip() == "['old']"
+
+    project.database().restore(saved)
+
+    out, _ = app.communicate("\n", timeout=30)
+    assert out.strip() == "['saved', 'written after']"
+    assert notes(project.path) == ["saved", "written after"] and quick_check(project.path) == "ok"
