@@ -177,12 +177,9 @@ def prune_backups(path: Path, newest: Path, keep: int = KEEP_BACKUPS, protect: C
         label = backup_label(path, newest)
         doomed = [entry for entry in backups if entry != newest and backup_label(path, entry) == label]
         backups = [entry for entry in backups if entry not in doomed]
-    doomed += backups[:-keep] if keep > 0 else backups
+    doomed += [entry for entry in (backups[:-keep] if keep > 0 else backups) if entry != newest]
     for old in doomed:
-        try:
-            remove_file(old)
-        except OSError as exc:  # a locked old backup is not worth failing a launch for
-            logger.warning("Could not delete old backup %s: %s", old, exc)
+        remove_quietly(old)
 
 
 def list_damaged(path: Path) -> List[Path]:
@@ -237,7 +234,7 @@ def prune_damaged(path: Path, protect: Collection[Path] = ()) -> None:
 def remove_quietly(entry: Path) -> None:
     try:
         remove_file(entry)
-    except OSError as exc:  # another program holds it: not worth failing a launch for
+    except OSError as exc:  # another program holds an old copy: not worth failing a launch for
         logger.warning("Could not delete %s: %s", entry, exc)
 
 

@@ -328,17 +328,19 @@ class Database:
         source_path = as_path(source).expanduser().resolve()
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
+        cause: Optional[BaseException] = None
         try:
             recorded = read_recorded_ids(source_path)
             damage = judge_damage(source_path)
         except (sqlite3.Error, DatabaseCorruptError) as exc:
-            recorded, damage = [], str(exc)
+            recorded, cause = [], exc
+            damage = "it does not start like one" if isinstance(exc, DatabaseCorruptError) else str(exc)
         if damage is not None:
             raise DatabaseCorruptError(
                 f"Cannot restore from {source_path}: it is not a SQLite database, or is damaged ({damage}). "
                 "Nothing was changed; pick another backup.",
                 path=source_path,
-            )
+            ) from cause
         current = self._locate()
         if current is None:
             raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
