@@ -107,14 +107,16 @@ def restore_database(
 
 def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, safety: Path) -> None:
     """Copy ``source``'s pages into the live file in one durable write transaction (the backup API)."""
-    target = sqlite3.connect(path, timeout=BUSY_RETRY_SECONDS)
+    deadline = time.monotonic() + lock_timeout
+    target = sqlite3.connect(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
     try:
         target.execute("PRAGMA synchronous = FULL")  # the commit is on the disk when the backup returns
         page_size = target.execute("PRAGMA page_size").fetchone()[0]
         pages_from = source
         if target.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and read_page_size(source) != page_size:
             pages_from = stage_copy(source, staged, page_size)
-        deadline = time.monotonic() + lock_timeout
+        # The backup API retries a busy lock itself, for ever: short waits, and the deadline below.
+        target.execute(f"PRAGMA busy_timeout = {int(BUSY_RETRY_SECONDS * 1000)}")
 
         def give_up_when_locked(status: int, remaining: int, total: int) -> None:
             if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
