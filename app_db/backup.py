@@ -203,8 +203,9 @@ def remove_leftovers(path: Path) -> None:
     launch of this database is copying. The newest ``KEEP_DAMAGED``
     ``.damaged-*`` copies are kept, each with its -wal/-shm.
     """
-    folders = [(path.parent / BACKUP_FOLDER, f"{path.stem}-"), (path.parent, f"{path.name}.")]
-    for folder, prefix in folders:
+    # backups/<stem>-<time>-<label><suffix>.partial*, and <name>.restore.partial* (or <name>.partial*) beside it
+    folders = [(path.parent / BACKUP_FOLDER, f"{path.stem}-", str.isdigit), (path.parent, path.name, ".".__eq__)]
+    for folder, prefix, starts_well in folders:
         try:
             entries = sorted(folder.iterdir()) if folder.is_dir() else []
         except OSError as exc:  # cleanup never fails a launch
@@ -212,7 +213,7 @@ def remove_leftovers(path: Path) -> None:
             continue
         for entry in entries:
             rest = entry.name[len(prefix) :]
-            if entry.name.startswith(prefix) and ".partial" in rest and (folder == path.parent or rest[:1].isdigit()):
+            if entry.name.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
                 remove_quietly(entry)
     prune_damaged(path)
 

@@ -311,6 +311,7 @@ def test_a_launch_that_writes_removes_leftovers_and_keeps_the_newest_three_damag
         backups / "app-20240101-000000-000000-before-restore.sqlite3.partial-journal",
         project.path.with_name("app.sqlite3.restore.partial"),
         project.path.with_name("app.sqlite3.restore.partial-journal"),
+        project.path.with_name("app.sqlite3.partial"),
     ]
     damaged = [project.path.with_name(f"app.sqlite3.damaged-2024010{day}-000000") for day in range(1, 6)]
     for entry in leftovers + damaged + [damaged[0].with_name(damaged[0].name + "-wal")]:
