@@ -343,21 +343,39 @@ def test_restore_keeps_the_newest_three_damaged_copies_and_never_its_source(proj
 
 # A restore killed (SIGKILL) at every file operation ------------------------------------------------------
 KILLING_CHILD = """
-import os, signal, sys
+import os, signal, sqlite3, sys
 from app_db import Database
 
 stop, calls = int(sys.argv[1]), [0]
 
+def count():
+    calls[0] += 1
+    if calls[0] == stop:
+        os.kill(os.getpid(), signal.SIGKILL)
+
 def killing(operation):
     def wrapper(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == stop:
-            os.kill(os.getpid(), signal.SIGKILL)
+        count()
         return operation(*args, **kwargs)
     return wrapper
 
 for name in ("replace", "rename", "unlink", "link", "fsync", "mkdir"):
     setattr(os, name, killing(getattr(os, name)))
+
+
+class CopyingPageByPage(sqlite3.Connection):
+    # Every SQLite backup (the before-restore copy, the staged copy, the pages written into
+    # the live file) goes one page per step, and each step is a point to be killed at.
+    def backup(self, target, *, pages=-1, progress=None, name="main", sleep=0.25):
+        def step(status, remaining, total):
+            count()
+            if progress is not None:
+                progress(status, remaining, total)
+        return super().backup(target, pages=1, progress=step, name=name, sleep=sleep)
+
+
+connect = sqlite3.connect
+sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=CopyingPageByPage, **kwargs)
 database = Database("TestApp", path=sys.argv[2], migrations=sys.argv[3], env="production")
 database.restore(sys.argv[4])
 print("restored", calls[0])
@@ -365,11 +383,11 @@ print("restored", calls[0])
 
 
 def kill_restore_at_every_point(project, saved, old_state) -> List[str]:
-    """Run the restore, killed at its 1st, 2nd, ... file operation, each time from the same starting files."""
+    """Run the restore, killed at its 1st, 2nd, ... file operation or SQLite backup step, each time from the same starting files."""
     folder = project.path.parent
     start = {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.is_file()}
     outcomes = []
-    for stop in range(1, 60):
+    for stop in range(1, 100):
         for entry in folder.iterdir():
             if entry.is_file():
                 entry.unlink()
