@@ -33,7 +33,7 @@ TABLE = "app_db_migrations"
 class AppliedMigration:
     """One row of the tracking table."""
 
-    __slots__ = ("id", "name", "file", "checksum", "_applied_at", "duration")
+    __slots__ = ("_applied_at", "checksum", "duration", "file", "id", "name")
 
     def __init__(self, id: str, name: str, file: Optional[str], checksum: Optional[str], applied_at: str, duration: float) -> None:
         self.id = id
@@ -67,7 +67,8 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
 
 def read_recorded_files(db: "peewee.SqliteDatabase") -> "list[tuple[str, Optional[str]]]":
     """(id, file name) of every recorded migration; the table must exist. Only reads."""
-    return db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+    rows: "list[tuple[str, Optional[str]]]" = db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+    return rows
 
 
 def table_names(db: "peewee.SqliteDatabase") -> "set[str]":
@@ -91,7 +92,7 @@ def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", dur
             migration.name or "",
             migration.file,
             migration.checksum(),
-            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
+            datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
             round(duration, 6),
         ),
     )

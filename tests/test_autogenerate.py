@@ -255,3 +255,36 @@ def test_schema_sql_is_stable_one_column_per_line_and_stops_at_the_given_id(note
     early = schema_sql(notes.database(), at="20240601_090000_initial")
     assert "title" not in early and early.startswith("-- Schema after 20240601_090000_initial\n")
     assert not notes.path.exists()
+
+
+def test_a_bare_references_clause_matches_a_foreign_key_to_a_primary_key_not_named_id(project):
+    # Hand-written DDL of a long-lived app: "REFERENCES folder" means folder's primary key, here folder_id.
+    project.add("001_initial.py", "20240601_090000_initial",
+                'schema.sql("CREATE TABLE folder (folder_id INTEGER NOT NULL PRIMARY KEY, Title TEXT NOT NULL)")\n'
+                'schema.sql("CREATE TABLE note (id INTEGER NOT NULL PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folder)")\n'
+                'schema.sql("CREATE INDEX note_folder_id ON note (folder_id)")',
+                'schema.drop_table("note")\nschema.drop_table("folder")')
+
+    class Folder(peewee.Model):
+        folder_id = peewee.AutoField()
+        Title = peewee.TextField()
+
+        class Meta:
+            table_name = "folder"
+
+    class Note(peewee.Model):
+        folder = peewee.ForeignKeyField(Folder, column_name="folder_id")
+
+        class Meta:
+            table_name = "note"
+
+    assert_models_match(project.database(), [Folder, Note])
+    assert make_migration(project.database(models=[Folder, Note]), "nothing") is None
+
+
+def test_the_test_helpers_do_not_import_the_migration_writer():
+    from conftest import run_python
+
+    result = run_python("import sys, app_db.testing; print('app_db.autogenerate' in sys.modules, 'app_db.cli' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
