@@ -60,7 +60,7 @@ def test_the_users_database_file_is_never_opened(notes):
 
 
 def test_generated_file_has_the_next_number_a_utc_id_one_class_and_no_model_import(notes):
-    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
     path = make_migration(notes.database(models=[note_model(title=peewee.CharField(default=""))]), "Add note titles")
     text = path.read_text()
     assert path.name == "002_add_note_titles.py"
