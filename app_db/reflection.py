@@ -31,6 +31,7 @@ __all__ = [
     "model_type",
     "normalise_type",
     "read_tables",
+    "shadow_tables",
     "sqlite_affinity",
 ]
 
@@ -94,13 +95,22 @@ def sqlite_affinity(declared: str) -> str:
     return "NUMERIC"
 
 
+#: What FTS3/4, FTS5 and R*Tree name the tables they keep their data in: ``<virtual table>_<suffix>``.
+SHADOW_SUFFIXES = ("content", "segments", "segdir", "docsize", "stat", "data", "idx", "config", "node", "rowid", "parent")
+
+
 # The database side ---------------------------------------------------------------------
 def read_tables(db: peewee.SqliteDatabase) -> dict[str, TableInfo]:
-    """Every table of the app (not app_db's nor SQLite's own, not virtual) with columns, foreign keys and indexes."""
+    """Every table of the app with columns, foreign keys and indexes.
+
+    Not app_db's nor SQLite's own, not virtual tables (FTS, R*Tree) nor the
+    shadow tables they keep their data in: no model describes those.
+    """
     tables: dict[str, TableInfo] = {}
     rows = db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
+    shadows = shadow_tables(db)
     for name, sql in rows:
-        if INTERNAL_TABLE.match(name) or (sql or "").upper().startswith("CREATE VIRTUAL"):
+        if INTERNAL_TABLE.match(name) or is_virtual(sql) or name in shadows:
             continue
         table = tables[name] = TableInfo(name, sql or "")
         for column in db.get_columns(name):
@@ -126,6 +136,25 @@ def read_tables(db: peewee.SqliteDatabase) -> dict[str, TableInfo]:
                 partial,
             )
     return tables
+
+
+def is_virtual(sql: str | None) -> bool:
+    return re.match(r"\s*CREATE\s+VIRTUAL\b", sql or "", re.I) is not None
+
+
+def shadow_tables(db: peewee.SqliteDatabase) -> set[str]:
+    """The tables virtual tables keep their data in (``note_search_data`` of an FTS5 ``note_search``)."""
+    import peewee
+
+    try:  # SQLite 3.37+ says so itself; an older one ignores the unknown pragma and returns nothing
+        listed = db.execute_sql("PRAGMA main.table_list").fetchall()
+    except peewee.DatabaseError:  # a virtual table whose module this connection lacks
+        listed = []
+    if listed:
+        return {row[1] for row in listed if row[2] == "shadow"}
+    rows = db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+    names = {name for name, _sql in rows}
+    return {f"{name}_{suffix}" for name, sql in rows if is_virtual(sql) for suffix in SHADOW_SUFFIXES} & names
 
 
 def no_action_as_empty(action: str | None) -> str:

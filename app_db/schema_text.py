@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .reflection import INTERNAL_TABLE, column_clause, read_tables
+from .reflection import INTERNAL_TABLE, column_clause, is_virtual, read_tables, shadow_tables
 from .scratch import latest_id, migrated_scratch
 
 if TYPE_CHECKING:
@@ -56,11 +56,13 @@ def describe_schema(db: peewee.SqliteDatabase) -> list[str]:
             else:
                 lines.append(f"table {table.name}: index {index.name}: {squeeze(index.sql)}")
     for kind, name, sql in db.execute_sql(
-        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY type, name"
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger', 'table') ORDER BY type, name"
     ):
-        lines.append(f"{kind} {name}: {squeeze(sql)}")
+        if kind != "table":
+            lines.append(f"{kind} {name}: {squeeze(sql)}")
+        elif is_virtual(sql):  # its shadow tables come and go with it
+            lines.append(f"virtual table {name}: {squeeze(sql)}")
     return sorted(lines)
-
 
 
 def schema_sql(database: Database, at: str | None = None) -> str:
@@ -80,7 +82,8 @@ def schema_sql(database: Database, at: str | None = None) -> str:
 
 def render_schema_sql(db: peewee.SqliteDatabase, at: str | None) -> str:
     rows = db.execute_sql("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
-    objects = [row for row in rows if not INTERNAL_TABLE.match(row[2])]
+    shadows = shadow_tables(db)  # made by their virtual table's CREATE, not by one of their own
+    objects = [row for row in rows if not INTERNAL_TABLE.match(row[2]) and row[2] not in shadows]
     header = [
         f"-- Schema after {at}" if at else "-- Schema with no migration applied",
         "-- Written by `app-db schema`; regenerate it, do not edit it.",

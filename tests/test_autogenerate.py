@@ -288,3 +288,21 @@ def test_the_test_helpers_do_not_import_the_migration_writer():
     result = run_python("import sys, app_db.testing; print('app_db.autogenerate' in sys.modules, 'app_db.cli' in sys.modules)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_full_text_index_and_its_shadow_tables_are_not_taken_for_dropped_models(notes):
+    notes.add("002_search.py", "20240602_090000_search",
+              'schema.sql("CREATE VIRTUAL TABLE note_search USING fts5(body, content=\'note\', content_rowid=\'id\')")\n'
+              'schema.sql("CREATE VIRTUAL TABLE old_search USING fts4(body)")',
+              'schema.sql("DROP TABLE note_search")\nschema.sql("DROP TABLE old_search")')
+    assert_models_match(notes.database(), [note_model()])
+    assert make_migration(notes.database(models=[note_model()]), "nothing") is None
+
+
+def test_a_down_that_leaves_a_full_text_index_behind_is_not_reversible(notes):
+    notes.add("002_search.py", "20240602_090000_search", 'schema.sql("CREATE VIRTUAL TABLE note_search USING fts5(body)")',
+              'schema.sql("SELECT 1")')
+    with pytest.raises(AssertionError, match=r"\+virtual table note_search: CREATE VIRTUAL TABLE note_search USING fts5\(body\)"):
+        assert_reversible(notes.database())
+    text = schema_sql(notes.database())
+    assert "CREATE VIRTUAL TABLE note_search USING fts5" in text and "note_search_data" not in text  # made by the CREATE
