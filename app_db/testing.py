@@ -29,7 +29,7 @@ import pytest
 
 from .model_diff import diff_models, require_models
 from .schema_text import describe_schema
-from .scratch import migrated_scratch, scratch_database
+from .scratch import latest_id, migrated_scratch, scratch_database
 
 if TYPE_CHECKING:
     import peewee
@@ -55,8 +55,7 @@ class MigrationTester:
     @property
     def current(self) -> str | None:
         """The id of the newest applied migration (None: none applied)."""
-        applied = [status.id for status in self.database.status() if not status.pending]
-        return applied[-1] if applied else None
+        return latest_id(self.database)
 
     def migrate_to(self, migration_id: str | None = None) -> MigrationTester:
         """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them."""
