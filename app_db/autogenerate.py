@@ -133,7 +133,9 @@ def wrap_comments(comments: Sequence[str], width: int = 100) -> list[str]:
 
     lines: list[str] = []
     for comment in comments:
-        lines += textwrap.wrap(comment, width=width, subsequent_indent="#   ", break_long_words=False, break_on_hyphens=False)
+        lines += textwrap.wrap(
+            comment, width=width, subsequent_indent="#   ", break_long_words=False, break_on_hyphens=False
+        )
     return lines
 
 
@@ -142,7 +144,9 @@ def migrations_folder(source: Any) -> Path:
     from .discovery import package_folders
 
     if source is None:
-        raise ConfigurationError("The Database has no migrations= (a folder or a package); give it one. Nothing was written.")
+        raise ConfigurationError(
+            "The Database has no migrations= (a folder or a package); give it one. Nothing was written."
+        )
     if isinstance(source, list):
         raise ConfigurationError(
             "The Database's migrations= is a list of Migration instances, so there is no folder to write the new "
@@ -150,7 +154,9 @@ def migrations_folder(source: Any) -> Path:
         )
     if isinstance(source, Path):
         if not source.is_dir():
-            raise ConfigurationError(f"The migrations folder {source} does not exist; create it (mkdir) first. Nothing was written.")
+            raise ConfigurationError(
+                f"The migrations folder {source} does not exist; create it (mkdir) first. Nothing was written."
+            )
         return source
     folders = package_folders(source)
     if not folders:
@@ -218,11 +224,12 @@ def make_migration(
     return target
 
 
-
 def write_new_file(target: Path, text: str) -> None:
     """Create ``target`` holding ``text``; ConfigurationError, and nothing written, if it already exists."""
     try:
         with open(target, "x", encoding="utf-8") as handle:  # "x": never over an existing file
             handle.write(text)
     except FileExistsError:
-        raise ConfigurationError(f"{target} already exists; app-db never overwrites a migration. Nothing was written.") from None
+        raise ConfigurationError(
+            f"{target} already exists; app-db never overwrites a migration. Nothing was written."
+        ) from None

@@ -110,7 +110,9 @@ class MigrationError(AppDbError):
 class SchemaDriftError(AppDbError):
     """A model has a column that its table lacks: a migration was forgotten."""
 
-    def __init__(self, message: str, *, missing: Sequence[tuple[str, str]], path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, missing: Sequence[tuple[str, str]], path: str | os.PathLike[str] | None = None
+    ) -> None:
         super().__init__(message, path=path)
         self.missing = list(missing)
 

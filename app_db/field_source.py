@@ -145,7 +145,6 @@ def field_class_for(declared: str) -> tuple[str, list[str]]:
     return nearest.get(affinity, "DecimalField"), []
 
 
-
 def python_default(sql: str) -> Any:
     """The Python value of a DEFAULT clause's literal, or None when it is an expression."""
     if re.fullmatch(r"-?\d+", sql):
@@ -162,4 +161,3 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return repr(value)
-

@@ -46,9 +46,9 @@ Ask = Callable[[str], bool]
 
 # Which models ----------------------------------------------------------------------------
 def load_models(spec: str) -> list[type[peewee.Model]]:
-    """The models named by ``"package.module:NAME"`` (a model or a list of them) or ``"package.module"`` (all it defines).
+    """The models named by ``"package.module:NAME"`` (a model or a list of them) or ``"package.module"``.
 
-    For tools and tests that name models by import path.
+    ``"package.module"`` means every model it defines. For tools and tests that name models by import path.
     """
     import peewee
 
@@ -63,13 +63,18 @@ def load_models(spec: str) -> list[type[peewee.Model]]:
             raise ConfigurationError(f"{module_name} has no attribute {attribute!r} (from models = {spec!r}).")
         values: list[Any] = [value] if isinstance(value, type) else list(value)
     else:
-        defined = [value for value in vars(module).values() if isinstance(value, type) and value.__module__ == module.__name__]
-        values = [value for value in defined if issubclass(value, peewee.Model) and value._meta.fields and table_fields(value)]
+        defined = [
+            value for value in vars(module).values() if isinstance(value, type) and value.__module__ == module.__name__
+        ]
+        values = [
+            value for value in defined if issubclass(value, peewee.Model) and value._meta.fields and table_fields(value)
+        ]
     models = [value for value in values if isinstance(value, type) and issubclass(value, peewee.Model)]
     bad = [value for value in values if value not in models]
     if bad or not models:
         raise ConfigurationError(
-            f"models = {spec!r} must name a peewee Model, a list of them, or a module defining them; got {bad or 'none'}."
+            f"models = {spec!r} must name a peewee Model, a list of them, or a module defining them; "
+            f"got {bad or 'none'}."
         )
     return models
 
@@ -83,14 +88,17 @@ def table_fields(model: type[peewee.Model]) -> list[peewee.Field]:
 def require_models(
     database: Database, models: Sequence[type[peewee.Model]] | None, needed_by: str, pass_to: str, outcome: str
 ) -> list[type[peewee.Model]]:
-    """``models``, else ``Database(models=...)``; ConfigurationError when both are empty (every table would look dropped)."""
+    """``models``, else ``Database(models=...)``.
+
+    ConfigurationError when both are empty: every table would look dropped.
+    """
     models = list(database.models if models is None else models)
     if not models:
         raise ConfigurationError(
-            f"{needed_by} needs the app's models: pass them to {pass_to}, e.g. Database(..., models=[Note, Tag]). {outcome}"
+            f"{needed_by} needs the app's models: pass them to {pass_to}, e.g. Database(..., models=[Note, Tag]). "
+            f"{outcome}"
         )
     return models
-
 
 
 # Changes ----------------------------------------------------------------------------------
@@ -105,7 +113,6 @@ class Change:
 
     def __str__(self) -> str:
         return self.description
-
 
 
 def zero_value(declared: str) -> Any:
@@ -152,7 +159,8 @@ def diff_models(
         twin = find_renamed_table(db, model, [tables[name] for name in dropped])
         if twin is not None and settle(
             ask,
-            f"Was table {twin.name} renamed to {table}? (y: rename it, keeping its rows; n: drop {twin.name}, create {table})",
+            f"Was table {twin.name} renamed to {table}? "
+            f"(y: rename it, keeping its rows; n: drop {twin.name}, create {table})",
         ):
             dropped.remove(twin.name)
             change = Change(
@@ -189,10 +197,10 @@ def settle(ask: Ask | None, question: str) -> bool:
     return True if ask is None else bool(ask(question))
 
 
-def find_renamed_table(db: peewee.SqliteDatabase, model: type[peewee.Model], candidates: Sequence[TableInfo]) -> TableInfo | None:
-    wanted = {
-        (f.column_name, model_type(db, f), not f.null or f.primary_key) for f in model._meta.sorted_fields
-    }
+def find_renamed_table(
+    db: peewee.SqliteDatabase, model: type[peewee.Model], candidates: Sequence[TableInfo]
+) -> TableInfo | None:
+    wanted = {(f.column_name, model_type(db, f), not f.null or f.primary_key) for f in model._meta.sorted_fields}
     for table in candidates:
         have = {(c.name, c.type, c.not_null or c.primary_key) for c in table.columns.values()}
         if have == wanted:
@@ -226,11 +234,17 @@ def create_table_change(model: type[peewee.Model], writer: Writer) -> Change:
         lines.append(f"    {literal(model_field.column_name)}: {source},")
         comments += [f"# REVIEW: {table}.{model_field.column_name}: {note}" for note in notes]
     lines.append("})")
-    field_indexes = {(tuple(f.column_name for f in [model_field]), bool(model_field.unique)) for model_field in model._meta.sorted_fields if model_field.index or model_field.unique}
+    field_indexes = {
+        (tuple(f.column_name for f in [model_field]), bool(model_field.unique))
+        for model_field in model._meta.sorted_fields
+        if model_field.index or model_field.unique
+    }
     plain, named = model_indexes(model)
     for columns, unique in sorted(plain - field_indexes):
         lines.append(add_index_line(table, columns, unique))
-    comments += [f"# TODO: {table}: index {name} (partial or expression) must be written by hand" for name in sorted(named)]
+    comments += [
+        f"# TODO: {table}: index {name} (partial or expression) must be written by hand" for name in sorted(named)
+    ]
     return Change(f"create table {table}", lines, [f"schema.drop_table({literal(table)})"], comments)
 
 
@@ -245,8 +259,10 @@ def drop_table_change(table: TableInfo, writer: Writer) -> Change:
         f"drop table {table.name}",
         [f"schema.drop_table({literal(table.name)})"],
         lines,
-        [f"# REVIEW: table {table.name} is not in the models any more: dropping it deletes its rows (down() "
-         "brings the table back, empty)."],
+        [
+            f"# REVIEW: table {table.name} is not in the models any more: dropping it deletes its rows (down() "
+            "brings the table back, empty)."
+        ],
     )
 
 
@@ -259,7 +275,8 @@ def add_index_line(table: str, columns: Sequence[str], unique: bool, name: str |
 
 def recreate_index_line(index: IndexInfo) -> str:
     if index.sql is None:
-        return f"# TODO: {index.table}: the UNIQUE constraint on ({', '.join(index.columns or ())}) must be re-created by hand"
+        columns = ", ".join(index.columns or ())
+        return f"# TODO: {index.table}: the UNIQUE constraint on ({columns}) must be re-created by hand"
     if index.columns is None or index.partial:
         return f"schema.sql({literal(squeeze(index.sql))})"
     return add_index_line(index.table, index.columns, index.unique, index.name)
@@ -281,7 +298,11 @@ def table_changes(
             column = table.columns[old]
             if old in renames or (column.type, column.not_null, column.foreign_key) != signature:
                 continue
-            if settle(ask, f"Was {name}.{old} renamed to {name}.{new}? (y: rename it, keeping its values; n: drop {old}, add {new})"):
+            if settle(
+                ask,
+                f"Was {name}.{old} renamed to {name}.{new}? "
+                f"(y: rename it, keeping its values; n: drop {old}, add {new})",
+            ):
                 renames[old] = new
             break
     added = [column for column in added if column not in renames.values()]
@@ -290,10 +311,18 @@ def table_changes(
     index_drops, column_changes, index_adds = [], [], []
     # Indexes: pair the database's with the model's by (columns, unique), after the renames.
     plain, named = model_indexes(model)
-    auto = {((column,), bool(fields[column].unique)) for column in added if fields[column].index or fields[column].unique}
+    auto = {
+        ((column,), bool(fields[column].unique)) for column in added if fields[column].index or fields[column].unique
+    }
     wanted = set(plain)
     for index in sorted(table.indexes.values(), key=lambda index: index.name):
-        if index.sql is None and index.columns is not None and len(index.columns) == 1 and index.columns[0] in table.columns and table.columns[index.columns[0]].primary_key:
+        if (
+            index.sql is None
+            and index.columns is not None
+            and len(index.columns) == 1
+            and index.columns[0] in table.columns
+            and table.columns[index.columns[0]].primary_key
+        ):
             continue  # the primary key's own index
         if index.name in named:
             named.discard(index.name)
@@ -303,25 +332,42 @@ def table_changes(
             wanted.discard((columns, index.unique))
             continue
         if index.sql is None:
-            index_drops.append(Change(
-                f"drop unique constraint {name}({', '.join(index.columns or ())})", [], [],
-                [f"# TODO: {name}: the UNIQUE constraint on ({', '.join(index.columns or ())}) is part of the table; "
-                 "removing it needs a table rebuild written by hand"],
-            ))
+            index_drops.append(
+                Change(
+                    f"drop unique constraint {name}({', '.join(index.columns or ())})",
+                    [],
+                    [],
+                    [
+                        f"# TODO: {name}: the UNIQUE constraint on ({', '.join(index.columns or ())}) is part of "
+                        "the table; removing it needs a table rebuild written by hand"
+                    ],
+                )
+            )
             continue
-        index_drops.append(Change(
-            f"drop index {name}.{index.name}",
-            [f"schema.drop_index({literal(name)}, {literal(index.name)})"],
-            [recreate_index_line(index)],
-        ))
+        index_drops.append(
+            Change(
+                f"drop index {name}.{index.name}",
+                [f"schema.drop_index({literal(name)}, {literal(index.name)})"],
+                [recreate_index_line(index)],
+            )
+        )
     for index_name in sorted(named):
-        index_adds.append(Change(f"add index {name}.{index_name}", [], [], [f"# TODO: {name}: index {index_name} (partial or expression) must be written by hand"]))
+        index_adds.append(
+            Change(
+                f"add index {name}.{index_name}",
+                [],
+                [],
+                [f"# TODO: {name}: index {index_name} (partial or expression) must be written by hand"],
+            )
+        )
     for columns, unique in sorted(wanted - auto):
-        index_adds.append(Change(
-            f"add {'unique ' if unique else ''}index {name}({', '.join(columns)})",
-            [add_index_line(name, columns, unique)],
-            [f"schema.drop_index({literal(name)}, {literal(default_index_name(name, columns))})"],
-        ))
+        index_adds.append(
+            Change(
+                f"add {'unique ' if unique else ''}index {name}({', '.join(columns)})",
+                [add_index_line(name, columns, unique)],
+                [f"schema.drop_index({literal(name)}, {literal(default_index_name(name, columns))})"],
+            )
+        )
 
     for old, new in renames.items():
         change = Change(
@@ -333,7 +379,8 @@ def table_changes(
             change.comments.append(
                 f"# REVIEW: {name}.{old} is gone from the models and {name}.{new} is new, with the same type: taken "
                 f"as a rename (the values are kept). If {new} is really a new column, replace this line with "
-                f"schema.drop_column({literal(name)}, {literal(old)}) and schema.add_column({literal(name)}, {literal(new)}, ...)."
+                f"schema.drop_column({literal(name)}, {literal(old)}) and "
+                f"schema.add_column({literal(name)}, {literal(new)}, ...)."
             )
         column_changes.append(change)
     for old in removed:
@@ -373,23 +420,38 @@ def add_column_change(db: peewee.SqliteDatabase, table: str, model_field: peewee
             f"schema.add_not_null({literal(table)}, {literal(column)})",
         ]
         return Change(f"add column {table}.{column}", up, down, comments)
-    return Change(f"add column {table}.{column}", [f"schema.add_column({literal(table)}, {literal(column)}, {source})"], down, comments)
+    return Change(
+        f"add column {table}.{column}",
+        [f"schema.add_column({literal(table)}, {literal(column)}, {source})"],
+        down,
+        comments,
+    )
 
 
 def drop_column_change(table: str, column: Column, writer: Writer) -> Change:
-    comments = [f"# REVIEW: {table}.{column.name} is not in the models any more: dropping it deletes its values "
-                "(down() brings the column back, without them)."]
+    comments = [
+        f"# REVIEW: {table}.{column.name} is not in the models any more: dropping it deletes its values "
+        "(down() brings the column back, without them)."
+    ]
     if column.not_null and column.default is None:
         fill = zero_value(column.type)
         nullable = Column(column.name, column.type, False, False, None, column.foreign_key)
+        fill_nulls = f"UPDATE {table} SET {column.name} = {sql_literal(fill)} WHERE {column.name} IS NULL"
         down = [
-            f"schema.add_column({literal(table)}, {literal(column.name)}, {writer.reflected_field(nullable, in_create=False)})",
-            f"schema.sql({literal(f'UPDATE {table} SET {column.name} = {sql_literal(fill)} WHERE {column.name} IS NULL')})",
+            f"schema.add_column({literal(table)}, {literal(column.name)}, "
+            f"{writer.reflected_field(nullable, in_create=False)})",
+            f"schema.sql({literal(fill_nulls)})",
             f"schema.add_not_null({literal(table)}, {literal(column.name)})",
         ]
     else:
-        down = [f"schema.add_column({literal(table)}, {literal(column.name)}, {writer.reflected_field(column, in_create=False)})"]
-    return Change(f"drop column {table}.{column.name}", [f"schema.drop_column({literal(table)}, {literal(column.name)})"], down, comments)
+        source = writer.reflected_field(column, in_create=False)
+        down = [f"schema.add_column({literal(table)}, {literal(column.name)}, {source})"]
+    return Change(
+        f"drop column {table}.{column.name}",
+        [f"schema.drop_column({literal(table)}, {literal(column.name)})"],
+        down,
+        comments,
+    )
 
 
 def alter_column_changes(
@@ -403,30 +465,45 @@ def alter_column_changes(
     wanted_key = model_foreign_key(model_field)
     if (wanted_key or None) != (column.foreign_key or None):
         before = column_clause(column).split(" ", 1)[1]
-        changes.append(Change(
-            f"change foreign key {table}.{name}", [], [],
-            [f"# TODO: {table}.{name}: its foreign key changes ({before or 'none'} -> "
-             f"{'REFERENCES ' + wanted_key.table + '(' + wanted_key.column + ')' if wanted_key else 'none'}); "
-             "SQLite cannot alter a foreign key in place: rebuild the table by hand (create the new table, "
-             "copy the rows, drop the old one, rename)."],
-        ))
+        changes.append(
+            Change(
+                f"change foreign key {table}.{name}",
+                [],
+                [],
+                [
+                    f"# TODO: {table}.{name}: its foreign key changes ({before or 'none'} -> "
+                    f"{'REFERENCES ' + wanted_key.table + '(' + wanted_key.column + ')' if wanted_key else 'none'}); "
+                    "SQLite cannot alter a foreign key in place: rebuild the table by hand (create the new table, "
+                    "copy the rows, drop the old one, rename)."
+                ],
+            )
+        )
         return changes
     if wanted_type != column.type and wanted_key is None:
         source, notes = writer.model_field(model_field)
-        changes.append(Change(
-            f"change type of {table}.{name}: {column.type} -> {wanted_type}"
-            + ("" if column.not_null == (not model_field.null) else (" NOT NULL" if not model_field.null else " NULL")),
-            [f"schema.alter_column_type({literal(table)}, {literal(name)}, {source})"],
-            [f"schema.alter_column_type({literal(table)}, {literal(name)}, {writer.reflected_field(column, in_create=True)})"],
-            [f"# REVIEW: {table}.{name}: {note}" for note in notes],
-        ))
+        reflected = writer.reflected_field(column, in_create=True)
+        changes.append(
+            Change(
+                f"change type of {table}.{name}: {column.type} -> {wanted_type}"
+                + (
+                    ""
+                    if column.not_null == (not model_field.null)
+                    else (" NOT NULL" if not model_field.null else " NULL")
+                ),
+                [f"schema.alter_column_type({literal(table)}, {literal(name)}, {source})"],
+                [f"schema.alter_column_type({literal(table)}, {literal(name)}, {reflected})"],
+                [f"# REVIEW: {table}.{name}: {note}" for note in notes],
+            )
+        )
         return changes
     if column.not_null and model_field.null:
-        changes.append(Change(
-            f"drop NOT NULL from {table}.{name}",
-            [f"schema.drop_not_null({literal(table)}, {literal(name)})"],
-            [f"schema.add_not_null({literal(table)}, {literal(name)})"],
-        ))
+        changes.append(
+            Change(
+                f"drop NOT NULL from {table}.{name}",
+                [f"schema.drop_not_null({literal(table)}, {literal(name)})"],
+                [f"schema.add_not_null({literal(table)}, {literal(name)})"],
+            )
+        )
     elif not column.not_null and not model_field.null:
         up, comments = [], []
         default = model_field.default
@@ -434,9 +511,16 @@ def alter_column_changes(
             value = sql_literal(model_field.db_value(default))
             up.append(f"schema.sql({literal(f'UPDATE {table} SET {name} = {value} WHERE {name} IS NULL')})")
         else:
-            comments.append(f"# REVIEW: rows holding NULL in {table}.{name} must be filled first: add_not_null refuses them.")
+            comments.append(
+                f"# REVIEW: rows holding NULL in {table}.{name} must be filled first: add_not_null refuses them."
+            )
         up.append(f"schema.add_not_null({literal(table)}, {literal(name)})")
-        changes.append(Change(f"add NOT NULL to {table}.{name}", up, [f"schema.drop_not_null({literal(table)}, {literal(name)})"], comments))
+        changes.append(
+            Change(
+                f"add NOT NULL to {table}.{name}",
+                up,
+                [f"schema.drop_not_null({literal(table)}, {literal(name)})"],
+                comments,
+            )
+        )
     return changes
-
-

@@ -96,7 +96,19 @@ def sqlite_affinity(declared: str) -> str:
 
 
 #: What FTS3/4, FTS5 and R*Tree name the tables they keep their data in: ``<virtual table>_<suffix>``.
-SHADOW_SUFFIXES = ("content", "segments", "segdir", "docsize", "stat", "data", "idx", "config", "node", "rowid", "parent")
+SHADOW_SUFFIXES = (
+    "content",
+    "segments",
+    "segdir",
+    "docsize",
+    "stat",
+    "data",
+    "idx",
+    "config",
+    "node",
+    "rowid",
+    "parent",
+)
 
 
 # The database side ---------------------------------------------------------------------
@@ -120,19 +132,25 @@ def read_tables(db: peewee.SqliteDatabase) -> dict[str, TableInfo]:
         for key in db.get_foreign_keys(name):
             if key.column in table.columns:
                 table.columns[key.column].foreign_key = ForeignKey(
-                    key.dest_table, key.dest_column or "id", no_action_as_empty(key.on_delete), no_action_as_empty(key.on_update)
+                    key.dest_table,
+                    key.dest_column or "id",
+                    no_action_as_empty(key.on_delete),
+                    no_action_as_empty(key.on_update),
                 )
-        # Not peewee's get_indexes: it lists sqlite_master only, which lacks a WITHOUT ROWID table's key, and has no partial flag.
+        # Not peewee's get_indexes: it lists sqlite_master only, which lacks a WITHOUT ROWID table's key,
+        # and it has no partial flag.
         for row in db.execute_sql(f"PRAGMA index_list({quote(name)})"):
             index_name, unique, origin, partial = row[1], bool(row[2]), row[3], bool(row[4])
             columns = [info[2] for info in db.execute_sql(f"PRAGMA index_info({quote(index_name)})")]
-            index_sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index_name,)).fetchone()
+            found = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (index_name,))
+            index_sql = found.fetchone()
+            made_by_create_index = index_sql is not None and origin == "c"  # not by a UNIQUE or PRIMARY KEY constraint
             table.indexes[index_name] = IndexInfo(
                 index_name,
                 name,
                 None if None in columns else tuple(columns),
                 unique,
-                index_sql[0] if index_sql and origin == "c" else None,  # None: a UNIQUE or PRIMARY KEY constraint made it
+                index_sql[0] if made_by_create_index else None,
                 partial,
             )
     return tables

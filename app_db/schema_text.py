@@ -52,7 +52,9 @@ def describe_schema(db: peewee.SqliteDatabase) -> list[str]:
             lines.append(f"table {table.name}: column {column_clause(column)}")
         for index in sorted(table.indexes.values(), key=lambda index: index.name):
             if index.sql is None:  # named by SQLite after the constraint's position
-                lines.append(f"table {table.name}: {'unique' if index.unique else 'key'} ({', '.join(index.columns or ())})")
+                lines.append(
+                    f"table {table.name}: {'unique' if index.unique else 'key'} ({', '.join(index.columns or ())})"
+                )
             else:
                 lines.append(f"table {table.name}: index {index.name}: {squeeze(index.sql)}")
     for kind, name, sql in db.execute_sql(
@@ -93,7 +95,9 @@ def render_schema_sql(db: peewee.SqliteDatabase, at: str | None) -> str:
         block = [format_create_table(sql) + ";"]
         for kind in ("index", "trigger"):
             block.extend(
-                tidy(row[3]) + ";" for row in sorted(objects, key=lambda row: row[1]) if row[0] == kind and row[2] == name
+                tidy(row[3]) + ";"
+                for row in sorted(objects, key=lambda row: row[1])
+                if row[0] == kind and row[2] == name
             )
         blocks.append("\n".join(block))
     blocks.extend(tidy(row[3]) + ";" for row in sorted(objects, key=lambda row: row[1]) if row[0] == "view")
@@ -167,4 +171,3 @@ def squeeze(sql: str) -> str:
 def tidy(sql: str) -> str:
     """Trailing whitespace removed from every line (a trigger keeps its layout)."""
     return "\n".join(line.rstrip() for line in sql.strip().splitlines())
-

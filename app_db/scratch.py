@@ -18,14 +18,20 @@ __all__ = ["latest_id", "migrated_scratch", "scratch_database"]
 
 
 def scratch_database(database: Database, path: Any = ":memory:") -> Database:
-    """A copy of ``database`` on a scratch file (in memory by default), in the test environment; the caller closes it."""
+    """A copy of ``database`` on a scratch file (in memory by default), in the test environment.
+
+    The caller closes it.
+    """
     scratch = database.configured(path=path, env="test", read_only=False)
     scratch.on_progress = None  # the app's splash screen has no business here
     return scratch
 
 
 def migrated_scratch(database: Database, to: str | None = None, path: Any = ":memory:") -> Database:
-    """A scratch copy of ``database`` (see scratch_database) migrated through ``to`` (default: all); closed if that fails."""
+    """A scratch copy of ``database`` (see scratch_database) migrated through ``to`` (default: all).
+
+    Closed again if a migration fails.
+    """
     scratch = scratch_database(database, path)
     try:
         scratch.migrate(to=to)
@@ -39,4 +45,3 @@ def latest_id(database: Database) -> str | None:
     """The newest applied migration's id (None: none applied), as status() reports it."""
     applied = [status.id for status in database.status() if not status.pending]
     return applied[-1] if applied else None
-

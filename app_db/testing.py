@@ -124,7 +124,10 @@ def assert_reversible(database: Database) -> None:
                         f"differs from the schema before up() (- before, + after down):\n"
                         + schema_diff(before, restored)
                     )
-                step(partial(scratch.migrate, to=status.id), f"Migration {label}: up() failed when run again after down()")
+                step(
+                    partial(scratch.migrate, to=status.id),
+                    f"Migration {label}: up() failed when run again after down()",
+                )
                 again = describe_schema(scratch.db)
                 if again != after:
                     raise AssertionError(
