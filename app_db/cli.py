@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
 
@@ -59,7 +59,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         verbose = getattr(args, "verbose", False)
         configure_logging(verbose)
         out = Output(sys.stdout)
-        code = args.handler(args, out)
+        code: int = args.handler(args, out)
         out.flush()  # a reader that went away is noticed here, not in the interpreter's last flush
         return code
     except KeyboardInterrupt:
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"app-db {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, handler: Callable[[argparse.Namespace, Output], int], help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub
@@ -211,34 +211,16 @@ def find_database_spec(option: Optional[str], cwd: Path) -> Tuple[str, str, Opti
 
 def read_tool_setting(pyproject: Path) -> Optional[str]:
     """``[tool.app-db] database`` from ``pyproject``, or None."""
-    text = pyproject.read_text(encoding="utf-8")
+    import tomllib
+
     try:
-        import tomllib
-    except ImportError:  # Python < 3.11: read just this one key
-        return read_tool_setting_fallback(text)
-    try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Cannot read {pyproject}: {exc}. Fix the file, or pass --database.") from exc
     value = data.get("tool", {}).get("app-db", {}).get("database")
     if value is not None and not isinstance(value, str):
         raise UsageError(f'{pyproject}: [tool.app-db] database must be a string like "myapp.db:database".')
     return value
-
-
-def read_tool_setting_fallback(text: str) -> Optional[str]:
-    import re
-
-    in_table = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_table = re.fullmatch(r"""\[\s*tool\s*\.\s*(app-db|"app-db"|'app-db')\s*\]\s*(#.*)?""", stripped) is not None
-        elif in_table:
-            match = re.fullmatch(r"""database\s*=\s*(["'])([^"']*)\1\s*(#.*)?""", stripped)
-            if match:
-                return match.group(2)
-    return None
 
 
 def load_database(spec: str, source: str, project_folder: Optional[Path], cwd: Path) -> "Database":
@@ -318,7 +300,7 @@ class OutputClosed(Exception):
 class Output:
     """Plain text for pipes; colours only on a terminal that shows them (see supports_colour)."""
 
-    COLOURS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
+    COLOURS: ClassVar[Dict[str, str]] = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
@@ -342,7 +324,7 @@ class Output:
         widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
         for number, row in enumerate(rows):
             colour = colours[number] if number < len(colours) else None
-            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
+            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)] + [row[-1]]
             text = "  ".join(cells).rstrip()
             self.line(self.style(text, colour) if colour else text)
 
@@ -389,7 +371,7 @@ def silence_stdout() -> None:
         pass
 
 
-def supports_colour(stream: Any, environ: Optional[Dict[str, str]] = None, platform: Optional[str] = None) -> bool:
+def supports_colour(stream: Any, environ: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> bool:
     """Whether ``stream`` shows ANSI colours: never with $NO_COLOR, TERM=dumb, or on a pipe or file.
 
     On Windows a console shows them only with virtual-terminal processing
@@ -442,7 +424,8 @@ def format_time(moment: Any) -> str:
     """A recorded UTC time shown in local time, to the second."""
     if moment.tzinfo is not None:
         moment = moment.astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    text: str = moment.strftime("%Y-%m-%d %H:%M:%S")
+    return text
 
 
 def plural(count: int, word: str) -> str:
@@ -649,7 +632,7 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
         if destination.is_dir():
             import datetime
 
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
             destination = destination / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
         if destination.exists():
             raise UsageError(f"{destination} already exists; choose another name (app-db never overwrites a file).")
@@ -742,7 +725,7 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
         known = identify_instances(source)
     else:
         try:
-            files = list_migration_files(source)
+            files = list_migration_files(str(source))  # a folder is an absolute Path here
         except AppDbError as exc:
             problems.add(str(exc), getattr(exc, "file", None))
             return []
@@ -778,6 +761,8 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
 
 def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> None:
     """File numbers must follow the ids' order: migrations run by id, people read them by number."""
+    import itertools
+
     numbered = []
     for entry in known:
         if entry.file and entry.file.split("_", 1)[0].isdigit():
@@ -792,7 +777,7 @@ def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> N
             )
         seen.setdefault(number, entry)
     by_number = sorted(numbered, key=lambda item: (item[0], item[1].id))
-    for (number_a, a), (number_b, b) in zip(by_number, by_number[1:]):
+    for (number_a, a), (number_b, b) in itertools.pairwise(by_number):
         if number_a != number_b and a.id > b.id:
             problems.add(
                 f"{b.location}: its id {b.id} is older than {a.id} of {a.location}, yet its number is higher; "
@@ -864,8 +849,9 @@ def check_fresh_build(database: "Database", problems: Problems) -> None:
     The models are compared as assert_models_match compares them: tables,
     columns, types, NOT NULL, foreign keys and indexes.
     """
-    from .autogenerate import diff_models, migrated_scratch
     from .errors import AppDbError
+    from .model_diff import diff_models
+    from .scratch import migrated_scratch
 
     try:
         fresh = migrated_scratch(database)
@@ -906,7 +892,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-# Commands built on app_db.autogenerate ------------------------------------------
+# Commands built on app_db.autogenerate and app_db.schema_text ------------------
 def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
     from .autogenerate import make_migration
 
@@ -920,7 +906,7 @@ def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, out: Output) -> int:
-    from .autogenerate import schema_sql
+    from .schema_text import schema_sql
 
     database = open_app_database(args, read_only=True)
     at = resolve_id(args.at, database.status()) if args.at else None

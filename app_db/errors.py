@@ -24,8 +24,8 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
     from pathlib import Path
-    from typing import Optional, Sequence, Union
 
     from .migration import Migration
 
@@ -49,13 +49,13 @@ __all__ = [
 class AppDbError(Exception):
     """Base of every app_db error; ``path`` is the database file when one is involved."""
 
-    def __init__(self, message: str, *, path: "Union[str, os.PathLike[str], None]" = None) -> None:
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message)
         if path is not None:
             from pathlib import Path  # only when an error is raised
 
             path = Path(path)
-        self.path: Optional[Path] = path
+        self.path: Path | None = path
 
 
 class ConfigurationError(AppDbError, ValueError):
@@ -68,7 +68,7 @@ class MigrationDefinitionError(AppDbError):
     Raised while planning, before anything is written. ``file`` names the file.
     """
 
-    def __init__(self, message: str, *, file: Optional[str] = None, path: "Union[str, os.PathLike[str], None]" = None) -> None:
+    def __init__(self, message: str, *, file: str | None = None, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message, path=path)
         self.file = file
 
@@ -99,7 +99,7 @@ class TrackingTableError(DatabaseCorruptError):
 class SchemaTooNewError(AppDbError):
     """The file records migrations this app does not know: a newer version migrated it."""
 
-    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: "Union[str, os.PathLike[str], None]" = None) -> None:
+    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message, path=path)
         self.unknown_ids = list(unknown_ids)
 
@@ -115,9 +115,9 @@ class MigrationError(AppDbError):
         self,
         message: str,
         *,
-        migration: "Migration",
-        backup: Optional[Path] = None,
-        path: "Union[str, os.PathLike[str], None]" = None,
+        migration: Migration,
+        backup: Path | None = None,
+        path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(message, path=path)
         self.migration = migration
@@ -127,7 +127,9 @@ class MigrationError(AppDbError):
 class SchemaDriftError(AppDbError):
     """A model has a column that its table lacks: a migration was forgotten."""
 
-    def __init__(self, message: str, *, missing: Sequence[tuple], path: "Union[str, os.PathLike[str], None]" = None) -> None:
+    def __init__(
+        self, message: str, *, missing: Sequence[tuple[str, str]], path: str | os.PathLike[str] | None = None
+    ) -> None:
         super().__init__(message, path=path)
         self.missing = list(missing)
 

@@ -41,6 +41,14 @@ class Migration:
     #: Where this migration came from (set when it is loaded from a file).
     file: Optional[str] = None
 
+    if TYPE_CHECKING:
+        # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at
+        # run time the class has neither, so a migration without down() stays irreversible (see reversible)
+        # and one without up() is refused when its file is read.
+        def up(self, schema: Schema) -> None: ...
+
+        def down(self, schema: Schema) -> None: ...
+
     def __repr__(self) -> str:
         return f"<Migration {getattr(self, 'id', '?')}>"
 

@@ -15,10 +15,6 @@ import os
 
 from .errors import ConfigurationError, DatabaseNotWritableError
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Optional, Union
-
 __all__ = [
     "ENVIRONMENTS",
     "MEMORY",
@@ -42,7 +38,7 @@ WINDOWS_DEVICES = frozenset(
 )
 
 
-def resolve_environment(env: Optional[str]) -> str:
+def resolve_environment(env: str | None) -> str:
     """The environment to run in: ``env`` if given, else $APP_ENV, else production."""
     chosen = env if env is not None else (os.environ.get("APP_ENV") or "production")
     chosen = chosen.strip().lower()
@@ -57,11 +53,11 @@ def resolve_environment(env: Optional[str]) -> str:
 def locate_database(
     app_name: str,
     *,
-    app_author: Optional[str],
+    app_author: str | None,
     filename: str,
-    path: Union[str, os.PathLike, None],
+    path: str | os.PathLike[str] | None,
     env: str,
-) -> Optional[str]:
+) -> str | None:
     """The database file for this launch, or None for an in-memory database.
 
     An explicit ``path`` wins, then $APP_DB_PATH; both are used as given in
@@ -75,6 +71,7 @@ def locate_database(
     check_portable_name(app_name, "app_name")
     if app_author:
         check_portable_name(app_author, "app_author")
+    given: str | None
     if path is not None:
         given, source = os.fspath(path), "path="
     else:
@@ -181,7 +178,7 @@ def ensure_folder(database_path: str) -> None:
         ) from exc
 
 
-def explain_unusable_path(database_path: str) -> Optional[DatabaseNotWritableError]:
+def explain_unusable_path(database_path: str) -> DatabaseNotWritableError | None:
     """The error for a database path that can never be a file, judged from the disk; None if it could be.
 
     The operating systems disagree on the error: a path under a regular file

@@ -10,8 +10,8 @@ from .errors import ConfigurationError, MigrationDefinitionError, SchemaTooNewEr
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
-    from typing import Dict, List, Optional, Sequence
 
     from .discovery import KnownMigration
     from .tracking import AppliedMigration
@@ -22,14 +22,14 @@ __all__ = ["Plan", "is_up_to_date", "plan_migrations"]
 class Plan:
     """What the app knows, what the file records, and the difference."""
 
-    __slots__ = ("known", "applied", "pending", "unknown_applied")
+    __slots__ = ("applied", "known", "pending", "unknown_applied")
 
     def __init__(
         self,
-        known: List[KnownMigration],
-        applied: Dict[str, AppliedMigration],
-        pending: Optional[List[KnownMigration]] = None,
-        unknown_applied: Optional[List[str]] = None,
+        known: list[KnownMigration],
+        applied: dict[str, AppliedMigration],
+        pending: list[KnownMigration] | None = None,
+        unknown_applied: list[str] | None = None,
     ) -> None:
         self.known = known  # sorted by id
         self.applied = applied
@@ -37,11 +37,11 @@ class Plan:
         self.unknown_applied = unknown_applied or []  # recorded, but the app ships no such migration
 
     @property
-    def current(self) -> Optional[str]:
+    def current(self) -> str | None:
         """The newest applied id: where the schema is now."""
         return max(self.applied) if self.applied else None
 
-    def raise_if_too_new(self, path: Optional[Path]) -> None:
+    def raise_if_too_new(self, path: Path | None) -> None:
         """SchemaTooNewError when the file records migrations this app version does not have."""
         if not self.unknown_applied:
             return
@@ -54,7 +54,7 @@ class Plan:
             path=path,
         )
 
-    def changed_checksums(self) -> List[KnownMigration]:
+    def changed_checksums(self) -> list[KnownMigration]:
         """Applied migrations whose source differs from what was applied (reads their text)."""
         changed = []
         for migration in self.known:
@@ -66,20 +66,20 @@ class Plan:
                 changed.append(migration)
         return changed
 
-    def up_to(self, target: str) -> List[KnownMigration]:
+    def up_to(self, target: str) -> list[KnownMigration]:
         """The pending migrations through ``target``; ``target`` must be known."""
         if target not in {m.id for m in self.known}:
             raise ConfigurationError(f"No migration has the id {target!r}; `app-db status` lists them.")
         return [m for m in self.pending if m.id <= target]
 
 
-def plan_migrations(known: Sequence[KnownMigration], applied: Dict[str, AppliedMigration]) -> Plan:
+def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedMigration]) -> Plan:
     """Order ``known`` by id and work out what is pending and what is unknown.
 
     Duplicate ids (compared case-insensitively: on a case-insensitive file
     system or to a person they are the same) raise MigrationDefinitionError.
     """
-    by_id: Dict[str, KnownMigration] = {}
+    by_id: dict[str, KnownMigration] = {}
     for migration in known:
         twin = by_id.get(migration.id.lower())
         if twin is not None:
@@ -99,7 +99,7 @@ def plan_migrations(known: Sequence[KnownMigration], applied: Dict[str, AppliedM
     )
 
 
-def is_up_to_date(file_names: Sequence[str], recorded: Sequence["tuple[str, Optional[str]]"]) -> bool:
+def is_up_to_date(file_names: Sequence[str], recorded: Sequence[tuple[str, str | None]]) -> bool:
     """Nothing pending and nothing unknown, judged from names alone: every file recorded, every record's file present.
 
     ``recorded`` holds (id, file name) rows of the tracking table.

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .autogenerate import describe_schema, diff_models, migrated_scratch, require_models, scratch_database
+from .model_diff import diff_models, require_models
+from .schema_text import describe_schema
+from .scratch import latest_id, migrated_scratch, scratch_database
 
 if TYPE_CHECKING:
     import peewee
@@ -38,23 +42,22 @@ __all__ = ["MigrationTester", "assert_models_match", "assert_reversible", "migra
 class MigrationTester:
     """A fresh database file for ``database``'s migrations, moved through its history on demand."""
 
-    def __init__(self, database: "Database", path: Path) -> None:
+    def __init__(self, database: Database, path: Path) -> None:
         self.path = path
         self.database = scratch_database(database, path)
         self.ids = [status.id for status in self.database.status()]
 
     @property
-    def db(self) -> "peewee.SqliteDatabase":
+    def db(self) -> peewee.SqliteDatabase:
         """The open peewee database: ``tester.db.execute_sql(...)`` with the schema of the current point."""
         return self.database.db
 
     @property
-    def current(self) -> Optional[str]:
+    def current(self) -> str | None:
         """The id of the newest applied migration (None: none applied)."""
-        applied = [status.id for status in self.database.status() if not status.pending]
-        return applied[-1] if applied else None
+        return latest_id(self.database)
 
-    def migrate_to(self, migration_id: Optional[str] = None) -> "MigrationTester":
+    def migrate_to(self, migration_id: str | None = None) -> MigrationTester:
         """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them."""
         __tracebackhide__ = True
         if migration_id is not None and migration_id not in self.ids:
@@ -67,11 +70,12 @@ class MigrationTester:
             self.database.migrate(to=migration_id)
         return self
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of one query."""
-        return self.db.execute_sql(sql, params).fetchall()
+        rows: list[tuple[Any, ...]] = self.db.execute_sql(sql, params).fetchall()
+        return rows
 
-    def schema(self) -> List[str]:
+    def schema(self) -> list[str]:
         """The schema now, as the normalised lines assert_reversible compares."""
         return describe_schema(self.db)
 
@@ -80,11 +84,11 @@ class MigrationTester:
 
 
 @pytest.fixture
-def migration_tester(tmp_path: Path) -> Iterator[Callable[["Database"], MigrationTester]]:
+def migration_tester(tmp_path: Path) -> Iterator[Callable[[Database], MigrationTester]]:
     """A factory: ``migration_tester(database)`` -> a MigrationTester on a new file under tmp_path."""
-    testers: List[MigrationTester] = []
+    testers: list[MigrationTester] = []
 
-    def make(database: "Database") -> MigrationTester:
+    def make(database: Database) -> MigrationTester:
         tester = MigrationTester(database, tmp_path / f"migration-test-{len(testers) + 1}.sqlite3")
         testers.append(tester)
         return tester
@@ -94,7 +98,7 @@ def migration_tester(tmp_path: Path) -> Iterator[Callable[["Database"], Migratio
         tester.close()
 
 
-def assert_reversible(database: "Database") -> None:
+def assert_reversible(database: Database) -> None:
     """Every migration's down() restores the schema from before its up(), and up() runs again.
 
     Migrations are applied one at a time on a scratch file: up, down, up.
@@ -110,9 +114,9 @@ def assert_reversible(database: "Database") -> None:
             for status in statuses:
                 label = f"{status.id} ({status.file})" if status.file else status.id
                 before = describe_schema(scratch.db)
-                step(lambda: scratch.migrate(to=status.id), f"Migration {label}: up() failed")
+                step(partial(scratch.migrate, to=status.id), f"Migration {label}: up() failed")
                 after = describe_schema(scratch.db)
-                step(lambda: scratch.rollback(steps=1), f"Migration {label}: down() failed after up()")
+                step(partial(scratch.rollback, steps=1), f"Migration {label}: down() failed after up()")
                 restored = describe_schema(scratch.db)
                 if restored != before:
                     raise AssertionError(
@@ -120,7 +124,10 @@ def assert_reversible(database: "Database") -> None:
                         f"differs from the schema before up() (- before, + after down):\n"
                         + schema_diff(before, restored)
                     )
-                step(lambda: scratch.migrate(to=status.id), f"Migration {label}: up() failed when run again after down()")
+                step(
+                    partial(scratch.migrate, to=status.id),
+                    f"Migration {label}: up() failed when run again after down()",
+                )
                 again = describe_schema(scratch.db)
                 if again != after:
                     raise AssertionError(
@@ -144,7 +151,7 @@ def schema_diff(before: Sequence[str], after: Sequence[str]) -> str:
     return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
 
 
-def assert_models_match(database: "Database", models: Optional[Sequence[type]] = None) -> None:
+def assert_models_match(database: Database, models: Sequence[type[peewee.Model]] | None = None) -> None:
     """``models`` (default: ``Database(models=...)``) and the schema all the migrations build agree.
 
     Tables, columns, types, NOT NULL, foreign keys and indexes are compared;

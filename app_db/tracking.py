@@ -39,7 +39,7 @@ CREATE_TABLE = (
 class AppliedMigration:
     """One row of the tracking table."""
 
-    __slots__ = ("id", "name", "file", "checksum", "_applied_at", "duration")
+    __slots__ = ("_applied_at", "checksum", "duration", "file", "id", "name")
 
     def __init__(self, id: str, name: str, file: Optional[str], checksum: Optional[str], applied_at: str, duration: float) -> None:
         self.id = id
@@ -99,7 +99,8 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
 def read_recorded_files(db: "peewee.SqliteDatabase") -> "list[tuple[str, Optional[str]]]":
     """(id, file name) of every recorded migration; the table must exist. Only reads."""
     try:
-        return db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+        rows: "list[tuple[str, Optional[str]]]" = db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+        return rows
     except Exception:
         check_columns(db)  # a missing column is named; anything else is SQLite's to explain
         raise
@@ -179,7 +180,7 @@ def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", dur
             migration.name or "",
             migration.file,
             migration.checksum(),
-            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
+            datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
             round(duration, 6),
         ),
     )

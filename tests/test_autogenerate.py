@@ -60,7 +60,7 @@ def test_the_users_database_file_is_never_opened(notes):
 
 
 def test_generated_file_has_the_next_number_a_utc_id_one_class_and_no_model_import(notes):
-    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
     path = make_migration(notes.database(models=[note_model(title=peewee.CharField(default=""))]), "Add note titles")
     text = path.read_text()
     assert path.name == "002_add_note_titles.py"
@@ -255,3 +255,54 @@ def test_schema_sql_is_stable_one_column_per_line_and_stops_at_the_given_id(note
     early = schema_sql(notes.database(), at="20240601_090000_initial")
     assert "title" not in early and early.startswith("-- Schema after 20240601_090000_initial\n")
     assert not notes.path.exists()
+
+
+def test_a_bare_references_clause_matches_a_foreign_key_to_a_primary_key_not_named_id(project):
+    # Hand-written DDL of a long-lived app: "REFERENCES folder" means folder's primary key, here folder_id.
+    project.add("001_initial.py", "20240601_090000_initial",
+                'schema.sql("CREATE TABLE folder (folder_id INTEGER NOT NULL PRIMARY KEY, Title TEXT NOT NULL)")\n'
+                'schema.sql("CREATE TABLE note (id INTEGER NOT NULL PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folder)")\n'
+                'schema.sql("CREATE INDEX note_folder_id ON note (folder_id)")',
+                'schema.drop_table("note")\nschema.drop_table("folder")')
+
+    class Folder(peewee.Model):
+        folder_id = peewee.AutoField()
+        Title = peewee.TextField()
+
+        class Meta:
+            table_name = "folder"
+
+    class Note(peewee.Model):
+        folder = peewee.ForeignKeyField(Folder, column_name="folder_id")
+
+        class Meta:
+            table_name = "note"
+
+    assert_models_match(project.database(), [Folder, Note])
+    assert make_migration(project.database(models=[Folder, Note]), "nothing") is None
+
+
+def test_the_test_helpers_do_not_import_the_migration_writer():
+    from conftest import run_python
+
+    result = run_python("import sys, app_db.testing; print('app_db.autogenerate' in sys.modules, 'app_db.cli' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_full_text_index_and_its_shadow_tables_are_not_taken_for_dropped_models(notes):
+    notes.add("002_search.py", "20240602_090000_search",
+              'schema.sql("CREATE VIRTUAL TABLE note_search USING fts5(body, content=\'note\', content_rowid=\'id\')")\n'
+              'schema.sql("CREATE VIRTUAL TABLE old_search USING fts4(body)")',
+              'schema.sql("DROP TABLE note_search")\nschema.sql("DROP TABLE old_search")')
+    assert_models_match(notes.database(), [note_model()])
+    assert make_migration(notes.database(models=[note_model()]), "nothing") is None
+
+
+def test_a_down_that_leaves_a_full_text_index_behind_is_not_reversible(notes):
+    notes.add("002_search.py", "20240602_090000_search", 'schema.sql("CREATE VIRTUAL TABLE note_search USING fts5(body)")',
+              'schema.sql("SELECT 1")')
+    with pytest.raises(AssertionError, match=r"\+virtual table note_search: CREATE VIRTUAL TABLE note_search USING fts5\(body\)"):
+        assert_reversible(notes.database())
+    text = schema_sql(notes.database())
+    assert "CREATE VIRTUAL TABLE note_search USING fts5" in text and "note_search_data" not in text  # made by the CREATE

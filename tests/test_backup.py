@@ -61,9 +61,14 @@ def test_only_the_newest_five_backups_are_kept(project):
 def test_no_backup_in_development_or_test(project):
     initial(project)
     project.database(env="development").register_models([])
-    project.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
-    assert project.database(env="development").register_models([]).backup is None
-    assert project.database(env="test").register_models([]).backup is None
+    project.connect().execute("INSERT INTO note (body) VALUES ('keep me')").connection.commit()
+    for number, env in ((2, "development"), (3, "test")):
+        migration_id = f"2024060{number}_090000_more{number}"
+        project.add(f"00{number}_more{number}.py", migration_id, f'schema.sql("CREATE TABLE more{number} (x)")')
+        report = project.database(env=env).register_models([])
+        assert report.applied == [migration_id], env  # a migration ran on a file with data: production backs it up
+        assert report.backup is None, env
+    assert list_backups(project.path) == [] and not (project.path.parent / "backups").exists()
 
 
 def test_failed_migration_error_points_at_the_backup(project):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import sqlite3
 import sys
 import zipfile
@@ -91,13 +93,20 @@ def test_on_progress_is_called_before_each_migration_with_index_and_total(projec
 
 
 def test_tracking_table_records_name_file_checksum_time_and_duration(project):
-    project.add("001_initial.py", "20240601_090000_initial", CREATE_NOTE, name="Initial schema")
+    # up() takes at least 0.3 s, so a duration that is not the migration's own (0, or a constant) shows.
+    project.add("001_initial.py", "20240601_090000_initial", CREATE_NOTE + "\ntime.sleep(0.3)", name="Initial schema",
+                imports="import time")
+    before = datetime.datetime.now(datetime.UTC)
     project.database().register_models([])
+    after = datetime.datetime.now(datetime.UTC)
     [(migration_id, name, file, checksum, applied_at, duration)] = project.rows(
         "SELECT id, name, file, checksum, applied_at, duration FROM app_db_migrations"
     )
     assert (migration_id, name, file) == ("20240601_090000_initial", "Initial schema", "001_initial.py")
-    assert len(checksum) == 64 and applied_at.startswith("20") and duration >= 0
+    source = (project.migrations / "001_initial.py").read_bytes()
+    assert checksum == hashlib.sha256(source).hexdigest()
+    assert before <= datetime.datetime.fromisoformat(applied_at) <= after  # a UTC time, taken during the launch
+    assert duration >= 0.3
 
 
 def test_connection_uses_desktop_pragmas(project):

@@ -63,7 +63,11 @@ def main() -> int:
     if barrier:
         open(os.path.join(barrier, f"ready-{os.getpid()}"), "w").close()
         go = os.path.join(barrier, "go")
+        deadline = time.monotonic() + 600  # the starter died or hangs: do not spin for ever
         while not os.path.exists(go):
+            if time.monotonic() > deadline:
+                print(json.dumps({"ok": False, "error": "Timeout", "message": f"no {go} after 600 s", "path": None}), flush=True)
+                return 1
             time.sleep(0.0005)
     print("ready", flush=True)
     note(phases, "start")
