@@ -18,6 +18,7 @@ from .errors import (
     MigrationDefinitionError,
     MigrationError,
     SchemaDriftError,
+    SchemaOperationError,
     SchemaTooNewError,
 )
 from .migration import Migration, Schema
@@ -41,6 +42,7 @@ __all__ = [
     "MigrationStatus",
     "Schema",
     "SchemaDriftError",
+    "SchemaOperationError",
     "SchemaTooNewError",
     "__version__",
 ]

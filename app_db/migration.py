@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from contextlib import contextmanager
+
+from .errors import SchemaOperationError
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds; annotations are strings here
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, Iterator, Mapping, Optional, Sequence
+    from typing import Any, ClassVar, Mapping, Optional, Sequence, Tuple
 
     import peewee
+
+    from .ddl import ColumnDefinition, TableDefinition
 
 __all__ = ["ID_PATTERN", "STUB_MARKER", "Migration", "Schema", "check_migration_id"]
 
@@ -149,27 +152,57 @@ class Schema:
         self._run(self._migrator.rename_column(table, old_name, new_name))
 
     def add_not_null(self, table: str, column: str) -> None:
-        """Make ``column`` NOT NULL (a table rebuild on SQLite < 3.53); rows holding NULL there are refused."""
-        nulls = self.db.execute_sql(
-            f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL"
-        ).fetchone()[0]
-        if nulls:
-            raise ValueError(
-                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. "
-                f"Fill them first in the same migration, e.g. "
-                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")."
-            )
-        with self._rebuilding(table):
-            self._run(self._migrator.add_not_null(table, column))
+        """Make ``column`` NOT NULL, in place (no row is copied); rows holding NULL there are refused, with the count."""
+        definition, found = self._column_definition("add_not_null", table, column)
+        if found.not_null:
+            raise self._no_change("add_not_null", definition, found, "is already NOT NULL")
+        self._refuse_nulls("add_not_null", definition, found)
+        self._rewrite_in_place(definition, definition.splice(definition.appending(found, "NOT NULL")))
 
     def drop_not_null(self, table: str, column: str) -> None:
-        with self._rebuilding(table):
-            self._run(self._migrator.drop_not_null(table, column))
+        """Let ``column`` hold NULL, in place (no row is copied); every other part of its definition stays."""
+        definition, found = self._column_definition("drop_not_null", table, column)
+        if not found.not_null:
+            implied = " (a PRIMARY KEY of a WITHOUT ROWID table is NOT NULL implicitly)" if definition.without_rowid else ""
+            raise self._no_change("drop_not_null", definition, found, f"has no NOT NULL constraint to drop{implied}")
+        self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("not null"))))
 
     def alter_column_type(self, table: str, column: str, field: "peewee.Field") -> None:
-        """Give ``column`` the type (and nullability) of ``field``; a table rebuild."""
-        with self._rebuilding(table):
-            self._run(self._migrator.alter_column_type(table, column, field))
+        """Give ``column`` the type of ``field``; a table rebuild that copies every row with its rowid.
+
+        Only the type changes, plus what a peewee field always states: its
+        nullability (``null=True`` drops NOT NULL, ``null=False`` adds it).
+        A ``collation`` on the field replaces the column's COLLATE; everything
+        else of the definition (DEFAULT, CHECK, REFERENCES, PRIMARY KEY,
+        UNIQUE, comments) stays as written. A field's ``default`` is peewee's,
+        applied by Python on insert, so it does not touch the column's DEFAULT.
+        """
+        import peewee
+
+        definition, found = self._column_definition("alter_column_type", table, column)
+        call = f"alter_column_type({table!r}, {column!r}, {type(field).__name__}(...))"
+        if isinstance(field, peewee.ForeignKeyField) or field.primary_key or field.unique or field.index or field.constraints:
+            raise SchemaOperationError(
+                f"{call}: alter_column_type changes a column's type (and NULL, COLLATE); it cannot add "
+                "a foreign key, primary key, UNIQUE, index or constraints. Nothing was changed. Pass a plain field, "
+                "and use add_index(..., unique=True) for uniqueness."
+            )
+        context = self.db.get_sql_context()
+        type_text = context.sql(field.ddl_datatype(context)).query()[0]
+        edits = []
+        if " ".join(token.text for token in found.type_tokens).upper() != type_text.upper():
+            edits += definition.replacing_type(found, type_text)
+        if field.null and found.not_null:
+            edits += definition.removing(found.find("not null"))
+        elif not field.null and not found.not_null:
+            self._refuse_nulls(call, definition, found)
+            edits += definition.appending(found, "NOT NULL")
+        if field.collation:
+            edits += definition.replacing(found, "collate", f"COLLATE {field.collation}")
+        sql = definition.splice(edits)
+        if " ".join(sql.split()) == " ".join(definition.sql.split()):
+            raise self._no_change(call, definition, found, f"already has type {type_text} and this nullability")
+        self._copy_rows(definition, sql)
 
     def foreign_key(self, table: str, column: str = "id", **field_options: Any) -> "peewee.ForeignKeyField":
         """A ForeignKeyField to ``table.column`` for create_table or add_column.
@@ -209,32 +242,132 @@ class Schema:
             attrs[column] = field.clone() if hasattr(field, "clone") else field
         return type(table, (peewee.Model,), attrs)  # peewee names indexes after the class
 
-    @contextmanager
-    def _rebuilding(self, table: str) -> Iterator[None]:
-        """Keep what SQLite drops with a table while peewee rebuilds it.
+    # Rebuilds ---------------------------------------------------------------------
+    # Why not peewee's SqliteMigrator for these: below SQLite 3.53 it splits
+    # the stored column list with regular expressions and regenerates the
+    # altered column from the field, so it loses DEFAULT, COLLATE,
+    # REFERENCES, CHECK and WITHOUT ROWID, cannot read table constraints,
+    # comments or quoted names, and copies rows without their rowid. Here
+    # the table's own statement is edited token by token (app_db.ddl) and
+    # SQLite's documented procedures run on it.
+    def _column_definition(self, operation: str, table: str, column: str) -> "Tuple[TableDefinition, ColumnDefinition]":
+        """The parsed statement of ``table`` and the definition of ``column``, both found case-insensitively."""
+        from .ddl import DdlError, read_create_table
 
-        DROP TABLE takes the table's triggers with it and resets its
-        AUTOINCREMENT counter (ids of deleted rows would come back). And with
-        legacy_alter_table off, renaming the rebuilt table into place fails
-        when a view reads the table, because the view is checked while the
-        name is missing; legacy mode renames without rewriting views.
+        row = self.db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
+        ).fetchone()
+        if row is None:
+            raise SchemaOperationError(f"{operation}({table!r}, {column!r}): there is no table {table!r}. Nothing was changed.")
+        name, sql = row
+        try:
+            definition = read_create_table(sql)
+        except DdlError as exc:
+            kind = "virtual table (FTS, R*Tree...), whose columns SQLite cannot alter" if sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL") else "table"
+            raise SchemaOperationError(
+                f"{operation}({table!r}, {column!r}): cannot read the CREATE TABLE statement of {kind} {name!r}: "
+                f"{exc}. Nothing was changed. Write this change as schema.sql(...) statements instead "
+                "(SQLite's ALTER TABLE page lists the steps), and please report the statement to app_db."
+            ) from None
+        definition.name = name  # as sqlite_master spells it, which is what SQLite looks triggers and sequences up by
+        found = definition.column(column)
+        if found is None:
+            columns = ", ".join(each.name for each in definition.columns)
+            raise SchemaOperationError(
+                f"{operation}({table!r}, {column!r}): table {name!r} has no column {column!r} (its columns: "
+                f"{columns}). Nothing was changed."
+            )
+        return definition, found
+
+    def _no_change(self, operation: str, definition: "TableDefinition", found: "ColumnDefinition", why: str) -> Exception:
+        if not operation.endswith(")"):
+            operation = f"{operation}({definition.name!r}, {found.name!r})"
+        return SchemaOperationError(
+            f"{operation} would change nothing: column {definition.name}.{found.name} {why}. Nothing was changed; "
+            "remove the call, or check the table and column names."
+        )
+
+    def _refuse_nulls(self, operation: str, definition: "TableDefinition", found: "ColumnDefinition") -> None:
+        table, column = definition.name, found.name
+        nulls = self.db.execute_sql(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL").fetchone()[0]
+        if nulls:
+            raise SchemaOperationError(
+                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. Nothing was changed. "
+                f"Fill them first in the same migration, e.g. "
+                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")."
+            )
+
+    def _rewrite_in_place(self, definition: "TableDefinition", sql: str) -> None:
+        """Store ``sql`` as the table's statement without touching a row.
+
+        SQLite's ALTER TABLE page, "making other kinds of table schema
+        changes": for a change that leaves every stored row valid (a
+        constraint dropped, or NOT NULL added once no NULL remains), write
+        sqlite_schema under writable_schema, bump schema_version so every
+        connection re-reads it, and check. Its cost does not grow with the
+        rows. It runs in the launch's transaction, so a rollback undoes it.
         """
-        triggers = self.db.execute_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        version = self.db.execute_sql("PRAGMA schema_version").fetchone()[0]
+        self.db.execute_sql("PRAGMA writable_schema = ON")
+        try:
+            self.db.execute_sql(
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, definition.name)
+            )
+            self.db.execute_sql(f"PRAGMA schema_version = {int(version) + 1}")
+        finally:
+            self.db.execute_sql("PRAGMA writable_schema = OFF")
+        problems = [row[0] for row in self.db.execute_sql(f"PRAGMA quick_check({quote(definition.name)})")]
+        if problems != ["ok"]:
+            raise SchemaOperationError(
+                f"Rewriting the statement of table {definition.name!r} failed SQLite's check: {'; '.join(problems[:3])}. "
+                "The batch is rolled back; nothing was changed."
+            )
+
+    def _copy_rows(self, definition: "TableDefinition", sql: str) -> None:
+        """Rebuild the table as ``sql`` by SQLite's 12 steps, keeping rowids, indexes, triggers and the sequence.
+
+        New table, copy (rowid included, generated columns left to SQLite),
+        drop, rename, then restore what DROP TABLE takes with it: indexes,
+        triggers, the AUTOINCREMENT counter. Foreign keys are off (the
+        runner), so nothing cascades. legacy_alter_table keeps the rename
+        from re-checking views that read the table, and afterwards the
+        app's own text of the statement is stored again (a rename rewrites
+        the name's spelling).
+        """
+        name = definition.name
+        attached = self.db.execute_sql(
+            "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? COLLATE NOCASE "
+            "AND sql IS NOT NULL ORDER BY type = 'trigger', rowid",
+            (name,),
         ).fetchall()
-        sequence = self._sequence(table)
+        sequence = self._sequence(name)
+        columns = [row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})") if row[6] == 0]
+        if not definition.without_rowid:
+            taken = {column.lower() for column in columns}
+            rowid = next((alias for alias in ("rowid", "_rowid_", "oid") if alias not in taken), None)
+            if rowid is None:
+                raise SchemaOperationError(
+                    f"Cannot rebuild table {name!r}: its columns named rowid, _rowid_ and oid hide the rowid, which "
+                    "the copy must keep. Nothing was changed."
+                )
+            columns = [rowid] + columns
+        listed = ", ".join(quote(column) if column not in ("rowid", "_rowid_", "oid") else column for column in columns)
+        temporary = f"{name}__app_db_rebuild"
         self.db.execute_sql("PRAGMA legacy_alter_table = ON")
         try:
-            yield
+            self.db.execute_sql(definition.renamed(temporary, sql))
+            self.db.execute_sql(f"INSERT INTO {quote(temporary)} ({listed}) SELECT {listed} FROM {quote(name)}")
+            self.db.execute_sql(f"DROP TABLE {quote(name)}")
+            self.db.execute_sql(f"ALTER TABLE {quote(temporary)} RENAME TO {quote(name)}")
         finally:
             self.db.execute_sql("PRAGMA legacy_alter_table = OFF")
-        existing = {row[0] for row in self.db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name, sql in triggers:
-            if name not in existing:
-                self.db.execute_sql(sql)
-        if sequence is not None and (self._sequence(table) or 0) < sequence:
-            self.db.execute_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
-            self.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, sequence))
+        self._rewrite_in_place(definition, sql)
+        for (statement,) in attached:
+            self.db.execute_sql(statement)
+        if self._sequence(name) != sequence:  # the copy set it to the highest id left, or created it
+            self.db.execute_sql("DELETE FROM sqlite_sequence WHERE name = ? COLLATE NOCASE", (name,))
+            if sequence is not None:
+                self.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, sequence))
 
     def _sequence(self, table: str) -> Optional[int]:
         has_sequences = self.db.execute_sql(
@@ -242,7 +375,7 @@ class Schema:
         ).fetchone()
         if not has_sequences:
             return None
-        row = self.db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        row = self.db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
         return row[0] if row else None
 
 
