@@ -189,8 +189,8 @@ class Schema:
         if isinstance(field, peewee.ForeignKeyField) or field.primary_key or field.unique or field.index or field.constraints:
             raise SchemaOperationError(
                 f"{call}: alter_column_type changes a column's type (and NULL, COLLATE); it cannot add "
-                "a foreign key, primary key, UNIQUE, index or constraints. Nothing was changed. Pass a plain field, "
-                "and use add_index(..., unique=True) for uniqueness."
+                "a foreign key, primary key, UNIQUE, index or constraints; pass a plain field, "
+                "and use add_index(..., unique=True) for uniqueness"
             )
         context = self.db.get_sql_context()
         type_text = context.sql(field.ddl_datatype(context)).query()[0]
@@ -263,7 +263,7 @@ class Schema:
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
         ).fetchone()
         if row is None:
-            raise SchemaOperationError(f"{operation}({table!r}, {column!r}): there is no table {table!r}. Nothing was changed.")
+            raise SchemaOperationError(f"{operation}({table!r}, {column!r}): there is no table {table!r}")
         name, sql = row
         try:
             definition = read_create_table(sql)
@@ -271,8 +271,8 @@ class Schema:
             kind = "virtual table (FTS, R*Tree...), whose columns SQLite cannot alter" if sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL") else "table"
             raise SchemaOperationError(
                 f"{operation}({table!r}, {column!r}): cannot read the CREATE TABLE statement of {kind} {name!r}: "
-                f"{exc}. Nothing was changed. Write this change as schema.sql(...) statements instead "
-                "(SQLite's ALTER TABLE page lists the steps), and please report the statement to app_db."
+                f"{exc}; write this change as schema.sql(...) statements instead "
+                "(SQLite's ALTER TABLE page lists the steps), and please report the statement to app_db"
             ) from None
         definition.name = name  # as sqlite_master spells it, which is what SQLite looks triggers and sequences up by
         found = definition.column(column)
@@ -280,7 +280,7 @@ class Schema:
             columns = ", ".join(each.name for each in definition.columns)
             raise SchemaOperationError(
                 f"{operation}({table!r}, {column!r}): table {name!r} has no column {column!r} (its columns: "
-                f"{columns}). Nothing was changed."
+                f"{columns})"
             )
         return definition, found
 
@@ -288,8 +288,8 @@ class Schema:
         if not operation.endswith(")"):
             operation = f"{operation}({definition.name!r}, {found.name!r})"
         return SchemaOperationError(
-            f"{operation} would change nothing: column {definition.name}.{found.name} {why}. Nothing was changed; "
-            "remove the call, or check the table and column names."
+            f"{operation} would change nothing: column {definition.name}.{found.name} {why}; "
+            "remove the call, or check the table and column names"
         )
 
     def _implied_not_null(self, definition: "TableDefinition", found: "ColumnDefinition") -> str:
@@ -310,9 +310,9 @@ class Schema:
         nulls = self.db.execute_sql(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL").fetchone()[0]
         if nulls:
             raise SchemaOperationError(
-                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. Nothing was changed. "
+                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. "
                 f"Fill them first in the same migration, e.g. "
-                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")."
+                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")"
             )
 
     def _rewrite_in_place(self, definition: "TableDefinition", sql: str) -> None:
@@ -350,8 +350,8 @@ class Schema:
         if reported != expected:
             raise SchemaOperationError(
                 f"After rewriting the statement of table {definition.name!r}, SQLite reports its columns as "
-                f"{reported}, not {expected}. The batch is rolled back; nothing was changed. Please report this "
-                "statement to app_db."
+                f"{reported}, not {expected}. Please report this "
+                "statement to app_db"
             )
 
     def _copy_rows(self, definition: "TableDefinition", sql: str) -> None:
@@ -379,7 +379,7 @@ class Schema:
             if rowid is None:
                 raise SchemaOperationError(
                     f"Cannot rebuild table {name!r}: its columns named rowid, _rowid_ and oid hide the rowid, which "
-                    "the copy must keep. Nothing was changed."
+                    "the copy must keep"
                 )
             columns = [rowid] + columns
         listed = ", ".join(quote(column) if column not in ("rowid", "_rowid_", "oid") else column for column in columns)

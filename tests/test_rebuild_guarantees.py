@@ -1,0 +1,130 @@
+"""What every rebuild operation promises besides its change: an error rather than a no-op, all or nothing, open apps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from app_db import MigrationError, SchemaOperationError
+
+BOOKS = """
+    create table books ( id integer primary key autoincrement,
+        title text not null,   -- lowercase, as typed years ago
+        subtitle text,
+        shelf text not null default 'unsorted' collate nocase
+    );
+    create table book_log (book_id integer, event text);
+    create trigger books_ai after insert on books begin insert into book_log values (new.id, 'insert'); end;
+    create trigger books_au after update on books begin insert into book_log values (new.id, 'update'); end;
+    create trigger books_ad after delete on books begin insert into book_log values (old.id, 'delete'); end;
+    create trigger books_bu before update of title on books begin select 1; end;
+    create table settings (name text not null primary key, value text) without rowid;
+    create virtual table books_fts using fts5(title, content='books', content_rowid='id');
+    with recursive n(i) as (select 1 union all select i + 1 from n where i < 500)
+        insert into books (title, subtitle) select 'Book ' || i, 'Part ' || i from n;
+    delete from books where id > 480;
+"""
+
+
+@pytest.fixture
+def books(project):
+    project.path.parent.mkdir(parents=True)
+    connection = project.connect()
+    connection.executescript(BOOKS)
+    connection.close()
+    return project
+
+
+@pytest.mark.parametrize("call, says", [
+    ('schema.drop_not_null("Books", "Subtitle")', "would change nothing: column books.subtitle has no NOT NULL"),
+    ('schema.add_not_null("BOOKS", "TITLE")', "would change nothing: column books.title is already NOT NULL"),
+    ('schema.add_not_null("books", "ID")', "books.id is the table's rowid (INTEGER PRIMARY KEY), which is never NULL"),
+    ('schema.drop_not_null("Settings", "name")', "is part of the PRIMARY KEY of a WITHOUT ROWID table"),
+    ('schema.drop_not_null("books", "titel")', "table 'books' has no column 'titel' (its columns: id, title, subtitle, shelf)"),
+    ('schema.add_not_null("bookz", "title")', "there is no table 'bookz'"),
+    ('schema.alter_column_type("books", "Title", peewee.TextField())', "already has type TEXT and this nullability"),
+    ('schema.alter_column_type("books_fts", "title", peewee.CharField())',
+     "cannot read the CREATE TABLE statement of virtual table (FTS, R*Tree...), whose columns SQLite cannot alter "
+     "'books_fts': 'VIRTUAL'"),
+])
+def test_an_operation_that_cannot_or_would_not_change_anything_fails_the_launch_and_records_nothing(books, call, says):
+    books.add("001_first.py", "20240601_090000_first", 'schema.sql("CREATE TABLE first (x)")')
+    books.add("002_change.py", "20240602_090000_change", call)
+    before = books.dump()
+    with pytest.raises(MigrationError) as raised:
+        books.database(env="development").register_models([])
+    assert says in str(raised.value)
+    assert "20240602_090000_change" in str(raised.value) and "Nothing was changed" in str(raised.value)
+    assert isinstance(raised.value.__cause__, SchemaOperationError)
+    assert "NoneType" not in str(raised.value) and "__tmp__" not in str(raised.value)
+    assert books.dump() == before
+    assert books.applied() == []
+
+
+def test_drop_not_null_named_in_another_case_keeps_triggers_and_the_sequence(books):
+    books.add("001_loosen.py", "20240601_090000_loosen", 'schema.drop_not_null("Books", "TITLE")')
+    triggers = books.rows("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+
+    books.database(env="development").register_models([])
+
+    assert books.rows("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name") == triggers
+    assert books.rows("SELECT seq FROM sqlite_sequence WHERE name = 'books'") == [(500,)]
+    connection = books.connect()
+    new_id = connection.execute("INSERT INTO books (title) VALUES (NULL)").lastrowid
+    connection.commit()
+    connection.close()
+    assert new_id == 501  # ids of deleted rows never come back
+    assert books.rows("SELECT event FROM book_log WHERE book_id = 501") == [("insert",)]
+    assert books.rows("SELECT sql FROM sqlite_master WHERE name = 'books'")[0][0].count("not null") == 1  # shelf's
+
+
+def test_an_in_place_change_is_undone_when_a_later_migration_of_the_batch_fails(books):
+    books.add("001_loosen.py", "20240601_090000_loosen", 'schema.drop_not_null("books", "title")')
+    books.add("002_tighten.py", "20240602_090000_tighten", 'schema.add_not_null("books", "subtitle")')
+    books.add("003_broken.py", "20240603_090000_broken", 'raise RuntimeError("broken on purpose")')
+    before = books.dump()
+    with pytest.raises(MigrationError, match="broken on purpose"):
+        books.database(env="development").register_models([])
+    assert books.dump() == before
+    connection = books.connect()
+    try:
+        with pytest.raises(Exception, match="NOT NULL constraint failed: books.title"):
+            connection.execute("INSERT INTO books (title) VALUES (NULL)")
+        connection.execute("INSERT INTO books (title, subtitle) VALUES ('fine', NULL)")
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        connection.close()
+
+
+def test_an_app_holding_the_file_open_sees_the_new_constraint_at_once(books, tmp_path):
+    """A second process keeps the file open in WAL (an app window), then writes after the migration committed."""
+    books.database(env="development").register_models([])  # WAL, tracking table
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    app = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import pathlib, sqlite3, time
+        connection = sqlite3.connect({str(books.path)!r}, isolation_level=None)
+        connection.execute("SELECT count(*) FROM books").fetchone()  # schema read and cached
+        pathlib.Path({str(ready)!r}).touch()
+        while not pathlib.Path({str(go)!r}).exists():
+            time.sleep(0.01)
+        connection.execute("INSERT INTO books (title) VALUES (NULL)")
+        print(connection.execute("SELECT count(*) FROM books WHERE title IS NULL").fetchone()[0])
+    """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and app.poll() is None:
+            time.sleep(0.01)
+        books.add("001_loosen.py", "20240601_090000_loosen", 'schema.drop_not_null("books", "title")')
+        assert books.database(env="development").register_models([]).applied == ["20240601_090000_loosen"]
+        go.touch()
+        out, err = app.communicate(timeout=30)
+    finally:
+        if app.poll() is None:
+            app.kill()
+    assert app.returncode == 0, err
+    assert out.strip() == "1"
+    assert books.rows("PRAGMA integrity_check") == [("ok",)]
