@@ -47,6 +47,7 @@ def books(project):
     ('schema.drop_not_null("books", "titel")', "table 'books' has no column 'titel' (its columns: id, title, subtitle, shelf)"),
     ('schema.add_not_null("bookz", "title")', "there is no table 'bookz'"),
     ('schema.alter_column_type("books", "Title", peewee.TextField())', "already has type TEXT and this nullability"),
+    ('schema.alter_column_type("books", "shelf", schema.foreign_key("settings"))', "it cannot add a foreign key"),
     ('schema.alter_column_type("books_fts", "title", peewee.CharField())',
      "cannot read the CREATE TABLE statement of virtual table (FTS, R*Tree...), whose columns SQLite cannot alter "
      "'books_fts': 'VIRTUAL'"),
@@ -128,3 +129,22 @@ def test_an_app_holding_the_file_open_sees_the_new_constraint_at_once(books, tmp
     assert app.returncode == 0, err
     assert out.strip() == "1"
     assert books.rows("PRAGMA integrity_check") == [("ok",)]
+
+
+@pytest.mark.parametrize("field, definition", [
+    ("peewee.CharField(max_length=40)", "shelf VARCHAR(40) not null default 'unsorted' collate nocase"),
+    ("peewee.CharField(max_length=40, null=True)", "shelf VARCHAR(40) default 'unsorted' collate nocase"),
+    ("peewee.TextField(collation='RTRIM', default='ignored')", "shelf text not null default 'unsorted' COLLATE RTRIM"),
+])
+def test_alter_column_type_changes_the_type_and_only_what_the_field_says(books, field, definition):
+    books.add("001_retype.py", "20240601_090000_retype", f'schema.alter_column_type("BOOKS", "Shelf", {field})')
+    rows = books.rows("SELECT rowid, * FROM books ORDER BY rowid")
+    sql = books.rows("SELECT sql FROM sqlite_master WHERE name = 'books'")[0][0]
+
+    books.database(env="development").register_models([])
+
+    old = "shelf text not null default 'unsorted' collate nocase"
+    assert books.rows("SELECT sql FROM sqlite_master WHERE name = 'books'")[0][0] == sql.replace(old, definition)
+    assert books.rows("SELECT rowid, * FROM books ORDER BY rowid") == rows
+    assert books.rows("SELECT seq FROM sqlite_sequence WHERE name = 'books'") == [(500,)]
+    assert len(books.rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'books'")) == 4
