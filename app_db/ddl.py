@@ -140,10 +140,12 @@ class ColumnDefinition:
     """A column definition of CREATE TABLE: its name, its type's span and its constraints."""
 
     def __init__(self, name_token: Token, type_tokens: "Sequence[Token]", constraints: "Sequence[Constraint]",
-                 last: Token) -> None:
+                 last: Token, sql: str) -> None:
         self.name_token = name_token
         self.name = name_token.name
         self.type_tokens = list(type_tokens)
+        #: The declared type as written ("" when there is none), e.g. "varchar(255)".
+        self.type = sql[type_tokens[0].start:type_tokens[-1].end] if type_tokens else ""
         self.constraints = list(constraints)
         self.end = last.end  # after the definition's last token (comments after it stay where they are)
 
@@ -445,4 +447,4 @@ def _read_column(part: "List[Token]", sql: str) -> ColumnDefinition:
                 reader.next()
             kind = "generated"
         constraints.append(Constraint(kind, part[first:reader.index]))
-    return ColumnDefinition(name_token, type_tokens, constraints, part[-1])
+    return ColumnDefinition(name_token, type_tokens, constraints, part[-1], sql)

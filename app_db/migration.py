@@ -1,9 +1,11 @@
 """The Migration base class, and the schema operations handed to up() and down().
 
 Schema mirrors the Sequelize QueryInterface the seed app used, one method per
-operation, each run at once on Peewee's ``playhouse.migrate`` (which owns the
-SQL generation and SQLite's table rebuilds). app_db adds only what a rebuild
-would otherwise lose: the table's triggers and its AUTOINCREMENT sequence.
+operation, each run at once. Most are Peewee's ``playhouse.migrate`` (SQL
+generation, native ALTER TABLE). The column changes SQLite cannot make with
+ALTER TABLE (NOT NULL, a type) edit the table's own CREATE TABLE with
+app_db.ddl and then follow SQLite's documented procedures: in place when
+the stored rows stay valid, the 12-step copy otherwise.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ class Schema:
         implied = self._implied_not_null(definition, found)
         if implied:
             raise self._no_change("add_not_null", definition, found, implied)
-        self._refuse_nulls("add_not_null", definition, found)
+        self._refuse_nulls(definition, found)
         self._rewrite_in_place(definition, definition.splice(definition.appending(found, "NOT NULL")))
 
     def drop_not_null(self, table: str, column: str) -> None:
@@ -195,12 +197,12 @@ class Schema:
         context = self.db.get_sql_context()
         type_text = context.sql(field.ddl_datatype(context)).query()[0]
         edits = []
-        if " ".join(token.text for token in found.type_tokens).upper() != type_text.upper():
+        if "".join(found.type.split()).upper() != "".join(type_text.split()).upper():
             edits += definition.replacing_type(found, type_text)
         if field.null and found.not_null:
             edits += definition.removing(found.find("not null"))
         elif not field.null and not found.not_null:
-            self._refuse_nulls(call, definition, found)
+            self._refuse_nulls(definition, found)
             edits += definition.appending(found, "NOT NULL")
         if field.collation:
             edits += definition.replacing(found, "collate", f"COLLATE {field.collation}")
@@ -299,13 +301,13 @@ class Schema:
             return ""
         if definition.without_rowid:
             return "is part of the PRIMARY KEY of a WITHOUT ROWID table, which SQLite keeps NOT NULL itself"
-        declared = " ".join(token.text for token in found.type_tokens).upper()
+        declared = found.type.upper()
         descending = any(token.keyword == "DESC" for constraint in found.find("primary key") for token in constraint.tokens)
         if len(keys) == 1 and declared == "INTEGER" and not descending:
             return "is the table's rowid (INTEGER PRIMARY KEY), which is never NULL"
         return ""
 
-    def _refuse_nulls(self, operation: str, definition: "TableDefinition", found: "ColumnDefinition") -> None:
+    def _refuse_nulls(self, definition: "TableDefinition", found: "ColumnDefinition") -> None:
         table, column = definition.name, found.name
         nulls = self.db.execute_sql(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL").fetchone()[0]
         if nulls:
@@ -323,10 +325,9 @@ class Schema:
         constraint dropped, or NOT NULL added once no NULL remains), write
         sqlite_schema under writable_schema and bump schema_version so every
         connection re-reads it. It runs in the launch's transaction, so a
-        rollback undoes it. The page ends with PRAGMA integrity_check; its
-        cost grows with the rows (0.4 s for a million), which this path
-        exists to avoid, and the only rule it could find broken, NOT NULL,
-        was counted before. So the check is the one that matters for a
+        rollback undoes it. The page ends with PRAGMA integrity_check, which
+        reads every row: the cost this path exists to avoid; and the only
+        rule it could find broken, NOT NULL, was counted before. So the check is the one that matters for a
         text edit: SQLite re-reads the statement and reports exactly the
         columns and nullability the edited text declares.
         """

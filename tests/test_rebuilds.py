@@ -67,7 +67,7 @@ def rebuild_cases(schema: RealWorldSchema, path: Path) -> List[tuple]:
             if add is not None:
                 cases.append(("add_not_null", table, add.name, None))
             for column in plain:
-                declared = " ".join(token.text for token in column.type_tokens)
+                declared = column.type
                 mapping = SAME_AFFINITY_STRICT if table in strict else SAME_AFFINITY
                 new_type = mapping.get(declared.upper() if table in strict else affinity(declared))
                 if new_type is not None:
