@@ -86,3 +86,42 @@ def test_what_cannot_be_read_is_named_with_its_place(sql, problem):
     with pytest.raises(DdlError) as raised:
         read_create_table(sql)
     assert problem in str(raised.value)
+
+
+VALID_STATEMENTS = [
+    "CREATE TABLE t(a, b)",
+    'CREATE TABLE "t"("a"/*c*/INT/*d*/,--e\n"b" TEXT)',
+    "CREATE TABLE t(a INT PRIMARY KEY ASC ON CONFLICT REPLACE, b INT NULL, c TEXT CONSTRAINT nn NOT NULL ON CONFLICT FAIL)",
+    "CREATE TABLE t(a UNSIGNED BIG INT, b DOUBLE PRECISION, c CHARACTER VARYING(20), e NUMERIC(10, -2))",
+    "CREATE TABLE t(a INT DEFAULT -1, b INT DEFAULT +1, c DEFAULT TRUE, d DEFAULT CURRENT_TIMESTAMP, e DEFAULT x'AB', "
+    "f DEFAULT NULL, g DEFAULT (1 + 2), h DEFAULT 1e-5, i DEFAULT 0x1F, j DEFAULT \"\")",
+    "CREATE TABLE t(a COLLATE \"nocase\", b TEXT COLLATE rtrim NOT NULL)",
+    "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE t(a REFERENCES p MATCH FULL ON UPDATE SET NULL ON DELETE SET DEFAULT "
+    "DEFERRABLE INITIALLY IMMEDIATE NOT NULL, b INT REFERENCES p(id) ON DELETE NO ACTION NOT DEFERRABLE)",
+    "CREATE TABLE t(a INT CONSTRAINT pk PRIMARY KEY, b INT, CONSTRAINT u UNIQUE (b) ON CONFLICT IGNORE, "
+    "CONSTRAINT c CHECK (b > a), FOREIGN KEY (b) REFERENCES t (a) ON DELETE CASCADE)",
+    "CREATE TABLE t(a INT, b INT, PRIMARY KEY(a, b)) WITHOUT ROWID",
+    "CREATE TABLE t(a INT NOT NULL, b INT GENERATED ALWAYS AS (a * 2) STORED, c AS (a + 1), d TEXT AS (lower('X')) VIRTUAL)",
+    "CREATE TABLE t(text text not null, key text, \"order\" int, [group] int, `select` int, 'from' text)",
+    "CREATE TABLE t(a INTEGER PRIMARY KEY NOT NULL UNIQUE CHECK(a>0) DEFAULT 1 COLLATE BINARY REFERENCES t)",
+    "CREATE TABLE \"naïve café\"(\"prix €\" REAL NOT NULL, x TEXT)",
+    "CREATE TABLE t(a INT, b TEXT) STRICT",
+    "CREATE TABLE IF NOT EXISTS main.t(a INT NOT NULL)",
+]
+
+
+@pytest.mark.parametrize("script", VALID_STATEMENTS)
+def test_every_statement_sqlite_accepts_is_read_and_each_edit_is_accepted_too(script):
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(script)
+    sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 't' OR name LIKE 'naïve%'").fetchone()[0]
+    table = read_create_table(sql)
+    info = [row[1] for row in connection.execute(f'PRAGMA table_xinfo("{table.name}")')]
+    assert [column.name for column in table.columns] == info
+    for index, column in enumerate(table.columns):
+        edits = table.removing(column.find("not null")) if column.not_null else table.appending(column, "NOT NULL")
+        edits += table.replacing_type(column, "BLOB" if not table.strict else "ANY") if not column.generated else []
+        connection.execute(table.renamed(f"copy {index}", table.splice(edits)))
+        copied = {row[1]: row for row in connection.execute(f'PRAGMA table_xinfo("copy {index}")')}
+        assert bool(copied[column.name][3]) != column.not_null or column.name in (
+            row[1] for row in connection.execute(f'PRAGMA table_xinfo("{table.name}")') if row[5])
