@@ -174,6 +174,38 @@ class Schema:
             raise self._no_change("drop_not_null", definition, found, implied)
         self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("not null"))))
 
+    def add_column_default(self, table: str, column: str, default: Any) -> None:
+        """Give ``column`` a DEFAULT for rows inserted from now on (or replace its DEFAULT), in place.
+
+        ``default`` is a value (written as an SQL literal) or ``peewee.SQL``
+        for an expression, e.g. ``peewee.SQL("CURRENT_TIMESTAMP")``. Stored
+        rows are not touched: a DEFAULT only fills inserts that omit the column.
+        """
+        import peewee
+
+        definition, found = self._column_definition("add_column_default", table, column)
+        if isinstance(default, peewee.SQL):
+            text = default.sql if default.sql.lstrip().startswith("(") else f"({default.sql})"
+        elif default is None or callable(default):
+            raise SchemaOperationError(
+                f"add_column_default({table!r}, {column!r}, {default!r}): the default must be a value or peewee.SQL "
+                "(a Python callable runs in the app, not in SQLite); use drop_column_default to remove one"
+            )
+        else:
+            text = sql_literal(default)
+        current = [definition.sql[each.start:each.end] for each in found.find("default")]
+        if current == [f"DEFAULT {text}"] or [" ".join(each.split()[1:]) for each in current] == [text]:
+            raise self._no_change(f"add_column_default({table!r}, {column!r}, {default!r})", definition, found,
+                                  f"already has DEFAULT {text}")
+        self._rewrite_in_place(definition, definition.splice(definition.replacing(found, "default", f"DEFAULT {text}")))
+
+    def drop_column_default(self, table: str, column: str) -> None:
+        """Remove ``column``'s DEFAULT, in place; inserts that omit the column then store NULL (or fail NOT NULL)."""
+        definition, found = self._column_definition("drop_column_default", table, column)
+        if not found.find("default"):
+            raise self._no_change("drop_column_default", definition, found, "has no DEFAULT to drop")
+        self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("default"))))
+
     def alter_column_type(self, table: str, column: str, field: "peewee.Field") -> None:
         """Give ``column`` the type of ``field``; a table rebuild that copies every row with its rowid.
 

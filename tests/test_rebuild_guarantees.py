@@ -46,6 +46,9 @@ def books(project):
     ('schema.drop_not_null("Settings", "name")', "is part of the PRIMARY KEY of a WITHOUT ROWID table"),
     ('schema.drop_not_null("books", "titel")', "table 'books' has no column 'titel' (its columns: id, title, subtitle, shelf)"),
     ('schema.add_not_null("bookz", "title")', "there is no table 'bookz'"),
+    ('schema.drop_column_default("books", "subtitle")', "books.subtitle has no DEFAULT to drop"),
+    ('schema.add_column_default("books", "Shelf", "unsorted")', "books.shelf already has DEFAULT 'unsorted'"),
+    ('schema.add_column_default("books", "shelf", list)', "the default must be a value or peewee.SQL"),
     ('schema.alter_column_type("books", "Title", peewee.TextField())', "already has type TEXT and this nullability"),
     ('schema.alter_column_type("books", "shelf", schema.foreign_key("settings"))', "it cannot add a foreign key"),
     ('schema.alter_column_type("books_fts", "title", peewee.CharField())',
@@ -148,3 +151,24 @@ def test_alter_column_type_changes_the_type_and_only_what_the_field_says(books, 
     assert books.rows("SELECT rowid, * FROM books ORDER BY rowid") == rows
     assert books.rows("SELECT seq FROM sqlite_sequence WHERE name = 'books'") == [(500,)]
     assert len(books.rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'books'")) == 4
+
+
+def test_defaults_change_in_place_and_only_for_rows_inserted_afterwards(books):
+    books.add("001_defaults.py", "20240601_090000_defaults", '''
+        schema.add_column_default("Books", "SUBTITLE", "none, yet")
+        schema.add_column_default("books", "shelf", peewee.SQL("lower('Inbox')"))
+    ''')
+    rows = books.rows("SELECT rowid, * FROM books ORDER BY rowid")
+    sql = books.rows("SELECT sql FROM sqlite_master WHERE name = 'books'")[0][0]
+
+    books.database(env="development").register_models([])
+
+    assert books.rows("SELECT sql FROM sqlite_master WHERE name = 'books'")[0][0] == sql.replace(
+        "subtitle text,", "subtitle text DEFAULT 'none, yet',").replace(
+        "default 'unsorted'", "DEFAULT (lower('Inbox'))")
+    assert books.rows("SELECT rowid, * FROM books ORDER BY rowid") == rows
+    connection = books.connect()
+    connection.execute("INSERT INTO books (title) VALUES ('new')")
+    connection.commit()
+    connection.close()
+    assert books.rows("SELECT subtitle, shelf FROM books WHERE title = 'new'") == [("none, yet", "inbox")]

@@ -1,7 +1,7 @@
 """Rebuild operations on hand-written schemas of long-lived apps: nothing but the intended change.
 
 Every case runs one operation (add_not_null, drop_not_null,
-alter_column_type) on one table of a schema from real_world_schemas, naming
+add_column_default, drop_column_default, alter_column_type) on one table of a schema from real_world_schemas, naming
 the table and the column in another case than the DDL, in a real launch on
 a real file. Afterwards: integrity_check ok, foreign_key_check unchanged
 (the old orphans are still there, no new ones), every row of every table
@@ -66,6 +66,12 @@ def rebuild_cases(schema: RealWorldSchema, path: Path) -> List[tuple]:
                 f'SELECT 1 FROM "{table}" WHERE "{column.name}" IS NULL LIMIT 1').fetchone()), None)
             if add is not None:
                 cases.append(("add_not_null", table, add.name, None))
+            with_default = next((column for column in plain if column.find("default")), None)
+            if with_default is not None:
+                cases.append(("drop_column_default", table, with_default.name, None))
+            without_default = next((column for column in plain if not column.find("default")), None)
+            if without_default is not None:
+                cases.append(("add_column_default", table, without_default.name, None))
             for column in plain:
                 declared = column.type
                 mapping = SAME_AFFINITY_STRICT if table in strict else SAME_AFFINITY
@@ -158,6 +164,8 @@ def operation_migration(operation: str, table: str, column: str, new_type: Optio
     def up(self, schema):
         if operation == "alter_column_type":
             schema.alter_column_type(table, column, typed_field(new_type, null=nullable))
+        elif operation == "add_column_default":
+            schema.add_column_default(table, column, 7)
         else:
             getattr(schema, operation)(table, column)
 
@@ -219,6 +227,9 @@ def test_a_rebuild_of_a_hand_written_table_keeps_everything_but_the_intended_cha
     new_info = {row[1]: row for row in after["columns"][table]}[column]
     if operation == "alter_column_type":
         assert (new_info[2], new_info[3]) == (new_type, old_info[3])
+    elif operation.endswith("_default"):
+        assert new_info[:4] == old_info[:4] and new_info[4] == ("7" if operation == "add_column_default" else None)
+        return  # the app's next inserts that omit the column store something else: that is the change
     else:
         assert (new_info[2], new_info[3]) == (old_info[2], 1 if operation == "add_not_null" else 0)
 
@@ -234,5 +245,6 @@ def test_a_rebuild_of_a_hand_written_table_keeps_everything_but_the_intended_cha
 def test_every_schema_gives_every_operation_cases():
     counted = {(case[0], case[1]) for case in CASES}
     assert counted == {(name, operation) for name in SCHEMAS
-                       for operation in ("add_not_null", "drop_not_null", "alter_column_type")}
-    assert len(CASES) >= 50
+                       for operation in ("add_not_null", "drop_not_null", "alter_column_type",
+                                         "add_column_default", "drop_column_default")}
+    assert len(CASES) >= 80
