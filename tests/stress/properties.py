@@ -35,6 +35,8 @@ OPERATIONS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
     "drop not null": (("label",), 'schema.drop_not_null("item", "label")', 'schema.add_not_null("item", "label")'),
     "alter column type": (("weight",), 'schema.alter_column_type("item", "weight", peewee.TextField())',
                           'schema.alter_column_type("item", "weight", peewee.IntegerField())'),
+    "add column default": ((), 'schema.add_column_default("item", "kept", "kept, by default")',
+                           'schema.drop_column_default("item", "kept")'),
     "rename column": (("nickname",), 'schema.rename_column("item", "nickname", "alias")',
                       'schema.rename_column("item", "alias", "nickname")'),
     "rename child table": ((), 'schema.rename_table("part", "component")', 'schema.rename_table("component", "part")'),
