@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, List, Optional, Sequence, Tuple
 
-__all__ = ["ColumnDefinition", "Constraint", "DdlError", "TableDefinition", "read_create_table", "tokenize"]
+__all__ = ["ColumnDefinition", "Constraint", "DdlError", "TableDefinition", "mentions", "read_create_table", "tokenize"]
 
 
 class DdlError(ValueError):
@@ -148,6 +148,7 @@ class ColumnDefinition:
         self.type = sql[type_tokens[0].start:type_tokens[-1].end] if type_tokens else ""
         self.constraints = list(constraints)
         self.end = last.end  # after the definition's last token (comments after it stay where they are)
+        self.comma: Optional[Token] = None  # set by read_create_table
 
     def find(self, kind: str) -> "List[Constraint]":
         return [constraint for constraint in self.constraints if constraint.kind == kind]
@@ -209,6 +210,12 @@ class TableDefinition:
         """The edit adding ``text`` (e.g. "NOT NULL") at the end of ``column``'s definition."""
         return [(column.end, column.end, " " + text)]
 
+    def dropping(self, column: ColumnDefinition) -> "List[Tuple[int, int, str]]":
+        """Edits that delete ``column``'s definition and one comma next to it; comments around it stay."""
+        if column.comma is None:
+            raise DdlError(f"column {column.name!r} is the table's only column")
+        return [(column.name_token.start, column.end, ""), (column.comma.start, column.comma.end, "")]
+
     def replacing_type(self, column: ColumnDefinition, type_text: str) -> "List[Tuple[int, int, str]]":
         if column.type_tokens:
             return [(column.type_tokens[0].start, column.type_tokens[-1].end, type_text)]
@@ -220,6 +227,12 @@ class TableDefinition:
         if not found:
             return self.appending(column, text)
         return [(found[0].start, found[0].end, text)] + self.removing(found[1:])
+
+
+def mentions(sql: str, name: str) -> bool:
+    """Whether ``sql`` spells the identifier ``name`` anywhere (any quoting, any case), strings and comments aside."""
+    wanted = name.lower()
+    return any(token.kind in ("word", "quoted") and token.name.lower() == wanted for token in tokenize(sql))
 
 
 def quote_name(name: str) -> str:
@@ -254,10 +267,14 @@ def read_create_table(sql: str) -> TableDefinition:
     open_paren = reader.next()
     close = _matching_paren(tokens, reader.index - 1, sql)
     columns = []
-    for part in _split_top_level(tokens[reader.index:close], open_paren, sql):
+    parts, commas = _split_top_level(tokens[reader.index:close], open_paren, sql)
+    for index, part in enumerate(parts):
         if part[0].keyword in _TABLE_CONSTRAINT_STARTS:
             continue  # a table constraint: kept as written, never edited here
-        columns.append(_read_column(part, sql))
+        column = _read_column(part, sql)
+        # The comma that separates it from its neighbour: the one after it, or before it if it is last.
+        column.comma = commas[index] if index < len(commas) else commas[index - 1] if commas else None
+        columns.append(column)
     if not columns:
         raise DdlError("no column definitions between the parentheses")
     return TableDefinition(sql, name_token, columns, tokens[close + 1:])
@@ -276,9 +293,10 @@ def _matching_paren(tokens: "Sequence[Token]", index: int, sql: str) -> int:
     raise DdlError(f"the parenthesis opened at {_near(sql, tokens[index].start)} is never closed")
 
 
-def _split_top_level(tokens: "Sequence[Token]", open_paren: Token, sql: str) -> "List[List[Token]]":
-    """The comma-separated items of a parenthesised list (commas inside nested parentheses do not split)."""
+def _split_top_level(tokens: "Sequence[Token]", open_paren: Token, sql: str) -> "Tuple[List[List[Token]], List[Token]]":
+    """The comma-separated items of a parenthesised list and the commas between them (not those nested deeper)."""
     parts: List[List[Token]] = [[]]
+    commas: List[Token] = []
     depth = 0
     for token in tokens:
         if token.text == "(":
@@ -289,11 +307,12 @@ def _split_top_level(tokens: "Sequence[Token]", open_paren: Token, sql: str) -> 
             if not parts[-1]:
                 raise DdlError(f"an empty definition (two commas) at {_near(sql, token.start)}")
             parts.append([])
+            commas.append(token)
         else:
             parts[-1].append(token)
     if not parts[-1]:
         raise DdlError(f"a comma with no definition after it, before {_near(sql, open_paren.start)}'s closing parenthesis")
-    return parts
+    return parts, commas
 
 
 def _near(sql: str, offset: int) -> str:

@@ -147,8 +147,39 @@ class Schema:
         else:
             self._run(self._migrator.add_column(table, column, field))
 
+    #: SQLite 3.35 added ALTER TABLE DROP COLUMN; before it, drop_column rebuilds the table.
+    #: None: decide from the SQLite in use (a test may force either path).
+    native_drop_column: "Optional[bool]" = None
+
     def drop_column(self, table: str, column: str) -> None:
-        self._run(self._migrator.drop_column(table, column))
+        """Drop ``column``: ALTER TABLE DROP COLUMN, or on older SQLite the 12-step copy without it.
+
+        Either way a column that something else uses (a key, an index, a
+        constraint, another column, a trigger or a view) is refused.
+        """
+        native = self.native_drop_column
+        if native if native is not None else self.db.server_version >= (3, 35, 0):
+            self._run(self._migrator.drop_column(table, column))
+            return
+        from .ddl import DdlError, mentions
+
+        definition, found = self._column_definition("drop_column", table, column)
+        try:
+            sql = definition.splice(definition.dropping(found))
+        except DdlError as exc:
+            raise SchemaOperationError(f"drop_column({table!r}, {column!r}): {exc}; drop the table instead") from None
+        users = [f"table {definition.name}'s own definition"] if mentions(
+            definition.sql[:found.name_token.start] + definition.sql[found.end:], found.name) else []
+        users += [f"{kind} {name}" for kind, name, sql_text in self.db.execute_sql(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND (type IN ('trigger', 'view') "
+            "OR (type = 'index' AND tbl_name = ? COLLATE NOCASE))", (definition.name,)) if mentions(sql_text, found.name)]
+        if users:
+            raise SchemaOperationError(
+                f"drop_column({table!r}, {column!r}): {', '.join(users)} use(s) column {definition.name}.{found.name}; "
+                "drop or change those first in the same migration (SQLite before 3.35 cannot drop a column itself, "
+                "so app_db rebuilds the table)"
+            )
+        self._copy_rows(definition, sql)
 
     def rename_column(self, table: str, old_name: str, new_name: str) -> None:
         self._run(self._migrator.rename_column(table, old_name, new_name))
@@ -398,6 +429,8 @@ class Schema:
         app's own text of the statement is stored again (a rename rewrites
         the name's spelling).
         """
+        from .ddl import read_create_table
+
         name = definition.name
         attached = self.db.execute_sql(
             "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? COLLATE NOCASE "
@@ -405,7 +438,9 @@ class Schema:
             (name,),
         ).fetchall()
         sequence = self._sequence(name)
-        columns = [row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})") if row[6] == 0]
+        kept = {column.name.lower() for column in read_create_table(sql).columns}  # all but a dropped one
+        columns = [row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})")
+                   if row[6] == 0 and row[1].lower() in kept]
         if not definition.without_rowid:
             taken = {column.lower() for column in columns}
             rowid = next((alias for alias in ("rowid", "_rowid_", "oid") if alias not in taken), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -172,3 +173,81 @@ def test_defaults_change_in_place_and_only_for_rows_inserted_afterwards(books):
     connection.commit()
     connection.close()
     assert books.rows("SELECT subtitle, shelf FROM books WHERE title = 'new'") == [("none, yet", "inbox")]
+
+
+def notes_file(folder):
+    from real_world_schemas import SCHEMAS, build
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return build(SCHEMAS["notes"], folder / "app.sqlite3")
+
+
+def contents(path):
+    from real_world_schemas import register_functions
+
+    connection = sqlite3.connect(path)
+    register_functions(connection)
+    try:
+        connection.execute("INSERT INTO notes_fts(notes_fts) VALUES ('integrity-check')")
+        return {
+            "notes": connection.execute("SELECT rowid, id, title, body, source_url FROM notes ORDER BY rowid").fetchall(),
+            "columns": connection.execute("PRAGMA table_xinfo(notes)").fetchall(),
+            "objects": connection.execute("SELECT type, name, sql FROM sqlite_master WHERE name <> 'notes' "
+                                          "AND name NOT LIKE '%app_db%' ORDER BY name").fetchall(),
+            "found": connection.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'elevens' ORDER BY rowid").fetchall(),
+            "integrity": connection.execute("PRAGMA integrity_check").fetchall(),
+        }
+    finally:
+        connection.close()
+
+
+def drop_author(path, native):
+    from app_db import Database, Migration, Schema
+
+    class DropAuthor(Migration):
+        id = "20240601_090000_drop_author"
+
+        def up(self, schema):
+            schema.drop_column("Notes", "AUTHOR")
+
+    previous = Schema.native_drop_column
+    Schema.native_drop_column = native
+    try:
+        Database("NotesApp", path=path, migrations=[DropAuthor()], env="development").migrate()
+    finally:
+        Schema.native_drop_column = previous
+
+
+def test_drop_column_before_sqlite_3_35_rebuilds_to_what_alter_table_drop_column_gives(tmp_path):
+    native, rebuilt = notes_file(tmp_path / "native"), notes_file(tmp_path / "rebuilt")
+    before = contents(rebuilt)
+    root = "SELECT rootpage FROM sqlite_master WHERE name = 'notes'"
+    roots = [sqlite3.connect(path).execute(root).fetchone() for path in (native, rebuilt)]
+    drop_author(native, native=True)
+    drop_author(rebuilt, native=False)
+    after = contents(rebuilt)
+    assert sqlite3.connect(native).execute(root).fetchone() == roots[0]  # ALTER TABLE rewrote the rows in place
+    assert sqlite3.connect(rebuilt).execute(root).fetchone() != roots[1]  # the rows were copied to a new table
+    assert after == contents(native)
+    assert after["notes"] == before["notes"] and after["found"] == before["found"] and after["objects"] == before["objects"]
+    assert "author" not in {row[1] for row in after["columns"]}
+    sql = sqlite3.connect(rebuilt).execute("SELECT sql FROM sqlite_master WHERE name = 'notes'").fetchone()[0]
+    assert "-- 1 = Markdown, 2 = HTML" in sql and '"user data" TEXT NOT NULL DEFAULT' in sql
+
+
+@pytest.mark.parametrize("column, user", [("title", "index notes_title"), ("is_conflict", "table notes's own definition")])
+def test_drop_column_before_sqlite_3_35_refuses_a_column_something_uses(tmp_path, monkeypatch, column, user):
+    from app_db import Database, Migration, Schema
+
+    path = notes_file(tmp_path)
+    monkeypatch.setattr(Schema, "native_drop_column", False)
+
+    class Drop(Migration):
+        id = "20240601_090000_drop"
+
+        def up(self, schema):
+            schema.drop_column("notes", column)
+
+    with pytest.raises(MigrationError) as raised:
+        Database("NotesApp", path=path, migrations=[Drop()], env="development").migrate()
+    assert user in str(raised.value) and "drop or change those first" in str(raised.value)
