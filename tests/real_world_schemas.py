@@ -82,7 +82,7 @@ begin
     update authors set sort = title_sort(new.name) where id = new.id;
 end;
 create view meta as
-    select books.id, books.title, books.sort,
+    select books.id, books.title, books.sort, title_sort(books.isbn || ' ' || books.title) as shelf_mark,
            (select group_concat(name, ' & ') from authors
              where authors.id in (select author from books_authors_link where book = books.id)) as authors,
            (select text from comments where book = books.id) as comment
