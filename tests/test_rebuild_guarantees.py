@@ -251,3 +251,42 @@ def test_drop_column_before_sqlite_3_35_refuses_a_column_something_uses(tmp_path
     with pytest.raises(MigrationError) as raised:
         Database("NotesApp", path=path, migrations=[Drop()], env="development").migrate()
     assert user in str(raised.value) and "drop or change those first" in str(raised.value)
+
+
+def test_a_process_killed_after_an_in_place_change_leaves_the_file_as_it_was(books, tmp_path):
+    """SIGKILL (a power cut, as far as the file can tell) between the schema rewrite and COMMIT."""
+    import signal
+
+    written = tmp_path / "rewritten"
+    books.add("001_loosen.py", "20240601_090000_loosen", f'''
+        schema.drop_not_null("books", "title")
+        schema.add_not_null("books", "subtitle")
+        open({str(written)!r}, "w").close()
+        import time
+        time.sleep(60)
+    ''')
+    before = books.dump()
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        from app_db import Database
+        Database("TestApp", migrations={str(books.migrations)!r}, path={str(books.path)!r}, env="development").migrate()
+    """)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not written.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert written.exists(), child.stderr.read() if child.poll() is not None else "timed out"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert books.dump() == before
+    assert books.rows("PRAGMA integrity_check") == [("ok",)]
+    connection = books.connect()
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="NOT NULL constraint failed: books.title"):
+            connection.execute("INSERT INTO books (title) VALUES (NULL)")
+    finally:
+        connection.close()
+    books.add("001_loosen.py", "20240601_090000_loosen", 'schema.drop_not_null("books", "title")')
+    assert books.database(env="development").migrate().applied == ["20240601_090000_loosen"]
