@@ -290,3 +290,42 @@ def test_a_process_killed_after_an_in_place_change_leaves_the_file_as_it_was(boo
         connection.close()
     books.add("001_loosen.py", "20240601_090000_loosen", 'schema.drop_not_null("books", "title")')
     assert books.database(env="development").migrate().applied == ["20240601_090000_loosen"]
+
+
+def test_alter_column_type_keeps_default_collate_references_and_check(project):
+    """Issue 10, item 5: the old rebuild replaced the whole column, so the app's rules silently went away."""
+    project.path.parent.mkdir(parents=True)
+    connection = project.connect()
+    connection.executescript("""
+        CREATE TABLE genre (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE shelf (
+            id INTEGER PRIMARY KEY,
+            genre_id INT REFERENCES genre(id) ON DELETE CASCADE,
+            label VARCHAR(20) NOT NULL DEFAULT 'Unsorted' COLLATE NOCASE UNIQUE CHECK (length(label) > 2),
+            size SMALLINT DEFAULT 10
+        );
+        INSERT INTO genre (id, name) VALUES (1, 'novels'), (2, 'poems');
+        INSERT INTO shelf (genre_id, label) VALUES (1, 'Fiction'), (2, 'Verse');
+    """)
+    connection.close()
+    project.add("001_retype.py", "20240601_090000_retype", '''
+        schema.alter_column_type("shelf", "label", peewee.TextField())
+        schema.alter_column_type("shelf", "genre_id", peewee.BigIntegerField(null=True))
+        schema.alter_column_type("shelf", "size", peewee.IntegerField(null=True))
+    ''')
+    project.database(env="development").register_models([])
+    connection = project.connect()
+    connection.execute("PRAGMA foreign_keys = ON")
+    try:
+        connection.execute("INSERT INTO shelf (genre_id) VALUES (2)")  # the DEFAULT fills label
+        assert connection.execute("SELECT label, size FROM shelf WHERE id = 3").fetchone() == ("Unsorted", 10)
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            connection.execute("INSERT INTO shelf (label) VALUES ('fiction')")  # COLLATE NOCASE + UNIQUE kept
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            connection.execute("INSERT INTO shelf (label) VALUES ('ab')")
+        connection.execute("DELETE FROM genre WHERE id = 2")  # REFERENCES ... ON DELETE CASCADE kept
+        assert connection.execute("SELECT label FROM shelf ORDER BY id").fetchall() == [("Fiction",)]
+        types = {row[1]: row[2] for row in connection.execute("PRAGMA table_info(shelf)")}
+        assert types == {"id": "INTEGER", "genre_id": "INTEGER", "label": "TEXT", "size": "INTEGER"}
+    finally:
+        connection.close()
