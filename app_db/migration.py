@@ -224,8 +224,8 @@ class Schema:
             )
         else:
             text = sql_literal(default)
-        current = [definition.sql[each.start:each.end] for each in found.find("default")]
-        if current == [f"DEFAULT {text}"] or [" ".join(each.split()[1:]) for each in current] == [text]:
+        current = [" ".join(definition.sql[each.start:each.end].split()[1:]) for each in found.find("default")]
+        if current == [text]:
             raise self._no_change(f"add_column_default({table!r}, {column!r}, {default!r})", definition, found,
                                   f"already has DEFAULT {text}")
         self._rewrite_in_place(definition, definition.splice(definition.replacing(found, "default", f"DEFAULT {text}")))
@@ -270,7 +270,7 @@ class Schema:
         if field.collation:
             edits += definition.replacing(found, "collate", f"COLLATE {field.collation}")
         sql = definition.splice(edits)
-        if " ".join(sql.split()) == " ".join(definition.sql.split()):
+        if " ".join(sql.split()).upper() == " ".join(definition.sql.split()).upper():
             raise self._no_change(call, definition, found, f"already has type {type_text} and this nullability")
         self._copy_rows(definition, sql)
 
