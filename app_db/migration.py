@@ -155,7 +155,8 @@ class Schema:
         """Drop ``column``: ALTER TABLE DROP COLUMN, or on older SQLite the 12-step copy without it.
 
         Either way a column that something else uses (a key, an index, a
-        constraint, another column, a trigger or a view) is refused.
+        constraint, another column, a trigger or a view) is refused; the
+        rebuild judges that conservatively, by any mention of the name.
         """
         native = self.native_drop_column
         if native if native is not None else self.db.server_version >= (3, 35, 0):
