@@ -18,6 +18,7 @@ from .errors import (
     MigrationDefinitionError,
     MigrationError,
     SchemaDriftError,
+    SchemaOperationError,
     SchemaTooNewError,
     TrackingTableError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "MigrationStatus",
     "Schema",
     "SchemaDriftError",
+    "SchemaOperationError",
     "SchemaTooNewError",
     "TrackingTableError",
     "__version__",

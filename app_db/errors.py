@@ -11,6 +11,7 @@ left behind (almost always: nothing was changed) and what to do next.
     │   └── TrackingTableError     app_db_migrations is damaged (.row, .column); nothing was changed
     ├── SchemaTooNewError          a newer app version migrated this file; nothing was changed
     ├── MigrationError             a migration raised; the batch was rolled back (.migration, __cause__)
+    ├── SchemaOperationError       a Schema operation that cannot run or would change nothing (inside up())
     ├── SchemaDriftError           models and schema disagree (development)
     ├── DatabaseLockedError        another process kept the write lock too long
     ├── DatabaseNotWritableError   the folder or the file cannot be written
@@ -41,6 +42,7 @@ __all__ = [
     "MigrationDefinitionError",
     "MigrationError",
     "SchemaDriftError",
+    "SchemaOperationError",
     "SchemaTooNewError",
     "TrackingTableError",
 ]
@@ -122,6 +124,14 @@ class MigrationError(AppDbError):
         super().__init__(message, path=path)
         self.migration = migration
         self.backup = backup
+
+
+class SchemaOperationError(AppDbError, ValueError):
+    """A Schema operation cannot do what it was asked, or would change nothing.
+
+    Raised inside up()/down(), so the runner rolls the batch back and raises
+    MigrationError with this as its ``__cause__``.
+    """
 
 
 class SchemaDriftError(AppDbError):

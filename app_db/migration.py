@@ -1,22 +1,27 @@
 """The Migration base class, and the schema operations handed to up() and down().
 
 Schema mirrors the Sequelize QueryInterface the seed app used, one method per
-operation, each run at once on Peewee's ``playhouse.migrate`` (which owns the
-SQL generation and SQLite's table rebuilds). app_db adds only what a rebuild
-would otherwise lose: the table's triggers and its AUTOINCREMENT sequence.
+operation, each run at once. Most are Peewee's ``playhouse.migrate`` (SQL
+generation, native ALTER TABLE). The column changes SQLite cannot make with
+ALTER TABLE (NOT NULL, a type) edit the table's own CREATE TABLE with
+app_db.ddl and then follow SQLite's documented procedures: in place when
+the stored rows stay valid, the 12-step copy otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from contextlib import contextmanager
+
+from .errors import SchemaOperationError
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds; annotations are strings here
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, Iterator, Mapping, Optional, Sequence
+    from typing import Any, ClassVar, Mapping, Optional, Sequence, Tuple
 
     import peewee
+
+    from .ddl import ColumnDefinition, TableDefinition
 
 __all__ = ["ID_PATTERN", "STUB_MARKER", "Migration", "Schema", "check_migration_id"]
 
@@ -150,34 +155,133 @@ class Schema:
         else:
             self._run(self._migrator.add_column(table, column, field))
 
+    #: SQLite 3.35 added ALTER TABLE DROP COLUMN; before it, drop_column rebuilds the table.
+    #: None: decide from the SQLite in use (a test may force either path).
+    native_drop_column: "Optional[bool]" = None
+
     def drop_column(self, table: str, column: str) -> None:
-        self._run(self._migrator.drop_column(table, column))
+        """Drop ``column``: ALTER TABLE DROP COLUMN, or on older SQLite the 12-step copy without it.
+
+        Either way a column that something else uses (a key, an index, a
+        constraint, another column, a trigger or a view) is refused; the
+        rebuild judges that conservatively, by any mention of the name.
+        """
+        native = self.native_drop_column
+        if native if native is not None else self.db.server_version >= (3, 35, 0):
+            self._run(self._migrator.drop_column(table, column))
+            return
+        from .ddl import DdlError, mentions
+
+        definition, found = self._column_definition("drop_column", table, column)
+        try:
+            sql = definition.splice(definition.dropping(found))
+        except DdlError as exc:
+            raise SchemaOperationError(f"drop_column({table!r}, {column!r}): {exc}; drop the table instead") from None
+        users = [f"table {definition.name}'s own definition"] if mentions(
+            definition.sql[:found.name_token.start] + definition.sql[found.end:], found.name) else []
+        users += [f"{kind} {name}" for kind, name, sql_text in self.db.execute_sql(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND (type IN ('trigger', 'view') "
+            "OR (type = 'index' AND tbl_name = ? COLLATE NOCASE))", (definition.name,)) if mentions(sql_text, found.name)]
+        if users:
+            raise SchemaOperationError(
+                f"drop_column({table!r}, {column!r}): {', '.join(users)} use(s) column {definition.name}.{found.name}; "
+                "drop or change those first in the same migration (SQLite before 3.35 cannot drop a column itself, "
+                "so app_db rebuilds the table)"
+            )
+        self._copy_rows(definition, sql)
 
     def rename_column(self, table: str, old_name: str, new_name: str) -> None:
         self._run(self._migrator.rename_column(table, old_name, new_name))
 
     def add_not_null(self, table: str, column: str) -> None:
-        """Make ``column`` NOT NULL (a table rebuild on SQLite < 3.53); rows holding NULL there are refused."""
-        nulls = self.db.execute_sql(
-            f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL"
-        ).fetchone()[0]
-        if nulls:
-            raise ValueError(
-                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. "
-                f"Fill them first in the same migration, e.g. "
-                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")."
-            )
-        with self._rebuilding(table):
-            self._run(self._migrator.add_not_null(table, column))
+        """Make ``column`` NOT NULL, in place (no row is copied); rows holding NULL there are refused, with the count."""
+        definition, found = self._column_definition("add_not_null", table, column)
+        if found.not_null:
+            raise self._no_change("add_not_null", definition, found, "is already NOT NULL")
+        implied = self._implied_not_null(definition, found)
+        if implied:
+            raise self._no_change("add_not_null", definition, found, implied)
+        self._refuse_nulls(definition, found)
+        self._rewrite_in_place(definition, definition.splice(definition.appending(found, "NOT NULL")))
 
     def drop_not_null(self, table: str, column: str) -> None:
-        with self._rebuilding(table):
-            self._run(self._migrator.drop_not_null(table, column))
+        """Let ``column`` hold NULL, in place (no row is copied); every other part of its definition stays."""
+        definition, found = self._column_definition("drop_not_null", table, column)
+        if not found.not_null:
+            raise self._no_change("drop_not_null", definition, found, "has no NOT NULL constraint to drop")
+        implied = self._implied_not_null(definition, found)
+        if implied:
+            raise self._no_change("drop_not_null", definition, found, implied)
+        self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("not null"))))
+
+    def add_column_default(self, table: str, column: str, default: Any) -> None:
+        """Give ``column`` a DEFAULT for rows inserted from now on (or replace its DEFAULT), in place.
+
+        ``default`` is a value (written as an SQL literal) or ``peewee.SQL``
+        for an expression, e.g. ``peewee.SQL("CURRENT_TIMESTAMP")``. Stored
+        rows are not touched: a DEFAULT only fills inserts that omit the column.
+        """
+        import peewee
+
+        definition, found = self._column_definition("add_column_default", table, column)
+        if isinstance(default, peewee.SQL):
+            text = default.sql if default.sql.lstrip().startswith("(") else f"({default.sql})"
+        elif default is None or callable(default):
+            raise SchemaOperationError(
+                f"add_column_default({table!r}, {column!r}, {default!r}): the default must be a value or peewee.SQL "
+                "(a Python callable runs in the app, not in SQLite); use drop_column_default to remove one"
+            )
+        else:
+            text = sql_literal(default)
+        current = [" ".join(definition.sql[each.start:each.end].split()[1:]) for each in found.find("default")]
+        if current == [text]:
+            raise self._no_change(f"add_column_default({table!r}, {column!r}, {default!r})", definition, found,
+                                  f"already has DEFAULT {text}")
+        self._rewrite_in_place(definition, definition.splice(definition.replacing(found, "default", f"DEFAULT {text}")))
+
+    def drop_column_default(self, table: str, column: str) -> None:
+        """Remove ``column``'s DEFAULT, in place; inserts that omit the column then store NULL (or fail NOT NULL)."""
+        definition, found = self._column_definition("drop_column_default", table, column)
+        if not found.find("default"):
+            raise self._no_change("drop_column_default", definition, found, "has no DEFAULT to drop")
+        self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("default"))))
 
     def alter_column_type(self, table: str, column: str, field: "peewee.Field") -> None:
-        """Give ``column`` the type (and nullability) of ``field``; a table rebuild."""
-        with self._rebuilding(table):
-            self._run(self._migrator.alter_column_type(table, column, field))
+        """Give ``column`` the type of ``field``; a table rebuild that copies every row with its rowid.
+
+        Only the type changes, plus what a peewee field always states: its
+        nullability (``null=True`` drops NOT NULL, ``null=False`` adds it).
+        A ``collation`` on the field replaces the column's COLLATE; everything
+        else of the definition (DEFAULT, CHECK, REFERENCES, PRIMARY KEY,
+        UNIQUE, comments) stays as written. A field's ``default`` is peewee's,
+        applied by Python on insert, so it does not touch the column's DEFAULT.
+        """
+        import peewee
+
+        definition, found = self._column_definition("alter_column_type", table, column)
+        call = f"alter_column_type({table!r}, {column!r}, {type(field).__name__}(...))"
+        if isinstance(field, peewee.ForeignKeyField) or field.primary_key or field.unique or field.index or field.constraints:
+            raise SchemaOperationError(
+                f"{call}: alter_column_type changes a column's type (and NULL, COLLATE); it cannot add "
+                "a foreign key, primary key, UNIQUE, index or constraints; pass a plain field, "
+                "and use add_index(..., unique=True) for uniqueness"
+            )
+        context = self.db.get_sql_context()
+        type_text = context.sql(field.ddl_datatype(context)).query()[0]
+        edits = []
+        if "".join(found.type.split()).upper() != "".join(type_text.split()).upper():
+            edits += definition.replacing_type(found, type_text)
+        if field.null and found.not_null:
+            edits += definition.removing(found.find("not null"))
+        elif not field.null and not found.not_null:
+            self._refuse_nulls(definition, found)
+            edits += definition.appending(found, "NOT NULL")
+        if field.collation:
+            edits += definition.replacing(found, "collate", f"COLLATE {field.collation}")
+        sql = definition.splice(edits)
+        if " ".join(sql.split()).upper() == " ".join(definition.sql.split()).upper():
+            raise self._no_change(call, definition, found, f"already has type {type_text} and this nullability")
+        self._copy_rows(definition, sql)
 
     def foreign_key(self, table: str, column: str = "id", **field_options: Any) -> "peewee.ForeignKeyField":
         """A ForeignKeyField to ``table.column`` for create_table or add_column.
@@ -217,32 +321,161 @@ class Schema:
             attrs[column] = field.clone() if hasattr(field, "clone") else field
         return type(table, (peewee.Model,), attrs)  # peewee names indexes after the class
 
-    @contextmanager
-    def _rebuilding(self, table: str) -> Iterator[None]:
-        """Keep what SQLite drops with a table while peewee rebuilds it.
+    # Rebuilds ---------------------------------------------------------------------
+    # Why not peewee's SqliteMigrator for these: below SQLite 3.53 it splits
+    # the stored column list with regular expressions and regenerates the
+    # altered column from the field, so it loses DEFAULT, COLLATE,
+    # REFERENCES, CHECK and WITHOUT ROWID, cannot read table constraints,
+    # comments or quoted names, and copies rows without their rowid. Here
+    # the table's own statement is edited token by token (app_db.ddl) and
+    # SQLite's documented procedures run on it.
+    def _column_definition(self, operation: str, table: str, column: str) -> "Tuple[TableDefinition, ColumnDefinition]":
+        """The parsed statement of ``table`` and the definition of ``column``, both found case-insensitively."""
+        from .ddl import DdlError, read_create_table
 
-        DROP TABLE takes the table's triggers with it and resets its
-        AUTOINCREMENT counter (ids of deleted rows would come back). And with
-        legacy_alter_table off, renaming the rebuilt table into place fails
-        when a view reads the table, because the view is checked while the
-        name is missing; legacy mode renames without rewriting views.
+        row = self.db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
+        ).fetchone()
+        if row is None:
+            raise SchemaOperationError(f"{operation}({table!r}, {column!r}): there is no table {table!r}")
+        name, sql = row
+        try:
+            definition = read_create_table(sql)
+        except DdlError as exc:
+            kind = "virtual table (FTS, R*Tree...), whose columns SQLite cannot alter" if sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL") else "table"
+            raise SchemaOperationError(
+                f"{operation}({table!r}, {column!r}): cannot read the CREATE TABLE statement of {kind} {name!r}: "
+                f"{exc}; write this change as schema.sql(...) statements instead "
+                "(SQLite's ALTER TABLE page lists the steps), and please report the statement to app_db"
+            ) from None
+        definition.name = name  # as sqlite_master spells it, which is what SQLite looks triggers and sequences up by
+        found = definition.column(column)
+        if found is None:
+            columns = ", ".join(each.name for each in definition.columns)
+            raise SchemaOperationError(
+                f"{operation}({table!r}, {column!r}): table {name!r} has no column {column!r} (its columns: "
+                f"{columns})"
+            )
+        return definition, found
+
+    def _no_change(self, operation: str, definition: "TableDefinition", found: "ColumnDefinition", why: str) -> Exception:
+        if not operation.endswith(")"):
+            operation = f"{operation}({definition.name!r}, {found.name!r})"
+        return SchemaOperationError(
+            f"{operation} would change nothing: column {definition.name}.{found.name} {why}; "
+            "remove the call, or check the table and column names"
+        )
+
+    def _implied_not_null(self, definition: "TableDefinition", found: "ColumnDefinition") -> str:
+        """Why SQLite never lets ``found`` hold NULL whatever its NOT NULL says, or ""."""
+        keys = [row[1] for row in self.db.execute_sql(f"PRAGMA table_info({quote(definition.name)})") if row[5]]
+        if found.name not in keys:
+            return ""
+        if definition.without_rowid:
+            return "is part of the PRIMARY KEY of a WITHOUT ROWID table, which SQLite keeps NOT NULL itself"
+        declared = found.type.upper()
+        descending = any(token.keyword == "DESC" for constraint in found.find("primary key") for token in constraint.tokens)
+        if len(keys) == 1 and declared == "INTEGER" and not descending:
+            return "is the table's rowid (INTEGER PRIMARY KEY), which is never NULL"
+        return ""
+
+    def _refuse_nulls(self, definition: "TableDefinition", found: "ColumnDefinition") -> None:
+        table, column = definition.name, found.name
+        nulls = self.db.execute_sql(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL").fetchone()[0]
+        if nulls:
+            raise SchemaOperationError(
+                f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. "
+                f"Fill them first in the same migration, e.g. "
+                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")"
+            )
+
+    def _rewrite_in_place(self, definition: "TableDefinition", sql: str) -> None:
+        """Store ``sql`` as the table's statement without touching a row.
+
+        SQLite's ALTER TABLE page, "making other kinds of table schema
+        changes": for a change that leaves every stored row valid (a
+        constraint dropped, or NOT NULL added once no NULL remains), write
+        sqlite_schema under writable_schema and bump schema_version so every
+        connection re-reads it. It runs in the launch's transaction, so a
+        rollback undoes it. The page ends with PRAGMA integrity_check, which
+        reads every row: the cost this path exists to avoid; and the only
+        rule it could find broken, NOT NULL, was counted before. So the check is the one that matters for a
+        text edit: SQLite re-reads the statement and reports exactly the
+        columns and nullability the edited text declares.
         """
-        triggers = self.db.execute_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        from .ddl import read_create_table
+
+        version = self.db.execute_sql("PRAGMA schema_version").fetchone()[0]
+        self.db.execute_sql("PRAGMA writable_schema = ON")
+        try:
+            self.db.execute_sql(
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, definition.name)
+            )
+            self.db.execute_sql(f"PRAGMA schema_version = {int(version) + 1}")
+        finally:
+            self.db.execute_sql("PRAGMA writable_schema = OFF")
+        declared = read_create_table(sql)
+        expected = [(column.name, column.not_null) for column in declared.columns]
+        reported = [(row[1], bool(row[3])) for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})")]
+        if declared.without_rowid:  # SQLite makes the key's columns NOT NULL itself
+            keys = {row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})") if row[5]}
+            expected = [(name, not_null or name in keys) for name, not_null in expected]
+        if reported != expected:
+            raise SchemaOperationError(
+                f"After rewriting the statement of table {definition.name!r}, SQLite reports its columns as "
+                f"{reported}, not {expected}. Please report this "
+                "statement to app_db"
+            )
+
+    def _copy_rows(self, definition: "TableDefinition", sql: str) -> None:
+        """Rebuild the table as ``sql`` by SQLite's 12 steps, keeping rowids, indexes, triggers and the sequence.
+
+        New table, copy (rowid included, generated columns left to SQLite),
+        drop, rename, then restore what DROP TABLE takes with it: indexes,
+        triggers, the AUTOINCREMENT counter. Foreign keys are off (the
+        runner), so nothing cascades. legacy_alter_table keeps the rename
+        from re-checking views that read the table, and afterwards the
+        app's own text of the statement is stored again (a rename rewrites
+        the name's spelling).
+        """
+        from .ddl import read_create_table
+
+        name = definition.name
+        attached = self.db.execute_sql(
+            "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? COLLATE NOCASE "
+            "AND sql IS NOT NULL ORDER BY type = 'trigger', rowid",
+            (name,),
         ).fetchall()
-        sequence = self._sequence(table)
+        sequence = self._sequence(name)
+        kept = {column.name.lower() for column in read_create_table(sql).columns}  # all but a dropped one
+        columns = [row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})")
+                   if row[6] == 0 and row[1].lower() in kept]
+        if not definition.without_rowid:
+            taken = {column.lower() for column in columns}
+            rowid = next((alias for alias in ("rowid", "_rowid_", "oid") if alias not in taken), None)
+            if rowid is None:
+                raise SchemaOperationError(
+                    f"Cannot rebuild table {name!r}: its columns named rowid, _rowid_ and oid hide the rowid, which "
+                    "the copy must keep"
+                )
+            columns = [rowid] + columns
+        listed = ", ".join(quote(column) if column not in ("rowid", "_rowid_", "oid") else column for column in columns)
+        temporary = f"{name}__app_db_rebuild"
         self.db.execute_sql("PRAGMA legacy_alter_table = ON")
         try:
-            yield
+            self.db.execute_sql(definition.renamed(temporary, sql))
+            self.db.execute_sql(f"INSERT INTO {quote(temporary)} ({listed}) SELECT {listed} FROM {quote(name)}")
+            self.db.execute_sql(f"DROP TABLE {quote(name)}")
+            self.db.execute_sql(f"ALTER TABLE {quote(temporary)} RENAME TO {quote(name)}")
         finally:
             self.db.execute_sql("PRAGMA legacy_alter_table = OFF")
-        existing = {row[0] for row in self.db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name, sql in triggers:
-            if name not in existing:
-                self.db.execute_sql(sql)
-        if sequence is not None and (self._sequence(table) or 0) < sequence:
-            self.db.execute_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
-            self.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, sequence))
+        self._rewrite_in_place(definition, sql)
+        for (statement,) in attached:
+            self.db.execute_sql(statement)
+        if self._sequence(name) != sequence:  # the copy set it to the highest id left, or created it
+            self.db.execute_sql("DELETE FROM sqlite_sequence WHERE name = ? COLLATE NOCASE", (name,))
+            if sequence is not None:
+                self.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, sequence))
 
     def _sequence(self, table: str) -> Optional[int]:
         has_sequences = self.db.execute_sql(
@@ -250,7 +483,7 @@ class Schema:
         ).fetchone()
         if not has_sequences:
             return None
-        row = self.db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        row = self.db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
         return row[0] if row else None
 
 

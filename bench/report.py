@@ -181,9 +181,10 @@ def upgrade_goals(scenarios: list) -> list[str]:
             if variant == "raw":
                 continue
             r = ratio(summarize(samples), base)
-            lines.append(f"- {scenario.title}, {variant} ≤ 1.5 × raw: {_verdict(r is not None and r <= 1.5)}"
+            lines.append(f"- {scenario.title}, {variant} ≤ {scenario.goal:g} × raw: "
+                         f"{_verdict(r is not None and r <= scenario.goal)}"
                          f" ({_ratios([r])})")
-            if variant in scenario.silences:
+            if variant in scenario.silences and scenario.long_step:
                 share = max(scenario.silent_shares[variant])
                 lines.append(f"- {scenario.title}, {variant} reports progress during the long step "
                              f"(no gap over {MAX_SILENT_SHARE:.0%} of the run): {_verdict(share <= MAX_SILENT_SHARE)}"

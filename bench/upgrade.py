@@ -1,8 +1,10 @@
 """The large-upgrade scenarios, each against what raw SQLite needs for the same work.
 
-- rebuild: ``schema.add_not_null`` on a table of R rows (a table rebuild on
-  SQLite < 3.53), against the 12-step rebuild written by hand in the sqlite3
-  module, both on the same WAL file with synchronous=NORMAL (app_db's pragmas).
+- rebuild: ``schema.add_not_null``, ``schema.drop_not_null`` (both rewrite
+  the table's statement in place) and ``schema.alter_column_type`` (SQLite's
+  12-step copy) on a table of R rows, each against the 12-step rebuild
+  written by hand in the sqlite3 module for the same change, both on the
+  same WAL file with synchronous=NORMAL (app_db's pragmas).
 - backup: the production backup of a database of B MB, against a file copy
   of the same file followed by fsync (the backup is durable too). Measured
   twice: the backup call alone, and a production launch with one trivial
@@ -27,7 +29,31 @@ from pathlib import Path
 from bench.launch import LaunchFailed, Sample, child_env, run_script
 from bench.project import write_script
 
-REBUILD_TABLE_SQL = 'CREATE TABLE "big__new" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "value" INTEGER NOT NULL)'
+
+@dataclass(frozen=True)
+class Rebuild:
+    """One column change on ``big.value``: how 001 creates it, the call 002 makes, what the table becomes."""
+
+    operation: str
+    path: str
+    value_field: str
+    call: str
+    value_after: str  # the value column's definition after the change
+    goal: float  # at most this × the 12-step rebuild by hand
+
+    def table_sql(self, name: str) -> str:
+        return (f'CREATE TABLE "{name}" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, '
+                f'"value" {self.value_after})')
+
+
+REBUILDS = (
+    Rebuild("add_not_null", "in place", "peewee.IntegerField(null=True)", 'schema.add_not_null("big", "value")',
+            "INTEGER NOT NULL", 0.2),
+    Rebuild("drop_not_null", "in place", "peewee.IntegerField()", 'schema.drop_not_null("big", "value")',
+            "INTEGER", 0.2),
+    Rebuild("alter_column_type", "12-step copy", "peewee.IntegerField(null=True)",
+            'schema.alter_column_type("big", "value", peewee.TextField(null=True))', "TEXT", 1.5),
+)
 
 _TIMED_PRELUDE = "import time\nstarted = time.perf_counter()\nmarks = []\n"
 _TIMED_EPILOGUE = (
@@ -43,6 +69,11 @@ class Scenario:
     title: str
     size: str
     baseline: str
+    goal: float = 1.5
+    """app_db at most this × the baseline."""
+    long_step: bool = True
+    """Whether one step takes long enough that progress must be reported during it
+    (an in-place change is a handful of statements whose cost does not grow with the rows)."""
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     silences: dict[str, list[float]] = field(default_factory=dict)
     """Per variant and run: longest stretch (s) with no progress report."""
@@ -109,15 +140,15 @@ def _checkpoint(path: Path) -> None:
     con.close()
 
 
-def build_rebuild_template(root: Path, rows: int) -> tuple[Path, Path]:
-    """A WAL file holding ``big`` (R rows, indexed ``name``, ``value`` nullable but
-    filled) with migration 001 applied; migration 002 makes ``value`` NOT NULL."""
+def build_rebuild_template(root: Path, rows: int, rebuild: Rebuild) -> tuple[Path, Path]:
+    """A WAL file holding ``big`` (R rows, indexed ``name``, ``value`` filled) with migration
+    001 applied; migration 002 makes the change."""
     migrations = root / "migrations"
     migrations.mkdir(parents=True)
     (migrations / "001_create_big.py").write_text(_migration(
         "CreateBig", "20240101_000001_create_big",
         '        schema.create_table("big", {"id": peewee.AutoField(), '
-        '"name": peewee.CharField(max_length=255, index=True), "value": peewee.IntegerField(null=True)})'))
+        f'"name": peewee.CharField(max_length=255, index=True), "value": {rebuild.value_field}}})'))
     template = root / "template.sqlite3"
     _apply_first_migration(root, migrations, template)
     con = sqlite3.connect(template)
@@ -126,16 +157,15 @@ def build_rebuild_template(root: Path, rows: int) -> tuple[Path, Path]:
     con.commit()
     con.close()
     _checkpoint(template)
-    (migrations / "002_make_value_not_null.py").write_text(_migration(
-        "MakeValueNotNull", "20240101_000002_make_value_not_null",
-        '        schema.add_not_null("big", "value")'))
+    (migrations / "002_change_value.py").write_text(_migration(
+        "ChangeValue", "20240101_000002_change_value", f"        {rebuild.call}"))
     return template, migrations
 
 
-def _raw_rebuild_source(db_path: Path) -> str:
+def _raw_rebuild_source(db_path: Path, rebuild: Rebuild) -> str:
     steps = [
         "BEGIN IMMEDIATE",
-        REBUILD_TABLE_SQL,
+        rebuild.table_sql("big__new"),
         'INSERT INTO "big__new" ("id", "name", "value") SELECT "id", "name", "value" FROM "big"',
         'DROP TABLE "big"',
         'ALTER TABLE "big__new" RENAME TO "big"',
@@ -207,35 +237,37 @@ def _record(scenario: Scenario, variant: str, sample: Sample, marks_path: Path |
         scenario.progress_counts.setdefault(variant, []).append(count)
 
 
-def run_rebuild(root: Path, rows: int, rounds: int, log: Callable[[str], None]) -> Scenario:
-    log(f"rebuild: building a table of {rows:,} rows")
-    template, migrations = build_rebuild_template(root / "template", rows)
+def run_rebuild(root: Path, rows: int, rounds: int, log: Callable[[str], None], rebuild: Rebuild) -> Scenario:
+    log(f"{rebuild.operation}: building a table of {rows:,} rows")
+    template, migrations = build_rebuild_template(root / "template", rows, rebuild)
     work = root / "work" / "app.sqlite3"
     marks = root / "marks.json"
-    raw = _script(root / "raw", _raw_rebuild_source(work))
+    raw = _script(root / "raw", _raw_rebuild_source(work, rebuild))
     app = _script(root / "app_db", _app_db_launch_source(migrations, work, "development", marks))
     size_mb = template.stat().st_size / 1e6
-    scenario = Scenario(f"add_not_null on {rows:,} rows (table rebuild)", f"{size_mb:.0f} MB file",
-                        "12-step rebuild by hand in sqlite3")
+    scenario = Scenario(f"{rebuild.operation} on {rows:,} rows ({rebuild.path})", f"{size_mb:.0f} MB file",
+                        "12-step rebuild by hand in sqlite3", goal=rebuild.goal,
+                        long_step=rebuild.path != "in place")
     env = child_env()
     for round_index in range(rounds):
-        log(f"rebuild: round {round_index + 1} of {rounds}")
+        log(f"{rebuild.operation}: round {round_index + 1} of {rounds}")
         variants = [("raw", raw, None), ("app_db", app, marks)]
         for variant, script, marks_path in variants[round_index % 2:] + variants[:round_index % 2]:
             _fresh_copy(template, work)
             _record(scenario, variant, run_script(script, env), marks_path)
-            _check_not_null(work)
+            _check_changed(work, rebuild)
     return scenario
 
 
-def _check_not_null(db_path: Path) -> None:
+def _check_changed(db_path: Path, rebuild: Rebuild) -> None:
     con = sqlite3.connect(db_path)
     try:
-        columns = {row[1]: row[3] for row in con.execute('PRAGMA table_info("big")')}
+        value = next(row for row in con.execute('PRAGMA table_info("big")') if row[1] == "value")
+        count = con.execute("SELECT count(*) FROM big").fetchone()[0]
     finally:
         con.close()
-    if columns.get("value") != 1:
-        raise RuntimeError(f"rebuild left big.value nullable in {db_path}")
+    if (value[2] + (" NOT NULL" if value[3] else "")) != rebuild.value_after or count == 0:
+        raise RuntimeError(f"{rebuild.operation} left big.value as {value} ({count} rows) in {db_path}")
 
 
 def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], None]) -> Scenario:
@@ -268,9 +300,11 @@ def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], Non
 def run_upgrades(root: Path, rows: int, megabytes: int, rounds: int,
                  log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> list[Scenario]:
     scenarios = []
-    for name, run, size in (("rebuild", run_rebuild, rows), ("backup", run_backup, megabytes)):
+    runs = [(rebuild.operation, lambda folder, r=rebuild: run_rebuild(folder, rows, rounds, log, r)) for rebuild in REBUILDS]
+    runs.append(("backup", lambda folder: run_backup(folder, megabytes, rounds, log)))
+    for name, run in runs:
         try:
-            scenarios.append(run(root / name, size, rounds, log))
+            scenarios.append(run(root / name))
         except LaunchFailed as failure:
             log(f"  ! {name} scenario failed: {str(failure).strip().splitlines()[-1]}")
         finally:

@@ -2,8 +2,13 @@
 
 Each operation is one migration (up and its inverse down) on a table with
 rows, an AUTOINCREMENT key, an index, a trigger, a view and a child table
-(ON DELETE CASCADE). After the ups, every row keeps its values in the columns
-no operation touched; after the downs, schema and rows equal the original.
+(ON DELETE CASCADE). The table's DDL is drawn too, as people write it by
+hand: keywords in any case, the four identifier quotings, the table's name
+in another case than the operations use, comments (with commas,
+parentheses and "NOT NULL" inside), a DEFAULT holding JSON, CHECKs, a
+table-level UNIQUE. After the ups, every row keeps its values in the
+columns no operation touched; after the downs, schema and rows equal the
+original.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ OPERATIONS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
     "drop not null": (("label",), 'schema.drop_not_null("item", "label")', 'schema.add_not_null("item", "label")'),
     "alter column type": (("weight",), 'schema.alter_column_type("item", "weight", peewee.TextField())',
                           'schema.alter_column_type("item", "weight", peewee.IntegerField())'),
+    "add column default": ((), 'schema.add_column_default("item", "kept", "kept, by default")',
+                           'schema.drop_column_default("item", "kept")'),
     "rename column": (("nickname",), 'schema.rename_column("item", "nickname", "alias")',
                       'schema.rename_column("item", "alias", "nickname")'),
     "rename child table": ((), 'schema.rename_table("part", "component")', 'schema.rename_table("component", "part")'),
@@ -39,31 +46,69 @@ OPERATIONS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
 COLUMNS = ("id", "label", "note", "weight", "code", "nickname", "kept")
 
 
-class Initial(Migration):
-    id = "20240101_000000_initial"
+# The item table as people write it by hand: how each part is spelled is drawn by hypothesis
+# (keyword case, the four identifier quotings, comments, optional constraints), its meaning fixed.
+QUOTINGS = ("{}", '"{}"', "[{}]", "`{}`")
+ITEM_SPELLINGS = ("item", "Item", "ITEM")
+
+
+def item_table_sql(draw) -> Tuple[str, str]:
+    """(the table's name as written, its CREATE TABLE) with every choice drawn from ``draw``."""
+    from hypothesis import strategies as st
+
+    case = draw(st.sampled_from([str.upper, str.lower, str.title]))
+
+    def words(text: str) -> str:
+        return " ".join(case(word) for word in text.split())
+
+    def name(identifier: str) -> str:
+        return draw(st.sampled_from(QUOTINGS)).format(identifier)
+
+    def optional(text: str) -> str:
+        return (" " + text) if draw(st.booleans()) else ""
+
+    comments = ["", " -- a comment, with (parentheses)\n  ", " /* legacy, ( NOT NULL */ "]
+    table = draw(st.sampled_from(ITEM_SPELLINGS))
+    columns = [
+        f"{name('id')} INTEGER {words('primary key autoincrement')}",
+        f"{name('label')} VARCHAR(255) {words('not null')}" + optional(words("collate nocase")),
+        f"{name('note')} TEXT" + optional(words("default") + " '{\"a\": 1, \"b\": [2, 3]}'"),
+        f"{name('weight')} INTEGER {words('not null')}" + optional(words("check") + " (weight >= 0)"),
+        f"{name('code')} VARCHAR(255) {words('not null')}",
+        f"{name('nickname')} TEXT" + optional(words("check") + " (nickname <> 'NOT NULL')"),
+        f"{name('kept')} TEXT",
+    ]
+    columns += [constraint for constraint in (words("unique") + " (code)", words("check") + " (length(label) > 0)")
+                if draw(st.booleans())]
+    body = ",".join(draw(st.sampled_from(comments)) + "\n  " + column for column in columns)
+    return table, f"{words('create table')} {name(table)} ({body}\n)"
+
+
+def initial_migration(table: str, item_sql: str) -> Migration:
+    """The file as an old app version left it: ``item_sql`` and what hangs off it, filled with rows."""
 
     def up(self, schema):
-        schema.sql(
-            "CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, label VARCHAR(255) NOT NULL, note TEXT, "
-            "weight INTEGER NOT NULL, code VARCHAR(255) NOT NULL, nickname TEXT, kept TEXT)"
-        )
+        schema.sql(item_sql)
         schema.sql("CREATE TABLE part (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL "
-                   "REFERENCES item (id) ON DELETE CASCADE, name TEXT)")
-        schema.sql("CREATE INDEX item_label ON item (label)")
+                   f"REFERENCES {table} (id) ON DELETE CASCADE, name TEXT)")
+        schema.sql(f"CREATE INDEX item_label ON {table} (label)")
         schema.sql("CREATE TABLE item_log (item_id INTEGER)")
-        schema.sql("CREATE TRIGGER item_logged AFTER INSERT ON item BEGIN INSERT INTO item_log VALUES (new.id); END")
-        schema.sql("CREATE VIEW heavy AS SELECT id, label FROM item WHERE weight > 50")
+        schema.sql(f"CREATE TRIGGER item_logged AFTER INSERT ON {table} BEGIN INSERT INTO item_log VALUES (new.id); END")
+        schema.sql(f"CREATE VIEW heavy AS SELECT id, label FROM {table} WHERE weight > 50")
         schema.sql(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
-            "INSERT INTO item (label, note, weight, code, nickname, kept) "
+            f"INSERT INTO {table} (label, note, weight, code, nickname, kept) "
             "SELECT 'item ' || i, 'note ' || i, i % 97, 'C' || i, CASE WHEN i % 4 THEN 'nick' || i END, hex(randomblob(8)) FROM n"
         )
-        schema.sql("INSERT INTO part (item_id, name) SELECT id, 'part of ' || id FROM item WHERE id % 2 = 0")
+        schema.sql(f"INSERT INTO part (item_id, name) SELECT id, 'part of ' || id FROM {table} WHERE id % 2 = 0")
         schema.sql("DELETE FROM part WHERE item_id > 290")
-        schema.sql("DELETE FROM item WHERE id > 290")  # the sequence stays at 300
+        schema.sql(f"DELETE FROM {table} WHERE id > 290")  # the sequence stays at 300
 
-    def down(self, schema):
-        raise NotImplementedError
+    return type("Initial", (Migration,), {"id": "20240101_000000_initial", "up": up})()
+
+
+PLAIN_ITEM = ("item", "CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, label VARCHAR(255) NOT NULL, note TEXT, "
+              "weight INTEGER NOT NULL, code VARCHAR(255) NOT NULL, nickname TEXT, kept TEXT)")
 
 
 def operation_migration(index: int, name: str) -> Migration:
@@ -100,10 +145,14 @@ def rows(connection: sqlite3.Connection, columns: Sequence[str], renamed: Dict[s
     return connection.execute(f"SELECT {selected} FROM item ORDER BY id").fetchall()
 
 
-def check_round_trip(folder: Path, names: Sequence[str]) -> None:
-    """Apply ``names`` (one migration each) in one launch, check, roll all back, check; AssertionError if not."""
+def check_round_trip(folder: Path, names: Sequence[str], item: Tuple[str, str] = PLAIN_ITEM) -> None:
+    """Apply ``names`` (one migration each) in one launch, check, roll all back, check; AssertionError if not.
+
+    ``item`` is the item table's name as its DDL writes it and that DDL; the
+    operations name it "item" whatever case the DDL uses.
+    """
     path = folder / "app.sqlite3"
-    migrations = [Initial(), *(operation_migration(index, name) for index, name in enumerate(names, start=1))]
+    migrations = [initial_migration(*item), *(operation_migration(index, name) for index, name in enumerate(names, start=1))]
     first = Database("PropertyApp", path=path, migrations=migrations[:1], env="development")
     first.register_models([])
     first.close()
@@ -151,23 +200,30 @@ def property_round_trips(runs: int, root: Path):
     from .scenarios import Outcome
 
     outcome = Outcome("Property: random operation sequences, up then down (hypothesis)", runs,
-                      f"sequences of {len(OPERATIONS)} operations (rebuilds, renames, indexes, columns, tables): "
-                      "after up, rows in untouched columns unchanged; after down, schema and every row as before")
+                      f"sequences of {len(OPERATIONS)} operations (rebuilds, renames, indexes, columns, tables) on an "
+                      "item table whose hand-written DDL is drawn too (keyword case, the four quotings, comments, "
+                      "CHECK, UNIQUE, DEFAULT holding JSON): after up, rows in untouched columns unchanged; "
+                      "after down, schema and every row as before")
     tried: List[Tuple[str, ...]] = []
+    tables: List[str] = []
 
     @settings(max_examples=runs, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=len(OPERATIONS), unique=True))
-    def round_trip(names: List[str]) -> None:
+    @given(st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=len(OPERATIONS), unique=True), st.data())
+    def round_trip(names: List[str], data) -> None:
+        item = item_table_sql(data.draw)
         tried.append(tuple(names))
+        tables.append(item[1])
         with tempfile.TemporaryDirectory(dir=root) as folder:
-            check_round_trip(Path(folder), names)
+            check_round_trip(Path(folder), names, item)
 
     root.mkdir(parents=True, exist_ok=True)
     try:
         round_trip()
     except Exception as exc:  # hypothesis re-raises the shrunk failure
-        outcome.failures.append(f"{type(exc).__name__}: {exc} (last sequence tried: {tried[-1] if tried else None})")
+        outcome.failures.append(f"{type(exc).__name__}: {exc} (last sequence tried: {tried[-1] if tried else None}, "
+                                f"on {tables[-1] if tables else None!r})")
     outcome.runs = len(tried)
     outcome.survived = len(tried) - (1 if outcome.failures else 0)
-    outcome.notes = f"{len(set(tried))} distinct sequences, up to {max(map(len, tried), default=0)} operations long"
+    outcome.notes = (f"{len(set(tried))} distinct sequences, up to {max(map(len, tried), default=0)} operations long, "
+                     f"on {len(set(tables))} distinct hand-written item tables")
     return outcome

@@ -365,8 +365,8 @@ def round_migrations(round_number: int) -> List[Tuple[str, str, str]]:
             (f"{number}_table_{round_number}.py", f"{stamp}_090000_table_{round_number}",
              f'schema.create_table("t{round_number}", {{"id": peewee.AutoField(), "x": peewee.IntegerField()}})'),
             (f"{number + 1}_rebuild_{round_number}.py", f"{stamp}_100000_rebuild_{round_number}",
-             'schema.sql("UPDATE note SET title = coalesce(title, \'untitled\')")\nschema.drop_not_null("note", "title")\n'
-             'schema.add_not_null("note", "title")'),
+             'schema.sql("UPDATE note SET title = coalesce(title, \'untitled\')")\nschema.add_not_null("note", "title")\n'
+             'schema.drop_not_null("note", "title")'),
         ]
     return [(f"{number}_index_{round_number}.py", f"{stamp}_090000_index_{round_number}",
              f'schema.add_index("tag", ["label", "note_id"], name="tag_label_{round_number}")')]
