@@ -23,7 +23,7 @@ import peewee
 import pytest
 
 from app_db import Database, Migration, MigrationError, SchemaOperationError
-from app_db.autogenerate import sqlite_affinity as affinity
+from app_db.reflection import sqlite_affinity as affinity
 from app_db.ddl import read_create_table
 
 from real_world_schemas import SCHEMAS, RealWorldSchema, build, register_functions
