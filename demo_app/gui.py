@@ -49,8 +49,12 @@ def launch_gui(
             if on_splash_step is not None:
                 on_splash_step(splash)
 
+    def keep_alive() -> None:
+        if splash is not None:
+            splash.keep_alive()
+
     try:
-        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating)
+        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive)
     except AppDbError as error:
         if splash is not None:
             splash.close(completed=False)

@@ -13,9 +13,12 @@ from typing import Iterator, List
 import pytest
 from demo_helpers import (
     OLD_NOTES,
+    RELEASE_2,
+    build_large_notebook,
     build_newer_version_database,
     build_release_2_database,
     expected_after_upgrade,
+    LARGE_TOPICS,
     rows,
     start_virtual_display,
 )
@@ -23,8 +26,11 @@ from demo_helpers import (
 tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
 from tkinter import font as tkfont  # noqa: E402
 
+from demo_app.error_dialog import ErrorDialog  # noqa: E402
 from demo_app.gui import GuiLaunch, launch_gui  # noqa: E402
+from demo_app.launch import LaunchProblem  # noqa: E402
 from demo_app.look import PALETTES  # noqa: E402
+from demo_app.main_window import LIST_PADDING  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +101,11 @@ def listed(window) -> List[str]:
     return list(window.note_list.get(0, "end"))
 
 
+def use_scrollbar(scrollbar, *args: str) -> None:
+    """What dragging the thumb or clicking the trough does: call the scrollbar's command."""
+    scrollbar.tk.eval(f"{scrollbar.cget('command')} {' '.join(args)}")
+
+
 def type_note(window, title: str, tags: str, body: str) -> None:
     window.new_button.invoke()
     window.title_var.set(title)
@@ -113,7 +124,7 @@ def test_fresh_install_splash_then_notes_and_preferences_persist(app: App, tmp_p
     assert app.toplevel_titles() == []  # the splash is gone once the main window shows
     assert window.root.state() == "normal"
     assert listed(window) == []
-    assert str(path) in window.status_var.get()
+    assert window.status_var.get() == f"No notes yet. They will be kept in {path}"  # no "0 note(s)", no migrations
 
     type_note(window, "Groceries", "Home, shopping", "milk\neggs")
     type_note(window, "Release plan", "work", "Ship on Friday.")
@@ -189,7 +200,7 @@ def test_upgrade_shows_each_step_and_opens_the_transformed_notes(app: App, tmp_p
     assert (window.title_var.get(), window.tags_var.get()) == ("Groceries", "home, shopping")
     assert window.body_text.get("1.0", "end-1c") == "milk\neggs\nbread"
     assert window.body_text.cget("background") == PALETTES["dark"]["surface"]  # release 2's theme kept
-    assert "updated with 5 migration(s)" in window.status_var.get()
+    assert window.status_var.get() == f"Your notes were updated for this version of AppDbNotes · 7 notes in {path}"
 
 
 def test_a_failed_migration_becomes_a_dialog_and_changes_nothing(app: App, tmp_path: Path) -> None:
@@ -249,3 +260,119 @@ def test_a_corrupt_file_can_be_moved_aside_for_an_empty_notebook(app: App, tmp_p
     assert listed(launch.window) == []
     assert launch.moved_aside.read_bytes() == b"\x00garbage" * 512  # kept, under a new name
     assert launch.moved_aside.parent == tmp_path
+
+
+def test_the_status_line_counts_notes_in_plain_words(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "", "milk")
+    window = app.start(path).window  # nothing pending: no word about updates
+    assert window.status_var.get() == f"1 note in {path}"
+    type_note(window, "Dentist", "", "Tuesday")
+    window.search_var.set("tuesday")
+    assert window.status_var.get() == '1 note matches "tuesday"'
+    window.search_var.set("nowhere")
+    assert window.status_var.get() == 'No note matches "nowhere"'
+    window.search_var.set("")
+    assert window.status_var.get() == "2 notes"
+
+
+def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 400_000)
+    window = app.start(path).window
+    view = window.notes_view
+
+    assert 5 <= window.note_list.size() == view.rows < 100  # only the rows on screen, never 400,000
+    assert window.note_list.bbox(view.rows - 1) is not None  # and every one of them fits
+    assert listed(window)[0] == "Note 400000 about garden"  # the newest first
+    assert window.title_var.get() == "Note 400000 about garden"  # and open
+    assert window.status_var.get() == f"400,000 notes in {path}"
+    first, last = view.scrollbar.get()
+    assert first == 0 and 0 < last < 0.001
+
+    use_scrollbar(view.scrollbar, "moveto", "1.0")
+    app.root.update()
+    assert listed(window)[-1] == "Note 1 about invoices"
+    assert view.scrollbar.get()[1] == 1.0
+    use_scrollbar(view.scrollbar, "scroll", "-1", "pages")
+    assert listed(window)[-1] == f"Note {1 + view.rows} about {LARGE_TOPICS[(1 + view.rows) % 8]}"
+
+    window.note_list.focus_force()  # the keyboard reaches past the screenful too
+    app.root.update()
+    window.note_list.event_generate("<End>")
+    assert window.title_var.get() == "Note 1 about invoices"
+    window.note_list.event_generate("<Home>")
+    assert window.title_var.get() == "Note 400000 about garden"
+    window.note_list.event_generate("<Down>")
+    assert window.title_var.get() == "Note 399999 about taxes"
+    assert window.note_list.curselection() == (1,)
+
+    window.search_var.set("garden")  # a large notebook searches once typing pauses, not at each key
+    assert window.pending_search is not None and listed(window)[0] == "Note 400000 about garden"
+    window.search_now()
+    assert window.status_var.get() == '50,000 notes match "garden"'
+    assert listed(window)[:2] == ["Note 400000 about garden", "Note 399992 about garden"]
+    use_scrollbar(view.scrollbar, "moveto", "1.0")
+    assert listed(window)[-1] == "Note 8 about garden"
+
+
+def test_a_note_saved_deep_in_a_large_list_moves_to_the_top_in_view(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 50_000)
+    window = app.start(path).window
+    use_scrollbar(window.notes_view.scrollbar, "moveto", "0.5")
+    window.note_list.selection_set(3)
+    window.note_list.event_generate("<<ListboxSelect>>")
+    opened = window.title_var.get()
+    assert opened == listed(window)[3]
+    window.body_text.insert("end", " Edited.")
+    window.save_button.invoke()
+    assert listed(window)[0] == opened and window.note_list.curselection() == (0,)
+    assert window.notes_view.first == 0
+    window.delete_button.invoke()  # the next note takes its place in the editor
+    assert window.title_var.get() == listed(window)[0] == "Note 50000 about garden"
+    assert window.notes_view.total == 49_999
+
+
+def test_list_text_is_padded_from_the_lists_border(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "", "milk")
+    x, y, _width, _height = window.note_list.bbox(0)
+    border = int(window.note_list.cget("highlightthickness"))
+    assert x - border >= LIST_PADDING and y - border >= LIST_PADDING
+
+
+def test_the_error_dialogs_details_scroll_to_their_last_line(app: App, tmp_path: Path) -> None:
+    app.start(tmp_path / "notes.sqlite3")
+    technical = "\n".join(f"Traceback line {number}" for number in range(1, 61))
+    problem = LaunchProblem(title="t", headline="h", detail="d", next_step="n", folder=None, technical=technical)
+    dialog = ErrorDialog(app.root, problem, on_quit=lambda: None)
+    app.root.update()
+    assert dialog.details_text.bbox("60.0") is None  # too long to show at once
+    assert dialog.details_scroll.get()[1] < 1.0  # and the scrollbar says so
+    use_scrollbar(dialog.details_scroll, "moveto", "1.0")
+    app.root.update()
+    assert dialog.details_text.bbox("60.0") is not None
+    assert dialog.details_scroll.get()[1] == 1.0
+    dialog.close()
+
+
+def test_the_splash_handles_events_during_a_long_table_rebuild(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 100_000, release=RELEASE_2)
+    root = tk.Tk(className="AppDbNotes")
+    root.withdraw()
+    app.root = root
+    seen_by_event: List[float] = []
+
+    def on_splash_step(splash) -> None:
+        if splash.message_var.get().startswith("Updating your data (5 of 5)"):  # 007 rebuilds note
+            root.after(0, lambda: seen_by_event.append(splash.progress["value"]))
+
+    app.launch = launch_gui(root, path, on_splash_step=on_splash_step)
+    assert app.launch.window is not None
+    # The event ran while step 5 of 5 was still going (progress at 4), not at the end (5):
+    # Tk got control inside app_db's keep_alive.
+    assert seen_by_event == [4]
