@@ -84,8 +84,12 @@ def launch_gui(
     return result
 
 
-def run_gui(path: Optional[Path] = None) -> int:
-    """``python -m demo_app``: 0 when the notes window opened, 1 after a launch error, 2 with no display."""
+def run_gui(path: Optional[Path] = None, on_first_window: Optional[Callable[[tk.Tk], None]] = None) -> int:
+    """``python -m demo_app``: 0 when the notes window opened, 1 after a launch error, 2 with no display.
+
+    ``on_first_window(root)`` runs once the notes window is on screen, filled
+    and idle: what `python -m bench` times.
+    """
     try:
         root = tk.Tk(className="AppDbNotes")
     except tk.TclError as error:
@@ -93,6 +97,16 @@ def run_gui(path: Optional[Path] = None) -> int:
         return 2
     root.withdraw()
     result = launch_gui(root, path)
+    if on_first_window is not None and result.window is not None:
+
+        def first_idle() -> None:
+            if not root.winfo_ismapped():  # mapped by the X server, not merely asked to be
+                root.after(5, first_idle)
+                return
+            root.update_idletasks()  # the list sized and filled for that window
+            on_first_window(root)
+
+        root.after_idle(first_idle)
     root.mainloop()
     if result.window is not None:
         result.window.launched.close()

@@ -27,7 +27,7 @@ tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: 
 from tkinter import font as tkfont  # noqa: E402
 
 from demo_app.error_dialog import ErrorDialog  # noqa: E402
-from demo_app.gui import GuiLaunch, launch_gui  # noqa: E402
+from demo_app.gui import GuiLaunch, launch_gui, run_gui  # noqa: E402
 from demo_app.launch import LaunchProblem  # noqa: E402
 from demo_app.look import PALETTES  # noqa: E402
 from demo_app.main_window import LIST_PADDING  # noqa: E402
@@ -376,3 +376,14 @@ def test_the_splash_handles_events_during_a_long_table_rebuild(app: App, tmp_pat
     # The event ran while step 5 of 5 was still going (progress at 4), not at the end (5):
     # Tk got control inside app_db's keep_alive.
     assert seen_by_event == [4]
+
+
+def test_run_gui_reports_its_first_window_once_it_is_on_screen(display: str, tmp_path: Path) -> None:
+    seen = []
+
+    def on_first_window(root) -> None:  # what `python -m bench` times
+        seen.append((root.winfo_ismapped(), root.title()))
+        root.destroy()
+
+    assert run_gui(tmp_path / "notes.sqlite3", on_first_window=on_first_window) == 0
+    assert seen == [(1, "AppDbNotes: notes.sqlite3")]
