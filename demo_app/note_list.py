@@ -91,6 +91,8 @@ class NoteList:
 
     def fit_rows(self) -> None:
         """As many rows as fit the Listbox's height, so it never scrolls on its own."""
+        if self.listbox.winfo_height() <= 1:
+            return  # not laid out yet: <Configure> calls again once it is
         inner = self.listbox.winfo_height() - 2 * (
             int(self.listbox.cget("borderwidth")) + int(self.listbox.cget("highlightthickness"))
         )

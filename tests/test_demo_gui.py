@@ -387,3 +387,20 @@ def test_run_gui_reports_its_first_window_once_it_is_on_screen(display: str, tmp
 
     assert run_gui(tmp_path / "notes.sqlite3", on_first_window=on_first_window) == 0
     assert seen == [(1, "AppDbNotes: notes.sqlite3")]
+
+
+def test_a_bigger_font_or_a_smaller_window_shows_fewer_rows_each_fully(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 1_000)
+    window = app.start(path).window
+    view = window.notes_view
+    at_11_pt = view.rows
+    window.save_preferences("light", 20)
+    app.root.update()
+    assert window.note_list.size() == view.rows < at_11_pt
+    assert window.note_list.bbox(view.rows - 1) is not None
+    window.root.geometry("900x420")
+    app.root.update()
+    assert window.note_list.size() == view.rows < at_11_pt
+    assert window.note_list.bbox(view.rows - 1) is not None
+    assert listed(window)[0] == "Note 1000 about garden"
