@@ -16,7 +16,6 @@ from .preferences_dialog import PreferencesDialog
 
 INSTANT_SEARCH_LIMIT = 20_000  # below this many notes a search takes a few ms: run it at each keystroke
 SEARCH_PAUSE_MS = 300  # above, wait for a pause in typing (a search then reads every note once)
-LIST_PADDING = 6  # px between the list's border and its text
 
 
 def ask_to_confirm(question: str) -> bool:
@@ -145,18 +144,19 @@ class NotesWindow:
 
     def search_changed(self) -> None:
         """Search as the user types; in a large notebook, once typing pauses."""
-        if self.pending_search is not None:
-            self.root.after_cancel(self.pending_search)
-            self.pending_search = None
         if self.notebook_size <= INSTANT_SEARCH_LIMIT:
             self.search_now()
         else:
+            self.cancel_pending_search()
             self.pending_search = self.root.after(SEARCH_PAUSE_MS, self.search_now)
 
-    def search_now(self) -> None:
+    def cancel_pending_search(self) -> None:
         if self.pending_search is not None:
             self.root.after_cancel(self.pending_search)
             self.pending_search = None
+
+    def search_now(self) -> None:
+        self.cancel_pending_search()
         listing = self.refresh()
         if listing.search:
             self.show_status(count_text(listing.total, "note matches", "notes match", none="No note matches")
@@ -243,10 +243,8 @@ class NotesWindow:
 
     def apply_preferences(self, theme: str, font_size: int) -> None:
         palette = apply_look(self.root, theme, font_size)
-        style_plain_widget(self.note_list, palette)
-        self.note_list.configure(borderwidth=LIST_PADDING)  # a flat border in the list's colour: padding
+        self.notes_view.restyle(palette)
         style_plain_widget(self.body_text, palette)
-        self.notes_view.fit_rows()  # the font size sets how many rows fit
 
     # -- status --------------------------------------------------------------
 

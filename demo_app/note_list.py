@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import tkinter as tk
 from tkinter import ttk
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
+from .look import style_plain_widget
 from .notes import NoteListing, NoteSummary
 
 UNTITLED = "Untitled"
+LIST_PADDING = 6  # px between the list's border and its text
 ROWS_BEFORE_FIRST_LAYOUT = 40  # until Tk tells the real height: more than a window shows
 
 
@@ -88,6 +90,12 @@ class NoteList:
             row = self.ids.index(self.selected_id)
             self.listbox.selection_set(row)
             self.listbox.activate(row)
+
+    def restyle(self, palette: Dict[str, str]) -> None:
+        """Colours from the theme; rows refitted, since the font size sets how many fit."""
+        style_plain_widget(self.listbox, palette)
+        self.listbox.configure(borderwidth=LIST_PADDING)  # a flat border in the list's colour: padding for the text
+        self.fit_rows()
 
     def fit_rows(self) -> None:
         """As many rows as fit the Listbox's height, so it never scrolls on its own."""

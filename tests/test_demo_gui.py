@@ -30,7 +30,7 @@ from demo_app.error_dialog import ErrorDialog  # noqa: E402
 from demo_app.gui import GuiLaunch, launch_gui, run_gui  # noqa: E402
 from demo_app.launch import LaunchProblem  # noqa: E402
 from demo_app.look import PALETTES  # noqa: E402
-from demo_app.main_window import LIST_PADDING  # noqa: E402
+from demo_app.note_list import LIST_PADDING  # noqa: E402
 
 
 @pytest.fixture(scope="session")
