@@ -43,8 +43,8 @@ class NoteList:
             self.frame, activestyle="none", exportselection=False, width=28, font="TkDefaultFont", height=1
         )
         self.scrollbar = ttk.Scrollbar(self.frame, orient="vertical", command=self.yview)
+        self.scrollbar.pack(side="right", fill="y")  # packed first: a narrow pane squeezes the list, not it
         self.listbox.pack(side="left", fill="both", expand=True)
-        self.scrollbar.pack(side="left", fill="y")
         self.listbox.bind("<<ListboxSelect>>", lambda _event: self.picked())
         self.listbox.bind("<Configure>", lambda _event: self.fit_rows())
         for sequence, move in (("<Up>", -1), ("<Down>", 1), ("<Prior>", "-page"), ("<Next>", "page"),

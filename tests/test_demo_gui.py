@@ -342,6 +342,8 @@ def test_list_text_is_padded_from_the_lists_border(app: App, tmp_path: Path) -> 
     x, y, _width, _height = window.note_list.bbox(0)
     border = int(window.note_list.cget("highlightthickness"))
     assert x - border >= LIST_PADDING and y - border >= LIST_PADDING
+    for scrollbar in (window.notes_view.scrollbar, window.body_scroll):  # not squeezed out by a narrow pane
+        assert scrollbar.winfo_ismapped() and scrollbar.winfo_width() >= 8
 
 
 def test_the_error_dialogs_details_scroll_to_their_last_line(app: App, tmp_path: Path) -> None:
