@@ -20,7 +20,8 @@ from pathlib import Path
 from bench.launch import Sample, child_env, run_script
 from bench.project import write_script
 
-TESTS = Path(__file__).resolve().parent.parent / "tests"  # demo_helpers: the notebook builder and Xvfb
+REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"  # demo_helpers: the notebook builder and Xvfb
 
 _CHILD = """\
 import sys
@@ -81,7 +82,9 @@ def run_first_window(root: Path, notes: int, rounds: int, log: Callable[[str], N
         work = root / "work" / "notes.sqlite3"
         marker = root / "first-window"
         script = write_script(root, _CHILD.format(marker=str(marker), db=str(work)))
-        env = child_env({"DISPLAY": display.name})
+        # demo_app from this checkout, whether or not it is installed in the environment
+        env = child_env({"DISPLAY": display.name, "PYTHONPATH": os.pathsep.join(
+            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])})
         result = FirstWindow(notes=notes, pending=pending)
         for round_index in range(rounds):
             log(f"first window: round {round_index + 1} of {rounds}")
