@@ -14,7 +14,7 @@ from .note_list import UNTITLED, NoteList
 from .notes import NoteListing
 from .preferences_dialog import PreferencesDialog
 
-INSTANT_SEARCH_LIMIT = 20_000  # below this many notes a search takes a few ms: run it at each keystroke
+INSTANT_SEARCH_LIMIT = 20_000  # up to this many notes a search is quick enough to run at each keystroke
 SEARCH_PAUSE_MS = 300  # above, wait for a pause in typing (a search then reads every note once)
 
 

@@ -59,7 +59,7 @@ class NoteListing:
     """The notes list for one search, read a page at a time, so a window never loads 400,000 rows.
 
     Without a search, pages come straight from the index on the list's order
-    (LIMIT/OFFSET, a few ms even at the end of 400,000 notes). A search has to
+    (LIMIT/OFFSET steps along that index). A search has to
     read every note once anyway (LIKE '%word%' uses no index), so it keeps the
     matching ids, in order, from that one pass: pages and positions then cost
     no scan. It is a snapshot: make a new one after a save or a delete.
