@@ -46,9 +46,12 @@ def matching_notes(search: str = "") -> "peewee.ModelSelect":
     return query.order_by(*LIST_ORDER)
 
 
-def list_notes(search: str = "") -> List[NoteSummary]:
-    """Every note matching ``search``; a window shows a NoteListing page instead."""
-    return [NoteSummary(note.id, note.title, bool(note.pinned)) for note in matching_notes(search)]
+def list_notes(search: str = "", offset: int = 0, limit: Optional[int] = None) -> List[NoteSummary]:
+    """The notes matching ``search``, from row ``offset``, at most ``limit`` of them (None: all)."""
+    query = matching_notes(search)
+    if limit is not None or offset:
+        query = query.limit(limit).offset(offset)
+    return [NoteSummary(note.id, note.title, bool(note.pinned)) for note in query]
 
 
 def count_notes() -> int:
@@ -81,8 +84,7 @@ class NoteListing:
         if count <= 0 or first >= self.total:
             return []
         if self.matches is None:
-            query = matching_notes().limit(count).offset(max(first, 0))
-            return [NoteSummary(note.id, note.title, bool(note.pinned)) for note in query]
+            return list_notes(offset=max(first, 0), limit=count)
         ids = self.matches[max(first, 0):first + count]
         found = {note.id: note for note in Note.select(Note.id, Note.title, Note.pinned).where(Note.id.in_(ids))}
         return [NoteSummary(i, found[i].title, bool(found[i].pinned)) for i in ids if i in found]
