@@ -120,13 +120,17 @@ def note_tags(note_id: int) -> List[str]:
 
 
 def save_note(note_id: Optional[int], title: str, body: str, tags: Iterable[str], pinned: bool = False) -> int:
-    """Create (``note_id=None``) or update a note and its tags in one transaction; returns its id."""
+    """Create (``note_id=None``) or update a note and its tags in one transaction; returns its id.
+
+    A note deleted meanwhile by something else holding the file (another
+    instance, a sync tool) is created again: the text being saved is never lost.
+    """
     with Note._meta.database.atomic():
         now = datetime.now()
-        if note_id is None:
+        note = Note.get_or_none(Note.id == note_id) if note_id is not None else None
+        if note is None:
             note = Note.create(title=title.strip(), body=body, pinned=pinned, created_at=now, updated_at=now)
         else:
-            note = Note.get_by_id(note_id)
             note.title, note.body, note.pinned, note.updated_at = title.strip(), body, pinned, now
             note.save()
         NoteTag.delete().where(NoteTag.note == note.id).execute()

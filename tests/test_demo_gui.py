@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator, List
 
@@ -407,3 +409,29 @@ def test_a_bigger_font_or_a_smaller_window_shows_fewer_rows_each_fully(app: App,
     assert window.note_list.size() == view.rows < at_11_pt
     assert window.note_list.bbox(view.rows - 1) is not None
     assert listed(window)[0] == "Note 1000 about garden"
+
+
+def test_edits_survive_another_process_deleting_the_open_note_and_adding_many(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "home", "milk")
+    type_note(window, "Dentist", "", "Tuesday")
+    window.open_note(window.note_ids[listed(window).index("Groceries")])
+    window.body_text.insert("end", "\neggs")  # being edited while, elsewhere, a sync tool changes the file
+    script = (
+        "import sqlite3, sys\n"
+        "connection = sqlite3.connect(sys.argv[1])\n"
+        "with connection:\n"
+        "    connection.execute(\"DELETE FROM note WHERE title = 'Groceries'\")\n"
+        "    connection.executemany(\"INSERT INTO note (title, body, pinned, created_at, updated_at) "
+        "VALUES (?, '', 0, '2020-01-01 00:00:00', '2020-01-01 00:00:00')\", [(f'Synced {i}',) for i in range(500)])\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+
+    window.save_button.invoke()
+    assert window.status_var.get() == 'Saved "Groceries".'
+    assert rows(path, "SELECT title, body FROM note WHERE title = 'Groceries'") == [("Groceries", "milk\neggs")]
+    assert listed(window)[:3] == ["Groceries", "Dentist", "Synced 499"]
+    assert window.notes_view.total == 502
+    use_scrollbar(window.notes_view.scrollbar, "moveto", "1.0")
+    assert listed(window)[-1] == "Synced 0"
