@@ -1,4 +1,4 @@
-"""``python -m bench``: launch and large-upgrade benchmarks, printed as Markdown.
+"""``python -m bench``: launch, large-upgrade and demo first-window benchmarks, printed as Markdown.
 
 Progress goes to stderr, the Markdown report to stdout, the raw samples to
 ``bench/results/<time>.json``.

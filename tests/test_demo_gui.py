@@ -32,6 +32,7 @@ from demo_app.error_dialog import ErrorDialog  # noqa: E402
 from demo_app.gui import GuiLaunch, launch_gui, run_gui  # noqa: E402
 from demo_app.launch import LaunchProblem  # noqa: E402
 from demo_app.look import PALETTES  # noqa: E402
+from demo_app.main_window import SEARCH_PAUSE_MS  # noqa: E402
 from demo_app.note_list import LIST_PADDING  # noqa: E402
 
 
@@ -312,7 +313,9 @@ def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, t
 
     window.search_var.set("garden")  # a large notebook searches once typing pauses, not at each key
     assert window.pending_search is not None and listed(window)[0] == "Note 400000 about garden"
-    window.search_now()
+    paused = tk.BooleanVar(app.root)
+    app.root.after(SEARCH_PAUSE_MS + 1, paused.set, True)  # Tk runs due timers in order: the search's first
+    app.root.wait_variable(paused)
     assert window.status_var.get() == '50,000 notes match "garden"'
     assert listed(window)[:2] == ["Note 400000 about garden", "Note 399992 about garden"]
     use_scrollbar(view.scrollbar, "moveto", "1.0")
