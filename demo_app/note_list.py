@@ -61,14 +61,19 @@ class NoteList:
         return self.listing.total if self.listing is not None else 0
 
     def show(self, listing: NoteListing, select_id: Optional[int] = None) -> None:
-        """Show ``listing``, scrolled so that ``select_id`` (else the current row) is in view."""
+        """Show ``listing``: a new search from its top; the same one re-read (after a save, a delete)
+        scrolled just enough to bring ``select_id``, else the open note, into view."""
+        new_search = self.listing is None or listing.search != self.listing.search
         self.listing = listing
         if select_id is not None:
             self.selected_id = select_id
-        position = listing.position(self.selected_id) if self.selected_id is not None else None
-        if position is not None and not self.first <= position < self.first + self.rows:
-            self.first = position
-        self.fill()
+        position = listing.position(self.selected_id) if self.selected_id is not None and not new_search else None
+        if new_search:
+            self.first = 0
+        if position is None:
+            self.fill()
+        else:
+            self.scroll_to(position)
 
     def fill(self) -> None:
         """Read the visible page and put it in the Listbox; the scrollbar follows."""

@@ -310,13 +310,16 @@ def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, t
     window.note_list.event_generate("<Down>")
     assert window.title_var.get() == "Note 399999 about taxes"
     assert window.note_list.curselection() == (1,)
+    use_scrollbar(view.scrollbar, "moveto", "0.5")
+    halfway = listed(window)
 
     window.search_var.set("garden")  # a large notebook searches once typing pauses, not at each key
-    assert window.pending_search is not None and listed(window)[0] == "Note 400000 about garden"
+    assert window.pending_search is not None and listed(window) == halfway
     paused = tk.BooleanVar(app.root)
     app.root.after(SEARCH_PAUSE_MS + 1, paused.set, True)  # Tk runs due timers in order: the search's first
     app.root.wait_variable(paused)
     assert window.status_var.get() == '50,000 notes match "garden"'
+    assert view.first == 0  # a new search starts at its top, wherever the list was
     assert listed(window)[:2] == ["Note 400000 about garden", "Note 399992 about garden"]
     use_scrollbar(view.scrollbar, "moveto", "1.0")
     assert listed(window)[-1] == "Note 8 about garden"
