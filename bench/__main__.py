@@ -1,4 +1,4 @@
-"""``python -m bench``: launch and large-upgrade benchmarks, printed as Markdown.
+"""``python -m bench``: launch, large-upgrade and demo first-window benchmarks, printed as Markdown.
 
 Progress goes to stderr, the Markdown report to stdout, the raw samples to
 ``bench/results/<time>.json``.
@@ -25,8 +25,10 @@ from bench.launches import run_launches
 from bench.tools import ALL_TOOLS, version
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-FULL = {"n": "1,10,100,500", "rounds": 21, "fresh_rounds": 5, "rows": 1_000_000, "backup_mb": 200, "upgrade_rounds": 5}
-QUICK = {"n": "1,10", "rounds": 5, "fresh_rounds": 2, "rows": 100_000, "backup_mb": 20, "upgrade_rounds": 1}
+FULL = {"n": "1,10,100,500", "rounds": 21, "fresh_rounds": 5, "rows": 1_000_000, "backup_mb": 200, "upgrade_rounds": 5,
+        "notes": 400_000, "window_rounds": 3}
+QUICK = {"n": "1,10", "rounds": 5, "fresh_rounds": 2, "rows": 100_000, "backup_mb": 20, "upgrade_rounds": 1,
+         "notes": 40_000, "window_rounds": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,10 +41,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backup-mb", type=int, help=f"size of the backed-up database (default: {FULL['backup_mb']})")
     parser.add_argument("--upgrade-rounds", type=int,
                         help=f"rounds of each large upgrade (default: {FULL['upgrade_rounds']})")
+    parser.add_argument("--notes", type=int,
+                        help=f"notes in the demo's notebook for the first-window row (default: {FULL['notes']:,})")
+    parser.add_argument("--window-rounds", type=int,
+                        help=f"rounds of the demo's first window (default: {FULL['window_rounds']})")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run in under a minute; explicit flags still win (" +
                         ", ".join(f"{k}={v}" for k, v in QUICK.items()) + ")")
-    parser.add_argument("--only", choices=("launch", "upgrade"), help="run one half only")
+    parser.add_argument("--only", choices=("launch", "upgrade", "window"),
+                        help="run one part only (window: the demo's time to first window, needs Xvfb)")
     parser.add_argument("--tools", help="comma-separated subset of: " + ", ".join(t.name for t in ALL_TOOLS))
     parser.add_argument("--plot", type=Path, help="write the launch-time plot here (e.g. docs/launch-time.png)")
     parser.add_argument("--workdir", type=Path, help="where to generate projects (default: a temp dir)")
@@ -121,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
             out += [f"**Large upgrades**, {args.upgrade_rounds} interleaved rounds, whole processes.", "",
                     report.upgrade_table(scenarios), "", "Large-upgrade goals:", *report.upgrade_goals(scenarios), ""]
             record["upgrade"] = [dataclasses.asdict(s) for s in scenarios]
+        if args.only in (None, "window"):
+            from bench.first_window import run_first_window
+
+            window = run_first_window(root / "window", args.notes, args.window_rounds, log)
+            if window is not None:
+                out += [f"**Demo app's first window**, {args.window_rounds} rounds, whole processes, "
+                        "a real Tk window under Xvfb.", "", report.first_window_table(window), ""]
+                record["first_window"] = dataclasses.asdict(window)
     finally:
         if args.keep:
             log(f"projects kept in {root}")

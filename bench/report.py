@@ -190,3 +190,16 @@ def upgrade_goals(scenarios: list) -> list[str]:
                              f"(no gap over {MAX_SILENT_SHARE:.0%} of the run): {_verdict(share <= MAX_SILENT_SHARE)}"
                              f" (longest gap {max(scenario.silences[variant]):.2f} s, {share:.0%})")
     return lines
+
+
+def first_window_table(result) -> str:
+    """The demo's time to first window on a large notebook, after an upgrade and on the launch after it."""
+    lines = [f"| demo app, {result.notes:,} notes: time to first window | s: median (min–max) | peak RSS, MB |",
+             "| --- | --- | --- |"]
+    for variant, samples in result.samples.items():
+        summary = summarize(samples)
+        assert summary is not None
+        what = f"after an upgrade ({result.pending} migrations, backup first)" if variant == "after an upgrade" else variant
+        lines.append(f"| {what} | {summary.median:.2f} ({summary.low:.2f}–{summary.high:.2f}) "
+                     f"| {summary.peak_rss_mib:.0f} |")
+    return "\n".join(lines)

@@ -13,11 +13,23 @@ MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mappe
 ProgressCallback = Callable[[int, int, Migration], None]
 
 
-def notes_database(path: Optional[Path] = None, on_progress: Optional[ProgressCallback] = None) -> Database:
-    """The notes Database; ``path=None`` is the per-user file, ``on_progress`` drives a splash."""
+def notes_database(
+    path: Optional[Path] = None,
+    on_progress: Optional[ProgressCallback] = None,
+    keep_alive: Optional[Callable[[], None]] = None,
+) -> Database:
+    """The notes Database; ``path=None`` is the per-user file.
+
+    A launch makes its own, with the callbacks that drive its splash
+    (``on_progress`` before each step, ``keep_alive`` within a long one),
+    through Database's documented parameters; ``database`` below is the
+    callback-free one the ``app-db`` CLI uses.
+    """
     from .models import MODELS  # named here so `app-db check` can compare them with the migrations
 
-    return Database(APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, models=MODELS)
+    return Database(
+        APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, keep_alive=keep_alive, models=MODELS
+    )
 
 
 database = notes_database()

@@ -60,11 +60,16 @@ class ErrorDialog:
         )
         self.next_step_label.grid(row=2, column=1, sticky="w", pady=(8, 0))
 
-        self.details_text = tk.Text(body, height=4, width=64, wrap="word")
+        details = ttk.Frame(body)  # a traceback can be long: the details scroll, the dialog keeps its size
+        details.grid(row=3, column=1, sticky="we", pady=(12, 0))
+        self.details_text = tk.Text(details, height=6, width=64, wrap="word", padx=6, pady=4)
         style_plain_widget(self.details_text, palette)
+        self.details_scroll = ttk.Scrollbar(details, orient="vertical", command=self.details_text.yview)
+        self.details_text.configure(yscrollcommand=self.details_scroll.set)
         self.details_text.insert("1.0", problem.technical)
-        self.details_text.configure(state="disabled")
-        self.details_text.grid(row=3, column=1, sticky="we", pady=(12, 0))
+        self.details_text.configure(state="disabled")  # read-only, still selectable for copying
+        self.details_text.pack(side="left", fill="both", expand=True)
+        self.details_scroll.pack(side="left", fill="y")
 
         self.status_var = tk.StringVar(value=f"Data folder: {problem.folder}" if problem.folder else "")
         ttk.Label(body, textvariable=self.status_var, style="Muted.TLabel", wraplength=wrap).grid(

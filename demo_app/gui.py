@@ -49,8 +49,12 @@ def launch_gui(
             if on_splash_step is not None:
                 on_splash_step(splash)
 
+    def keep_alive() -> None:
+        if splash is not None:
+            splash.keep_alive()
+
     try:
-        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating)
+        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive)
     except AppDbError as error:
         if splash is not None:
             splash.close(completed=False)
@@ -80,8 +84,12 @@ def launch_gui(
     return result
 
 
-def run_gui(path: Optional[Path] = None) -> int:
-    """``python -m demo_app``: 0 when the notes window opened, 1 after a launch error, 2 with no display."""
+def run_gui(path: Optional[Path] = None, on_first_window: Optional[Callable[[tk.Tk], None]] = None) -> int:
+    """``python -m demo_app``: 0 when the notes window opened, 1 after a launch error, 2 with no display.
+
+    ``on_first_window(root)`` runs once the notes window is on screen, filled
+    and idle: what `python -m bench` times.
+    """
     try:
         root = tk.Tk(className="AppDbNotes")
     except tk.TclError as error:
@@ -89,6 +97,16 @@ def run_gui(path: Optional[Path] = None) -> int:
         return 2
     root.withdraw()
     result = launch_gui(root, path)
+    if on_first_window is not None and result.window is not None:
+
+        def first_idle() -> None:
+            if not root.winfo_ismapped():  # mapped by the X server, not merely asked to be
+                root.after(5, first_idle)
+                return
+            root.update_idletasks()  # the list sized and filled for that window
+            on_first_window(root)
+
+        root.after_idle(first_idle)
     root.mainloop()
     if result.window is not None:
         result.window.launched.close()

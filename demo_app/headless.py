@@ -33,7 +33,8 @@ def run_headless(path: Optional[Path] = None, out: Optional[TextIO] = None, err:
         return 1
     print(f"Database: {launched.path}", file=out)
     if launched.applied:
-        print(f"Applied {len(launched.applied)} migration(s):", file=out)
+        count = len(launched.applied)
+        print(f"Applied {count} migration{'' if count == 1 else 's'}:", file=out)
         for migration in launched.applied:
             print(f"  {migration.id}  {migration.name}", file=out)
     else:

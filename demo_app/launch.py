@@ -27,6 +27,7 @@ class Launched:
     path: Path
     applied: list = field(default_factory=list)  # the migrations run (each has .id and .name), in order
     backup: Optional[Path] = None
+    fresh_install: bool = False  # the file had no migration recorded: a first start, not an upgrade
 
     def close(self) -> None:
         self.database.close()
@@ -49,15 +50,19 @@ def open_notes(
     path: Optional[Path] = None,
     on_progress: Optional[ProgressCallback] = None,
     before_migrating: Optional[Callable[[list], None]] = None,
+    keep_alive: Optional[Callable[[], None]] = None,
 ) -> Launched:
     """Migrate the notes database and bind the models; raises AppDbError.
 
     ``before_migrating(pending)`` runs only when migrations are pending, so a
-    launch with nothing to do shows no splash at all.
+    launch with nothing to do shows no splash at all. ``keep_alive()`` is
+    app_db's: called about every 0.1 s inside long SQLite steps, never with
+    the database usable.
     """
-    database = notes_database(path, on_progress=on_progress)
+    database = notes_database(path, on_progress=on_progress, keep_alive=keep_alive)
     try:
         pending = database.pending()
+        fresh_install = bool(pending) and all(entry.pending for entry in database.status())
         if pending and before_migrating is not None:
             before_migrating(pending)
         report = database.register_models(MODELS)
@@ -66,7 +71,9 @@ def open_notes(
         raise
     by_id = {migration.id: migration for migration in pending}
     applied = [by_id[migration_id] for migration_id in report.applied if migration_id in by_id]
-    return Launched(database=database, path=Path(report.path), applied=applied, backup=report.backup)
+    return Launched(
+        database=database, path=Path(report.path), applied=applied, backup=report.backup, fresh_install=fresh_install
+    )
 
 
 def progress_text(index: int, total: int, migration: Migration) -> str:

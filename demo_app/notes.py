@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, List, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional
+
+if TYPE_CHECKING:
+    import peewee
 
 from .models import Note, NoteTag, Tag, UserPreferences
 
@@ -30,20 +33,81 @@ def parse_tags(text: str) -> List[str]:
     return sorted({word.lower() for word in re.split(r"[,\s]+", text) if word})
 
 
-def list_notes(search: str = "") -> List[NoteSummary]:
-    """Notes matching ``search`` in title, body or tags; pinned first, then newest."""
+LIST_ORDER = (Note.pinned.desc(), Note.updated_at.desc(), Note.id.desc())  # pinned first, then newest
+
+
+def matching_notes(search: str = "") -> "peewee.ModelSelect":
+    """Notes matching every word of ``search`` in title, body or tags, in the list's order."""
     query = Note.select(Note.id, Note.title, Note.pinned)
-    words = search.split()
-    for word in words:
+    for word in search.split():
         pattern = f"%{word}%"
         tagged = NoteTag.select(NoteTag.note).join(Tag).where(Tag.name ** pattern)
         query = query.where((Note.title ** pattern) | (Note.body ** pattern) | Note.id.in_(tagged))
-    query = query.order_by(Note.pinned.desc(), Note.updated_at.desc(), Note.id.desc())
+    return query.order_by(*LIST_ORDER)
+
+
+def list_notes(search: str = "", offset: int = 0, limit: Optional[int] = None) -> List[NoteSummary]:
+    """The notes matching ``search``, from row ``offset``, at most ``limit`` of them (None: all)."""
+    query = matching_notes(search)
+    if limit is not None or offset:
+        query = query.limit(limit).offset(offset)
     return [NoteSummary(note.id, note.title, bool(note.pinned)) for note in query]
 
 
 def count_notes() -> int:
     return Note.select().count()
+
+
+class NoteListing:
+    """The notes list for one search, read a page at a time, so a window never loads 400,000 rows.
+
+    Without a search, pages come straight from the index on the list's order
+    (LIMIT/OFFSET steps along that index). A search has to
+    read every note once anyway (LIKE '%word%' uses no index), so it keeps the
+    matching ids, in order, from that one pass: pages and positions then cost
+    no scan. It is a snapshot: make a new one after a save or a delete.
+    """
+
+    def __init__(self, search: str = "") -> None:
+        self.search = search.strip()
+        self.matches: Optional[List[int]] = None
+        if self.search:
+            # the raw cursor: peewee's row wrappers would triple the time for 400,000 matches
+            cursor = Note._meta.database.execute(matching_notes(self.search).select(Note.id))
+            self.matches = [row[0] for row in cursor]
+            self.total = len(self.matches)
+        else:
+            self.total = count_notes()
+
+    def page(self, first: int, count: int) -> List[NoteSummary]:
+        """Rows ``first`` .. ``first + count - 1`` of the list (fewer at its end)."""
+        if count <= 0 or first >= self.total:
+            return []
+        if self.matches is None:
+            return list_notes(offset=max(first, 0), limit=count)
+        ids = self.matches[max(first, 0):first + count]
+        found = {note.id: note for note in Note.select(Note.id, Note.title, Note.pinned).where(Note.id.in_(ids))}
+        return [NoteSummary(i, found[i].title, bool(found[i].pinned)) for i in ids if i in found]
+
+    def position(self, note_id: int) -> Optional[int]:
+        """Where note ``note_id`` is in the list, from 0; None when it is not in it."""
+        if self.matches is not None:
+            try:
+                return self.matches.index(note_id)
+            except ValueError:
+                return None
+        note = Note.select(Note.pinned, Note.updated_at).where(Note.id == note_id).first()
+        if note is None:
+            return None
+        # Three counts over ranges of the (pinned, updated_at) index rather than one row-value
+        # comparison, which SQLite answers by scanning the whole index.
+        same_pin = Note.pinned == note.pinned
+        before = (
+            Note.select().where(Note.pinned > note.pinned).count()
+            + Note.select().where(same_pin & (Note.updated_at > note.updated_at)).count()
+            + Note.select().where(same_pin & (Note.updated_at == note.updated_at) & (Note.id > note_id)).count()
+        )
+        return before
 
 
 def get_note(note_id: int) -> Note:
@@ -56,13 +120,17 @@ def note_tags(note_id: int) -> List[str]:
 
 
 def save_note(note_id: Optional[int], title: str, body: str, tags: Iterable[str], pinned: bool = False) -> int:
-    """Create (``note_id=None``) or update a note and its tags in one transaction; returns its id."""
+    """Create (``note_id=None``) or update a note and its tags in one transaction; returns its id.
+
+    A note deleted meanwhile by something else holding the file (another
+    instance, a sync tool) is created again: the text being saved is never lost.
+    """
     with Note._meta.database.atomic():
         now = datetime.now()
-        if note_id is None:
+        note = Note.get_or_none(Note.id == note_id) if note_id is not None else None
+        if note is None:
             note = Note.create(title=title.strip(), body=body, pinned=pinned, created_at=now, updated_at=now)
         else:
-            note = Note.get_by_id(note_id)
             note.title, note.body, note.pinned, note.updated_at = title.strip(), body, pinned, now
             note.save()
         NoteTag.delete().where(NoteTag.note == note.id).execute()

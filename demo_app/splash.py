@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import tkinter as tk
 from tkinter import ttk
 
@@ -16,8 +17,13 @@ class Splash:
     """A borderless window with the step being applied and a progress bar.
 
     The migrations run on Tk's thread (SQLite connections stay on the thread
-    that opened them), so each step repaints the window before it starts.
+    that opened them), so each step repaints the window before it starts, and
+    ``keep_alive`` (app_db calls it about every 0.1 s inside a long step, such
+    as a table rebuild) lets Tk repaint and handle events in between: the
+    window never freezes, and after a few seconds says the step is still going.
     """
+
+    STILL_WORKING_AFTER = 3.0  # s into one step before the splash says it is still working
 
     def __init__(self, root: tk.Tk, total: int) -> None:
         apply_look(root, "light", 11)
@@ -31,13 +37,17 @@ class Splash:
         self.message_var = tk.StringVar(value="Backing up your data before updating it…")
         self.message_label = ttk.Label(card, textvariable=self.message_var, style="Card.TLabel", width=48)
         self.message_label.pack(anchor="w", pady=(14, 8))
+        self.step_started = time.monotonic()
+        self.keep_alive_calls = 0
         self.progress = ttk.Progressbar(card, orient="horizontal", length=420, mode="determinate", maximum=total)
         self.progress.pack(fill="x")
+        self.still_working_var = tk.StringVar(value="")
+        ttk.Label(card, textvariable=self.still_working_var, style="CardMuted.TLabel").pack(anchor="w", pady=(6, 0))
         ttk.Label(
             card,
             text="A backup is kept, and an update that fails is undone.",
             style="CardMuted.TLabel",
-        ).pack(anchor="w", pady=(8, 0))
+        ).pack(anchor="w", pady=(2, 0))
         self.center()
         self.window.update()
 
@@ -50,9 +60,22 @@ class Splash:
 
     def show_step(self, index: int, total: int, migration: Migration) -> None:
         """Called before migration ``index`` (from 1) of ``total`` runs."""
+        self.step_started = time.monotonic()
+        self.still_working_var.set("")
         self.message_var.set(progress_text(index, total, migration))
         self.progress.configure(maximum=total, value=index - 1)
         self.window.update()
+
+    def keep_alive(self) -> None:
+        """app_db's ``keep_alive``: repaint and handle events while SQLite works. Never touches the database."""
+        self.keep_alive_calls += 1
+        try:
+            elapsed = time.monotonic() - self.step_started
+            if elapsed >= self.STILL_WORKING_AFTER:
+                self.still_working_var.set(f"Still working on this step ({elapsed:.0f} s)…")
+            self.window.update()
+        except tk.TclError:
+            pass  # the splash is gone (the app is closing): the update must still finish, not be interrupted
 
     def close(self, completed: bool = True) -> None:
         if completed:

@@ -6,6 +6,7 @@ Run as a script to retake the README screenshots under Xvfb:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -71,6 +72,45 @@ def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, the
                 "INSERT INTO user_preferences (user_id, theme) VALUES (?, ?)",
                 (OLD_PREFERENCES["user_id"], theme),
             )
+    finally:
+        connection.close()
+
+
+LARGE_TOPICS = ("garden", "invoices", "holiday", "recipes", "meeting", "books", "bicycle", "taxes")
+
+
+def build_large_notebook(path: Path, count: int, release: Optional[str] = None, theme: str = "light") -> None:
+    """A file holding ``count`` notes, written in bulk by SQLite itself; every tenth note is tagged.
+
+    ``release=None``: the current schema, note i titled "Note i about <topic>"
+    (one in eight is about "garden"). ``release=RELEASE_2``: an older user's
+    file, that title as the body's first line, for migration 006 to move.
+    """
+    from demo_app.db import notes_database
+
+    database = notes_database(path)
+    database.migrate(to=release)
+    database.close()
+    title = "'Note ' || i || ' about ' || json_extract(:topics, '$[' || (i % 8) || ']')"
+    body = "'Written on day ' || (i % 365) || ', with a few more words to search through.'"
+    stamp = "datetime('2020-01-01', '+' || i || ' minutes')"
+    if release is None:
+        columns, values = "id, title, body, created_at, updated_at", f"i, {title}, {body}, {stamp}, {stamp}"
+    else:
+        columns, values = "id, body, created_at, updated_at", f"i, {title} || char(10) || {body}, {stamp}, {stamp}"
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            connection.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+                f"INSERT INTO note ({columns}) SELECT {values} FROM n",
+                {"count": count, "topics": json.dumps(LARGE_TOPICS)},
+            )
+            connection.executemany("INSERT INTO tag (name) VALUES (?)", [("home",), ("work",)])
+            connection.execute(
+                "INSERT INTO note_tag (note_id, tag_id) SELECT id, 1 + (id / 10) % 2 FROM note WHERE id % 10 = 0"
+            )
+            connection.execute("INSERT INTO user_preferences (user_id, theme) VALUES ('local', ?)", (theme,))
     finally:
         connection.close()
 

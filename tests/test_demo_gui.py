@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator, List
 
 import pytest
 from demo_helpers import (
     OLD_NOTES,
+    RELEASE_2,
+    build_large_notebook,
     build_newer_version_database,
     build_release_2_database,
     expected_after_upgrade,
+    LARGE_TOPICS,
     rows,
     start_virtual_display,
 )
@@ -23,8 +28,12 @@ from demo_helpers import (
 tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
 from tkinter import font as tkfont  # noqa: E402
 
-from demo_app.gui import GuiLaunch, launch_gui  # noqa: E402
+from demo_app.error_dialog import ErrorDialog  # noqa: E402
+from demo_app.gui import GuiLaunch, launch_gui, run_gui  # noqa: E402
+from demo_app.launch import LaunchProblem  # noqa: E402
 from demo_app.look import PALETTES  # noqa: E402
+from demo_app.main_window import SEARCH_PAUSE_MS  # noqa: E402
+from demo_app.note_list import LIST_PADDING  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +104,11 @@ def listed(window) -> List[str]:
     return list(window.note_list.get(0, "end"))
 
 
+def use_scrollbar(scrollbar, *args: str) -> None:
+    """What dragging the thumb or clicking the trough does: call the scrollbar's command."""
+    scrollbar.tk.eval(f"{scrollbar.cget('command')} {' '.join(args)}")
+
+
 def type_note(window, title: str, tags: str, body: str) -> None:
     window.new_button.invoke()
     window.title_var.set(title)
@@ -113,7 +127,7 @@ def test_fresh_install_splash_then_notes_and_preferences_persist(app: App, tmp_p
     assert app.toplevel_titles() == []  # the splash is gone once the main window shows
     assert window.root.state() == "normal"
     assert listed(window) == []
-    assert str(path) in window.status_var.get()
+    assert window.status_var.get() == f"No notes yet. They will be kept in {path}"  # no "0 note(s)", no migrations
 
     type_note(window, "Groceries", "Home, shopping", "milk\neggs")
     type_note(window, "Release plan", "work", "Ship on Friday.")
@@ -189,7 +203,7 @@ def test_upgrade_shows_each_step_and_opens_the_transformed_notes(app: App, tmp_p
     assert (window.title_var.get(), window.tags_var.get()) == ("Groceries", "home, shopping")
     assert window.body_text.get("1.0", "end-1c") == "milk\neggs\nbread"
     assert window.body_text.cget("background") == PALETTES["dark"]["surface"]  # release 2's theme kept
-    assert "updated with 5 migration(s)" in window.status_var.get()
+    assert window.status_var.get() == f"Your notes were updated for this version of AppDbNotes · 7 notes in {path}"
 
 
 def test_a_failed_migration_becomes_a_dialog_and_changes_nothing(app: App, tmp_path: Path) -> None:
@@ -249,3 +263,189 @@ def test_a_corrupt_file_can_be_moved_aside_for_an_empty_notebook(app: App, tmp_p
     assert listed(launch.window) == []
     assert launch.moved_aside.read_bytes() == b"\x00garbage" * 512  # kept, under a new name
     assert launch.moved_aside.parent == tmp_path
+
+
+def test_the_status_line_counts_notes_in_plain_words(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "", "milk")
+    window = app.start(path).window  # nothing pending: no word about updates
+    assert window.status_var.get() == f"1 note in {path}"
+    type_note(window, "Dentist", "", "Tuesday")
+    window.search_var.set("tuesday")
+    assert window.status_var.get() == '1 note matches "tuesday"'
+    window.search_var.set("nowhere")
+    assert window.status_var.get() == 'No note matches "nowhere"'
+    window.search_var.set("")
+    assert window.status_var.get() == "2 notes"
+
+
+def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 400_000)
+    window = app.start(path).window
+    view = window.notes_view
+
+    assert 5 <= window.note_list.size() == view.rows < 100  # only the rows on screen, never 400,000
+    assert window.note_list.bbox(view.rows - 1) is not None  # and every one of them fits
+    assert listed(window)[0] == "Note 400000 about garden"  # the newest first
+    assert window.title_var.get() == "Note 400000 about garden"  # and open
+    assert window.status_var.get() == f"400,000 notes in {path}"
+    first, last = view.scrollbar.get()
+    assert first == 0 and 0 < last < 0.001
+
+    use_scrollbar(view.scrollbar, "moveto", "1.0")
+    app.root.update()
+    assert listed(window)[-1] == "Note 1 about invoices"
+    assert view.scrollbar.get()[1] == 1.0
+    use_scrollbar(view.scrollbar, "scroll", "-1", "pages")
+    assert listed(window)[-1] == f"Note {1 + view.rows} about {LARGE_TOPICS[(1 + view.rows) % 8]}"
+
+    window.note_list.focus_force()  # the keyboard reaches past the screenful too
+    app.root.update()
+    window.note_list.event_generate("<End>")
+    assert window.title_var.get() == "Note 1 about invoices"
+    window.note_list.event_generate("<Home>")
+    assert window.title_var.get() == "Note 400000 about garden"
+    window.note_list.event_generate("<Down>")
+    assert window.title_var.get() == "Note 399999 about taxes"
+    assert window.note_list.curselection() == (1,)
+    use_scrollbar(view.scrollbar, "moveto", "0.5")
+    halfway = listed(window)
+
+    window.search_var.set("garden")  # a large notebook searches once typing pauses, not at each key
+    assert window.pending_search is not None and listed(window) == halfway
+    paused = tk.BooleanVar(app.root)
+    app.root.after(SEARCH_PAUSE_MS + 1, paused.set, True)  # Tk runs due timers in order: the search's first
+    app.root.wait_variable(paused)
+    assert window.status_var.get() == '50,000 notes match "garden"'
+    assert view.first == 0  # a new search starts at its top, wherever the list was
+    assert listed(window)[:2] == ["Note 400000 about garden", "Note 399992 about garden"]
+    use_scrollbar(view.scrollbar, "moveto", "1.0")
+    assert listed(window)[-1] == "Note 8 about garden"
+
+
+def test_a_note_saved_deep_in_a_large_list_moves_to_the_top_in_view(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 50_000)
+    window = app.start(path).window
+    use_scrollbar(window.notes_view.scrollbar, "moveto", "0.5")
+    window.note_list.selection_set(3)
+    window.note_list.event_generate("<<ListboxSelect>>")
+    opened = window.title_var.get()
+    assert opened == listed(window)[3]
+    window.body_text.insert("end", " Edited.")
+    window.save_button.invoke()
+    assert listed(window)[0] == opened and window.note_list.curselection() == (0,)
+    assert window.notes_view.first == 0
+    window.delete_button.invoke()  # the next note takes its place in the editor
+    assert window.title_var.get() == listed(window)[0] == "Note 50000 about garden"
+    assert window.notes_view.total == 49_999
+
+
+def test_list_text_is_padded_from_the_lists_border(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "", "milk")
+    x, y, _width, _height = window.note_list.bbox(0)
+    border = int(window.note_list.cget("highlightthickness"))
+    assert x - border >= LIST_PADDING and y - border >= LIST_PADDING
+    for scrollbar in (window.notes_view.scrollbar, window.body_scroll):  # not squeezed out by a narrow pane
+        assert scrollbar.winfo_ismapped() and scrollbar.winfo_width() >= 8
+
+
+def test_the_error_dialogs_details_scroll_to_their_last_line(app: App, tmp_path: Path) -> None:
+    app.start(tmp_path / "notes.sqlite3")
+    technical = "\n".join(f"Traceback line {number}" for number in range(1, 61))
+    problem = LaunchProblem(title="t", headline="h", detail="d", next_step="n", folder=None, technical=technical)
+    dialog = ErrorDialog(app.root, problem, on_quit=lambda: None)
+    app.root.update()
+    assert dialog.details_text.bbox("60.0") is None  # too long to show at once
+    assert dialog.details_scroll.get()[1] < 1.0  # and the scrollbar says so
+    use_scrollbar(dialog.details_scroll, "moveto", "1.0")
+    app.root.update()
+    assert dialog.details_text.bbox("60.0") is not None
+    assert dialog.details_scroll.get()[1] == 1.0
+    dialog.close()
+
+
+def test_the_splash_handles_events_inside_long_steps_and_a_table_rebuild(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo_app.splash import Splash
+
+    monkeypatch.setattr(Splash, "STILL_WORKING_AFTER", 0.0)  # say so at once, not after 3 s
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 200_000, release=RELEASE_2)  # long enough steps on a fast machine too
+    root = tk.Tk(className="AppDbNotes")
+    root.withdraw()
+    app.root = root
+    seen_by_event: List[float] = []
+    still_working: List[str] = []
+
+    def on_splash_step(splash) -> None:  # called once the step's text is on screen, before the step runs
+        if splash.message_var.get().startswith(("Updating your data (4 of 5)", "Updating your data (5 of 5)")):
+            # 006 rewrites every note in Python; 007 rebuilds note
+            root.after(0, lambda: seen_by_event.append(splash.progress["value"]))
+            root.after(0, lambda: still_working.append(splash.still_working_var.get()))
+
+    app.launch = launch_gui(root, path, on_splash_step=on_splash_step)
+    assert app.launch.window is not None
+    # Each event ran while its step was still going (progress at 3, then 4), not after the next
+    # step began or at the end (5): Tk got control inside app_db's keep_alive.
+    assert seen_by_event == [3, 4]
+    assert all(text.startswith("Still working on this step (") for text in still_working), still_working
+
+
+def test_run_gui_reports_its_first_window_once_it_is_on_screen(display: str, tmp_path: Path) -> None:
+    seen = []
+
+    def on_first_window(root) -> None:  # what `python -m bench` times
+        seen.append((root.winfo_ismapped(), root.title()))
+        root.destroy()
+
+    assert run_gui(tmp_path / "notes.sqlite3", on_first_window=on_first_window) == 0
+    assert seen == [(1, "AppDbNotes: notes.sqlite3")]
+
+
+def test_a_bigger_font_or_a_smaller_window_shows_fewer_rows_each_fully(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_large_notebook(path, 1_000)
+    window = app.start(path).window
+    view = window.notes_view
+    at_11_pt = view.rows
+    window.save_preferences("light", 20)
+    app.root.update()
+    assert window.note_list.size() == view.rows < at_11_pt
+    assert window.note_list.bbox(view.rows - 1) is not None
+    window.root.geometry("900x420")
+    app.root.update()
+    assert window.note_list.size() == view.rows < at_11_pt
+    assert window.note_list.bbox(view.rows - 1) is not None
+    assert listed(window)[0] == "Note 1000 about garden"
+
+
+def test_edits_survive_another_process_deleting_the_open_note_and_adding_many(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    window = app.start(path).window
+    type_note(window, "Groceries", "home", "milk")
+    type_note(window, "Dentist", "", "Tuesday")
+    window.open_note(window.note_ids[listed(window).index("Groceries")])
+    window.body_text.insert("end", "\neggs")  # being edited while, elsewhere, a sync tool changes the file
+    script = (
+        "import sqlite3, sys\n"
+        "connection = sqlite3.connect(sys.argv[1])\n"
+        "with connection:\n"
+        "    connection.execute(\"DELETE FROM note WHERE title = 'Groceries'\")\n"
+        "    connection.executemany(\"INSERT INTO note (title, body, pinned, created_at, updated_at) "
+        "VALUES (?, '', 0, '2020-01-01 00:00:00', '2020-01-01 00:00:00')\", [(f'Synced {i}',) for i in range(500)])\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+
+    window.save_button.invoke()
+    assert window.status_var.get() == 'Saved "Groceries".'
+    assert rows(path, "SELECT title, body FROM note WHERE title = 'Groceries'") == [("Groceries", "milk\neggs")]
+    assert listed(window)[:3] == ["Groceries", "Dentist", "Synced 499"]
+    assert window.notes_view.total == 502
+    use_scrollbar(window.notes_view.scrollbar, "moveto", "1.0")
+    assert listed(window)[-1] == "Synced 0"

@@ -53,7 +53,7 @@ def test_an_older_users_notes_survive_the_upgrade_transformed(tmp_path: Path) ->
     assert finished.returncode == 0, finished.stderr
     assert f"Database: {path}" in finished.stdout
     assert "Updating your data (1 of 5): Add font size preference" in finished.stdout
-    assert "Applied 5 migration(s)" in finished.stdout
+    assert "Applied 5 migrations" in finished.stdout
     assert f"Notes: {len(OLD_NOTES)}" in finished.stdout
     assert applied_ids(path) == ALL_IDS
     notes = {row[0]: row[1:] for row in rows(path, "SELECT id, title, body, pinned FROM note")}
@@ -86,7 +86,7 @@ def test_fresh_install_then_nothing_pending(tmp_path: Path) -> None:
     first = out.getvalue()
     assert f"Database: {path}" in first
     assert "Updating your data (1 of 7): Create notes and tags" in first
-    assert "Applied 7 migration(s)" in first
+    assert "Applied 7 migrations" in first
     assert "Backup" not in first  # nothing worth backing up yet
     out = io.StringIO()
     assert run_headless(path, out=out) == 0
