@@ -15,7 +15,7 @@ from typing import Dict
 
 import pytest
 from demo_helpers import OLD_NOTES, RELEASE_2, expected_after_upgrade, insert_release_2_rows, rows
-from packaging_builds import BUILDS, BuiltApp, build, packagers_missing
+from packaging_builds import BUILDS, CX_FREEZE, PYINSTALLER_ONEDIR, PYINSTALLER_ONEFILE, REPO, ZIPAPP, BuiltApp, build, packagers_missing
 
 pytestmark = pytest.mark.packaging
 
@@ -149,3 +149,8 @@ def test_a_pyinstaller_build_without_the_migrations_does_not_call_a_users_file_n
     assert "--collect-submodules demo_app.migrations" in finished.stderr and "newer" not in finished.stderr
     assert path.read_bytes() == before
 
+
+def test_readme_shows_the_commands_these_builds_run():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for command in [PYINSTALLER_ONEDIR, PYINSTALLER_ONEFILE, CX_FREEZE, *ZIPAPP]:
+        assert command in readme, command
