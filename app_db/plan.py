@@ -42,7 +42,11 @@ class Plan:
         return max(self.applied) if self.applied else None
 
     def raise_if_too_new(self, path: Optional[Path]) -> None:
-        """SchemaTooNewError when the file records migrations this app version does not have."""
+        """SchemaTooNewError when the file records migrations this app version does not have.
+
+        ConfigurationError instead when the app found no migration at all:
+        they were left out of the app, not superseded by a newer one.
+        """
         if not self.unknown_applied:
             return
         if not self.known:
@@ -50,7 +54,8 @@ class Plan:
                 f"The database {path or '(in memory)'} records {len(self.unknown_applied)} migration(s) but this app "
                 "found no migration at all, so its migrations were left out (when it was packaged?) or it looks in the "
                 "wrong place; it is not a newer version's file. Nothing was changed. Ship the migrations with the app "
-                "(README: Shipping your app) or point migrations= at them."
+                "(README: Shipping your app) or point migrations= at them.",
+                path=path,
             )
         shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
         raise SchemaTooNewError(

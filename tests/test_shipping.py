@@ -250,3 +250,11 @@ def test_status_and_check_say_when_checksums_cannot_be_verified(tmp_path):
 def test_the_demos_manifest_matches_its_migrations():
     known = identify_migrations(list_migration_files(str(REPO / "migrations")), {}, read_all=True)
     assert (REPO / "migrations" / f"{MANIFEST_MODULE}.py").read_text() == manifest_text(known)
+
+
+def test_pyinstaller_finds_app_dbs_hook_through_the_entry_point():
+    from importlib.metadata import entry_points
+
+    [entry] = [entry for entry in entry_points(group="pyinstaller40") if entry.value.startswith("app_db.")]
+    [folder] = entry.load()()
+    assert (Path(folder) / "hook-app_db.py").is_file()
