@@ -53,7 +53,11 @@ database.close()
 """
 PYINSTALLER_FLOOR = "pyinstaller --noconfirm --name Floor floor.py"
 
+CLEARED = ("APP_ENV", "APP_DB_PATH", "APP_DB_DATABASE", "PYTHONPATH")  # the child's environment is its own
 BUILDS = ("pyinstaller-onedir", "pyinstaller-onefile", "cx_freeze", "zipapp")
+# Nuitka compiles the standard library and peewee to C: about 15 minutes on 2 cores, too long for CI,
+# so its tests run only when asked: APP_DB_TEST_NUITKA=1 python -m pytest -m packaging.
+NUITKA_WANTED = os.environ.get("APP_DB_TEST_NUITKA") == "1"
 
 
 class BuildFailed(Exception):
@@ -111,9 +115,6 @@ class BuiltApp:
         return subprocess.run([*self.command, *args], capture_output=True, text=True, env=self.env, timeout=timeout)
 
 
-CLEARED = ("APP_ENV", "APP_DB_PATH", "APP_DB_DATABASE", "PYTHONPATH")
-
-
 def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None) -> BuiltApp:
     """Build the demo with ``kind`` in ``workspace`` (with only ``migrations``, as an older release)."""
     source = stage_app(workspace / "app", migrations)
@@ -123,6 +124,7 @@ def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None
         "pyinstaller-plain": ([PYINSTALLER_PLAIN], "dist/AppDbNotes/AppDbNotes"),
         "cx_freeze": ([CX_FREEZE], "dist/AppDbNotes/AppDbNotes"),
         "zipapp": (ZIPAPP, "dist/AppDbNotes.pyz"),
+        "nuitka": ([NUITKA], "dist/frozen.dist/AppDbNotes"),  # opt-in: about 15 minutes on 2 cores
     }
     if kind not in commands:
         raise ValueError(f"unknown build {kind!r}")
@@ -140,7 +142,7 @@ def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None
 def packagers_missing() -> List[str]:
     """The packagers this machine lacks (`pip install -e ".[packaging]"` brings them)."""
     missing = []
-    for module in ("PyInstaller", "cx_Freeze"):
+    for module in ("PyInstaller", "cx_Freeze", "nuitka"):
         try:
             __import__(module)
         except ImportError:
