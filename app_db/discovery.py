@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
 
 __all__ = [
-    "MANIFEST_MODULE",
     "KnownMigration",
+    "MANIFEST_MODULE",
     "MigrationFile",
     "checksum_of",
     "describe_packaging",
@@ -145,7 +145,7 @@ class MigrationFile:
             return os.path.join(self.folder, self.shipped)
         if self.module is not None:
             return f"{self.module} ({self.shipped})"
-        return f"{self.shipped} in the app's {shown_folder(self.folder or '')} folder"
+        return f"{self.shipped} in the app's {show_folder(self.folder or '')} folder"
 
     def __repr__(self) -> str:
         return f"<MigrationFile {self.location}>"
@@ -160,7 +160,7 @@ class MigrationFile:
                     return source.read()
             except OSError as exc:
                 raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
-        return source_from_importer(self.finder, self.module or "")
+        return read_source_from_importer(self.finder, self.module or "")
 
     def manifest_entry(self) -> Optional[Tuple[str, str, str]]:
         return self.manifest.entries.get(self.name)
@@ -195,7 +195,7 @@ class MigrationFile:
             ) from exc
 
 
-def source_from_importer(finder: Any, module: str) -> Optional[bytes]:
+def read_source_from_importer(finder: Any, module: str) -> Optional[bytes]:
     """A module's source bytes from the finder pkgutil gave, or None (bytecode, compiled code, no source kept)."""
     try:
         spec = finder.find_spec(module)
@@ -375,7 +375,7 @@ def list_migration_files(source: str) -> List[MigrationFile]:
             for name, finder in list_package_modules(source)
         ]
     if not files:
-        raise ConfigurationError(no_migrations_message(source))
+        raise ConfigurationError(explain_no_migrations(source))
     return files
 
 
@@ -406,9 +406,9 @@ def package_folders(package: str) -> Optional[List[str]]:
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError) as exc:
-        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}. {include_hint(package)}") from exc
+        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}. {explain_how_to_include(package)}") from exc
     if spec is None:
-        raise ConfigurationError(f"The migrations package {package!r} is not importable. {include_hint(package)}")
+        raise ConfigurationError(f"The migrations package {package!r} is not importable. {explain_how_to_include(package)}")
     if spec.submodule_search_locations is None:
         raise ConfigurationError(
             f"migrations={package!r} is a module, not a package; name the package that holds the "
@@ -444,8 +444,8 @@ def list_folder(folder: str) -> List[str]:
         return os.listdir(folder)
     except OSError as exc:
         raise ConfigurationError(
-            f"Cannot list the migrations folder {shown_folder(folder)}: {exc.strerror or exc}."
-            + (f" {include_hint(None)}" if is_frozen() else "")
+            f"Cannot list the migrations folder {show_folder(folder)}: {exc.strerror or exc}."
+            + (f" {explain_how_to_include(None)}" if is_frozen() else "")
         ) from exc
 
 
@@ -563,7 +563,7 @@ def describe_packaging() -> Tuple[str, str]:
     return "run from source", ""
 
 
-def include_hint(package: Optional[str]) -> str:
+def explain_how_to_include(package: Optional[str]) -> str:
     """The sentence that tells a developer how to ship the migrations, for the way this app was shipped."""
     how, option = describe_packaging()
     if not option:
@@ -572,7 +572,7 @@ def include_hint(package: Optional[str]) -> str:
     return f"This app was {how} without its migrations: {option}."
 
 
-def no_migrations_message(package: str) -> str:
+def explain_no_migrations(package: str) -> str:
     how, option = describe_packaging()
     if option:
         return (
@@ -587,7 +587,7 @@ def no_migrations_message(package: str) -> str:
     )
 
 
-def shown_folder(folder: str) -> str:
+def show_folder(folder: str) -> str:
     """A folder as a message shows it: inside a frozen app, relative to the app (a onefile app's unpack folder is temporary)."""
     root = getattr(sys, "_MEIPASS", None) or (os.path.dirname(sys.executable) if is_frozen() else None)
     if root and os.path.abspath(folder).startswith(os.path.abspath(root) + os.sep):
