@@ -2,10 +2,10 @@
 
 A launch with nothing pending must not import or even read a migration: the
 tracking table remembers which file holds which id, so listing the names is
-enough. A folder on disk is listed directly; anything else (a zip, a
-PyInstaller or Nuitka bundle, a folder of bytecode) is asked through the
-import system (``pkgutil.iter_modules``), which knows what the packager put
-in. A file the table has not seen is identified from its source text (the
+enough. A folder on disk (of sources or of bytecode) is listed directly;
+anything else (a zip, a PyInstaller or Nuitka bundle) is asked through the
+import system: each path entry's finder knows what the packager put in. A
+file the table has not seen is identified from its source text (the
 ``id = "..."`` line), else from the build-time manifest (``app-db manifest``),
 and only when neither exists by importing it.
 """
@@ -111,7 +111,7 @@ class MigrationFile:
 
     ``name`` is the source file's name, what the tracking table records,
     even when only its bytecode shipped (``shipped``, on disk) or the
-    packager keeps it inside its own archive (``finder``, from pkgutil).
+    packager keeps it inside its own archive (``finder``, the import system's).
     Plain slots, no Path per file: a launch lists hundreds of these and
     usually reads none of them.
     """
@@ -196,7 +196,7 @@ class MigrationFile:
 
 
 def read_source_from_importer(finder: Any, module: str) -> Optional[bytes]:
-    """A module's source bytes from the finder pkgutil gave, or None (bytecode, compiled code, no source kept)."""
+    """A module's source bytes from its path entry's finder, or None (bytecode, compiled code, no source kept)."""
     try:
         spec = finder.find_spec(module)
         loader = spec.loader if spec is not None else None
@@ -421,22 +421,71 @@ def package_folders(package: str) -> Optional[List[str]]:
 def list_package_modules(package: str) -> List[Tuple[str, Any]]:
     """(file name, finder) of the package's migration modules, as the import system lists them.
 
-    This is how a zipimport archive, PyInstaller's frozen importer and
-    Nuitka's loader answer; each lists what the packager put in.
+    Each path entry's finder is asked what it holds: PyInstaller's frozen
+    importer by its table of contents, a zipimport archive by its listing,
+    any other finder (Nuitka's, for one) through ``pkgutil``. pkgutil is
+    imported only for those: it imports typing, and a PyInstaller app that
+    contains pkgutil imports it at every start (its run-time hook), which
+    would cost every launch milliseconds.
     """
     import importlib
-    import pkgutil
 
     try:
         locations = importlib.import_module(package).__path__
     except Exception as exc:
         raise ConfigurationError(f"Cannot import the migrations package {package!r}: {type(exc).__name__}: {exc}.") from exc
     found = {}
-    for info in pkgutil.iter_modules(locations):
-        name = info.name + ".py"
-        if not info.ispkg and is_migration_name(name, package):
-            found.setdefault(name, info.module_finder)
+    for location in locations:
+        finder = find_path_finder(location)
+        for stem in list_finder_modules(finder, package) if finder is not None else ():
+            if is_migration_name(stem + ".py", package):
+                found.setdefault(stem + ".py", finder)
     return sorted(found.items())
+
+
+def find_path_finder(location: str) -> Any:
+    """The finder the import system uses for one path entry (cached as the import system caches it), or None."""
+    finder = sys.path_importer_cache.get(location)
+    if finder is None:
+        for hook in sys.path_hooks:
+            try:
+                finder = hook(location)
+            except ImportError:
+                continue
+            sys.path_importer_cache[location] = finder
+            break
+    return finder
+
+
+def list_finder_modules(finder: Any, package: str) -> List[str]:
+    """The names of the plain modules (not packages) ``finder`` holds for ``package``."""
+    import zipimport
+
+    toc_tree = getattr(sys.modules.get("pyimod02_importers"), "get_pyz_toc_tree", None)
+    if toc_tree is not None and type(finder).__name__ == "PyiFrozenFinder":
+        node: Any = toc_tree()  # PyInstaller's archive as a tree: package -> {name: subtree or leaf}
+        for part in package.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return [name for name, entry in node.items() if not isinstance(entry, dict)] if isinstance(node, dict) else []
+    if isinstance(finder, zipimport.zipimporter):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(finder.archive) as archive:
+                names = archive.namelist()
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ConfigurationError(f"Cannot read the archive {finder.archive} that holds {package!r}: {exc}.") from exc
+        inside = [name[len(finder.prefix):] for name in names if name.startswith(finder.prefix)]
+        return sorted({name.rsplit(".", 1)[0] for name in inside if "/" not in name and name.endswith(SUFFIXES)})
+    if hasattr(finder, "iter_modules"):
+        return [name for name, is_package in finder.iter_modules("") if not is_package]
+    import importlib
+
+    try:
+        pkgutil = importlib.import_module("pkgutil")  # by name, so that packagers do not see it (see above)
+    except ImportError:
+        return []
+    return [name for name, is_package in pkgutil.iter_importer_modules(finder) if not is_package]
 
 
 def list_folder(folder: str) -> List[str]:

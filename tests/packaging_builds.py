@@ -104,9 +104,10 @@ def run_commands(commands: Sequence[str], cwd: Path, timeout: float = 600) -> No
 class BuiltApp:
     """A built demo: the command that starts it and the environment it needs."""
 
-    def __init__(self, kind: str, command: List[str], pythonpath: Optional[str] = None) -> None:
+    def __init__(self, kind: str, command: List[str], pythonpath: Optional[str] = None, folder: Optional[Path] = None) -> None:
         self.kind = kind
         self.command = command
+        self.folder = folder  # where the packager ran (its build/ and dist/)
         self.env = {key: value for key, value in os.environ.items() if key not in CLEARED}
         if pythonpath:
             self.env["PYTHONPATH"] = pythonpath
@@ -135,8 +136,8 @@ def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None
         # the demo from the repository instead of the archive. peewee and platformdirs come from the venv.
         import peewee
 
-        return BuiltApp(kind, [sys.executable, "-S", str(source / product)], str(Path(peewee.__file__).parent))
-    return BuiltApp(kind, [str(source / product)])
+        return BuiltApp(kind, [sys.executable, "-S", str(source / product)], str(Path(peewee.__file__).parent), source)
+    return BuiltApp(kind, [str(source / product)], folder=source)
 
 
 def packagers_missing() -> List[str]:

@@ -153,6 +153,14 @@ def test_a_pyinstaller_build_without_the_migrations_does_not_call_a_users_file_n
     assert path.read_bytes() == before
 
 
+def test_a_pyinstaller_build_of_the_demo_runs_no_pkgutil_hook_at_every_start(built):
+    """The guard behind the frozen launch figure: pkgutil in the bundle makes PyInstaller import it (and typing)
+    at each start, before the app runs, so discovery lists PyInstaller's archive without it."""
+    analysis = built("pyinstaller-onedir").folder / "build" / "AppDbNotes" / "Analysis-00.toc"
+    hooks = set(re.findall(r"pyi_rth_\w+", analysis.read_text()))
+    assert hooks and "pyi_rth_pkgutil" not in hooks, hooks
+
+
 def test_readme_shows_the_commands_these_builds_run():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for command in [PYINSTALLER_ONEDIR, PYINSTALLER_ONEFILE, CX_FREEZE, NUITKA, *ZIPAPP]:
