@@ -57,7 +57,7 @@ PYINSTALLER_LAUNCH = "pyinstaller --noconfirm --name Launch --paths . --collect-
 
 
 def build_all(workspace: Path) -> dict[str, list[str]]:
-    """The floor, app_db's launch alone and the demo, each built by PyInstaller onedir: name -> command."""
+    """The floor (also with pkgutil), app_db's launch alone and the demo, each built by PyInstaller onedir: name -> command."""
     sys.path.insert(0, str(REPO / "tests"))
     from packaging_builds import FLOOR_SCRIPT, PYINSTALLER_FLOOR, build, run_commands, stage_app
 
@@ -66,11 +66,17 @@ def build_all(workspace: Path) -> dict[str, list[str]]:
     floor.mkdir()
     (floor / "floor.py").write_text(FLOOR_SCRIPT)
     run_commands([PYINSTALLER_FLOOR], floor)
+    # What app_db's discovery avoids: pkgutil anywhere in a bundle makes PyInstaller import it at each start.
+    with_pkgutil = workspace / "floor-pkgutil"
+    with_pkgutil.mkdir()
+    (with_pkgutil / "floor.py").write_text("import pkgutil\n" + FLOOR_SCRIPT)
+    run_commands([PYINSTALLER_FLOOR], with_pkgutil)
     launch = stage_app(workspace / "launch")
     (launch / "launch.py").write_text(LAUNCH_SCRIPT)
     run_commands([PYINSTALLER_LAUNCH], launch)
     return {
         "floor": [str(floor / "dist" / "Floor" / "Floor")],
+        "floor-pkgutil": [str(with_pkgutil / "dist" / "Floor" / "Floor")],
         "launch": [str(launch / "dist" / "Launch" / "Launch")],
         "demo": [*demo.command, "--headless", "--path"],
     }
@@ -112,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | --- | --- | --- | --- |")
         labels = {
             "floor": "frozen floor: import peewee, open, one SELECT",
+            "floor-pkgutil": "the floor with pkgutil in the bundle (what app_db's discovery avoids)",
             "launch": "app_db's launch alone: Database(...).register_models(MODELS)",
             "demo": "the demo: AppDbNotes --headless --path FILE",
         }
