@@ -494,8 +494,18 @@ def list_folder(folder: str) -> List[str]:
     except OSError as exc:
         raise ConfigurationError(
             f"Cannot list the migrations folder {show_folder(folder)}: {exc.strerror or exc}."
-            + (f" {explain_how_to_include(None)}" if is_frozen() else "")
+            + (f" {explain_frozen_folder()}" if is_frozen() else "")
         ) from exc
+
+
+def explain_frozen_folder() -> str:
+    """What to do when a frozen app looks for its migrations in a folder: packagers ship packages, not folders."""
+    how, option = describe_packaging()
+    return (
+        f"This app was {how}, and packagers ship modules, not folders: name the migrations by package "
+        f"(migrations=\"myapp.migrations\") and {option.format(package='myapp.migrations')}, or ship the folder "
+        "with the app as data."
+    )
 
 
 def list_folder_files(folder: str) -> List[Tuple[str, str]]:

@@ -258,3 +258,26 @@ def test_pyinstaller_finds_app_dbs_hook_through_the_entry_point():
     [entry] = [entry for entry in entry_points(group="pyinstaller40") if entry.value.startswith("app_db.")]
     [folder] = entry.load()()
     assert (Path(folder) / "hook-app_db.py").is_file()
+
+
+@pytest.mark.parametrize(
+    "packager, option",
+    [
+        ("pyinstaller", "--collect-submodules nosuchshipapp.migrations"),
+        ("cx_freeze", "--packages=nosuchshipapp.migrations"),
+    ],
+)
+def test_a_frozen_app_missing_its_migrations_is_told_the_packagers_option(packager, option, tmp_path, monkeypatch):
+    """How the message reads inside each packager (the real builds run in test_packaging.py)."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    if packager == "pyinstaller":
+        monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    else:
+        monkeypatch.setitem(sys.modules, "__startup__", sys)  # cx_Freeze's start-up module
+    path = tmp_path / "app.sqlite3"
+    with pytest.raises(ConfigurationError) as raised:
+        Database("ShipApp", migrations="nosuchshipapp.migrations", path=path).register_models([])
+    assert option in str(raised.value) and "__init__.py" not in str(raised.value)
+    with pytest.raises(ConfigurationError, match="name the migrations by package"):
+        Database("ShipApp", migrations=tmp_path / "myapp" / "migrations", path=path).register_models([])
+    assert not path.exists()
