@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .discovery import MANIFEST_MODULE
 from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
 
 if TYPE_CHECKING:
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
+
+    command("manifest", cmd_manifest, "write app_db_manifest.py beside the migrations: ids and checksums for builds without sources")
 
     sub = command("stamp", cmd_stamp, "record migrations through ID as applied without running them")
     sub.add_argument("id", metavar="ID", help="the last migration the existing database already has")
@@ -452,6 +455,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     pending = [status for status in statuses if status.pending]
     unknown = [status for status in statuses if not status.known]
     changed = [status for status in statuses if status.checksum_changed]
+    unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
     current = max((status.id for status in applied), default=None)
     if args.json:
         import json
@@ -472,6 +476,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "state": "unknown" if not status.known else "pending" if status.pending else "applied",
                             "applied_at": status.applied_at.isoformat() if status.applied_at else None,
                             "checksum_changed": status.checksum_changed,
+                            "checksum_verifiable": status.checksum_verifiable,
                         }
                         for status in statuses
                     ],
@@ -508,17 +513,28 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("unknown to this app version")
             if status.checksum_changed:
                 notes.append("file changed since applied")
+            if status.known and not status.checksum_verifiable:
+                notes.append("checksum not verifiable")
             rows.append([status.id, status.name or "", when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
         out.table(rows, colours)
     if unknown:
         out.line()
+        why = (
+            "this app found no migration at all (were they left out when it was packaged?)"
+            if len(unknown) == len(statuses)
+            else "a newer version of the app migrated this database"
+        )
         out.line(
-            out.style(
-                f"! {plural(len(unknown), 'applied migration')} this app does not have: a newer version of the app "
-                "migrated this database. This version will refuse to open it.",
-                "red",
-            )
+            out.style(f"! {plural(len(unknown), 'applied migration')} this app does not have: {why}. This version will refuse to open it.", "red")
+        )
+    if unverifiable:
+        out.line()
+        out.line(
+            f"! {plural(len(unverifiable), 'migration')} whose checksum cannot be verified: "
+            + ", ".join(status.id for status in unverifiable)
+            + ". This build ships neither their source nor a manifest (`app-db manifest`), or such a build applied "
+            "them; an edit made after they ran would go unnoticed."
         )
     if changed:
         out.line()
@@ -704,6 +720,7 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
 class Problems:
     def __init__(self) -> None:
         self.items: List[Dict[str, Optional[str]]] = []
+        self.warnings: List[str] = []  # told, but not a failure: what cannot be verified in this build
 
     def add(self, message: str, file: Optional[str] = None, kind: str = "migration") -> None:
         self.items.append({"kind": kind, "file": file, "message": message})
@@ -756,7 +773,38 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
                 entry.location,
             )
     check_file_order(known, problems)
+    check_manifest(database, known, problems)
     return known
+
+
+def check_manifest(database: "Database", known: Sequence["KnownMigration"], problems: Problems) -> None:
+    """The manifest (when there is one) must match the sources; a migration with neither cannot be verified."""
+    sources = [entry.source for entry in known if entry.source is not None]
+    if not sources:
+        return
+    manifest = sources[0].manifest
+    entries = manifest.entries
+    where = f"{manifest.package}.{MANIFEST_MODULE}" if manifest.package else MANIFEST_MODULE
+    stale, unverifiable = [], []
+    for entry in known:
+        if entry.text() is None:
+            if entry.checksum() is None:
+                unverifiable.append(entry.file or entry.id)
+        elif entries and entries.get(entry.file or "") != (entry.id, entry.name, entry.checksum()):
+            stale.append(entry.file or entry.id)
+    if unverifiable:
+        problems.warnings.append(
+            f"{', '.join(unverifiable)} ship without their source and {where} has no entry for them, so their "
+            "checksums cannot be verified (nor recorded); run `app-db manifest` in the source tree before building."
+        )
+    shipped = {entry.file for entry in known}
+    stale += sorted(file for file in entries if file not in shipped)
+    if stale:
+        problems.add(
+            f"{where} is out of date for {', '.join(stale)}: a build without sources would identify or verify "
+            "them wrongly. Run `app-db manifest` and commit the file.",
+            where,
+        )
 
 
 def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> None:
@@ -805,6 +853,12 @@ def check_database(database: "Database", problems: Problems) -> Optional[bool]:
             "migrated it (or a migration file was deleted or renamed its id).",
             where,
             kind="database",
+        )
+    unrecorded = [entry.file or entry.id for entry in plan.known if entry.id in plan.applied and plan.applied[entry.id].checksum is None]
+    if unrecorded:
+        problems.warnings.append(
+            f"{where} records no checksum for {', '.join(unrecorded)} (applied by a build that shipped neither their "
+            "source nor a manifest), so whether they changed since cannot be verified."
         )
     for entry in plan.changed_checksums():
         problems.add(
@@ -880,8 +934,11 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         import json
 
-        out.line(json.dumps({"ok": not problems.items, "migrations": len(known), "problems": problems.items}, indent=2))
+        report = {"ok": not problems.items, "migrations": len(known), "problems": problems.items, "warnings": problems.warnings}
+        out.line(json.dumps(report, indent=2))
         return EXIT_PROBLEM if problems.items else EXIT_OK
+    for warning in problems.warnings:
+        out.line(f"{out.style('warning', 'yellow')}: {warning}")
     for item in problems.items:
         out.line(f"{out.style('problem', 'red')}: {item['message']}")
     if problems.items:
@@ -889,6 +946,23 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         return EXIT_PROBLEM
     where = f"; {describe_path(database.path)} is up to date" if reachable else " (no database file to compare)"
     out.line(f"{out.style('ok', 'green')}: {plural(len(known), 'migration')} valid{where}.")
+    return EXIT_OK
+
+
+def cmd_manifest(args: argparse.Namespace, out: Output) -> int:
+    """Write the build-time record that lets builds without sources identify and verify each migration."""
+    from .autogenerate import migrations_folder
+    from .discovery import identify_migrations, list_migration_files, manifest_text
+
+    database = open_app_database(args, read_only=True)
+    folder = migrations_folder(database.migrations)
+    source = database.migrations
+    known = identify_migrations(list_migration_files(str(source)), {}, read_all=True)
+    target = folder / f"{MANIFEST_MODULE}.py"
+    text = manifest_text(known)
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    out.line(str(target))
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ class LaunchReport:
 class MigrationStatus:
     """One migration, known to the app or recorded in the file."""
 
-    __slots__ = ("id", "name", "file", "applied_at", "checksum_changed", "known")
+    __slots__ = ("id", "name", "file", "applied_at", "checksum_changed", "known", "checksum_verifiable")
 
     def __init__(
         self,
@@ -62,6 +62,7 @@ class MigrationStatus:
         applied_at: Optional[datetime],
         checksum_changed: bool = False,
         known: bool = True,
+        checksum_verifiable: bool = True,
     ) -> None:
         self.id = id
         self.name = name
@@ -69,10 +70,14 @@ class MigrationStatus:
         self.applied_at = applied_at  # None while pending
         self.checksum_changed = checksum_changed  # applied, but its source changed since
         self.known = known  # False: recorded by a newer app version, no file here
+        # False: no checksum to compare (the app ships no source or manifest, or the record has none),
+        # so checksum_changed cannot be told.
+        self.checksum_verifiable = checksum_verifiable
 
     def __repr__(self) -> str:
         state = "pending" if self.applied_at is None else f"applied {self.applied_at.isoformat()}"
         flags = ("" if self.known else ", unknown") + (", changed" if self.checksum_changed else "")
+        flags += "" if self.checksum_verifiable or not self.known else ", unverifiable"
         return f"MigrationStatus({self.id}, {state}{flags})"
 
     @property
@@ -177,11 +182,11 @@ class Database:
         """The open peewee database (opened on first use)."""
         return self._connect()
 
-    def _connect(self) -> "peewee.SqliteDatabase":
+    def _connect(self, path: Optional[str] = None) -> "peewee.SqliteDatabase":
         if self._db is None:
             from .connection import open_database
 
-            path = self._locate()
+            path = path if path is not None else self._locate()
             self._db = open_database(path, read_only=self._read_only, on_connect=self.on_connect)
             self._db_path = path
         return self._db
@@ -202,15 +207,19 @@ class Database:
         """
         models = list(self.models if models is None else models)
         env = self.env
-        db = self._connect()  # locate, connect
+        path = self._locate() if self._db is None else self._db_path  # locate
+        plan = self._plan_if_no_file(path)  # a file this launch creates: find and check every migration first
+        for entry in plan.pending if plan is not None else ():
+            entry.load()
+        db = self._connect(path)  # connect
         db.bind(models)
         report = LaunchReport(path=self._db_path, env=env)
         with explaining_sqlite_errors(self._db_path, "read"):
-            if env != "development" and self._is_up_to_date(models):
+            if plan is None and env != "development" and self._is_up_to_date(models):
                 return report  # the usual launch: one folder listing, two reads
         from .runner import missing_model_tables
 
-        plan = self._plan()  # plan (reads only)
+        plan = plan or self._plan()  # plan (reads only)
         plan.raise_if_too_new(self._db_path)
         if env == "development":
             self._refuse_changed_migrations(plan)
@@ -222,8 +231,8 @@ class Database:
 
     # Inspection -----------------------------------------------------------------
     def pending(self) -> List[KnownMigration]:
-        """The migrations a launch would apply now, in order. Only reads."""
-        plan = self._plan()
+        """The migrations a launch would apply now, in order. Only reads (a missing file is not created)."""
+        plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
         plan.raise_if_too_new(self._db_path)
         return plan.pending
 
@@ -231,6 +240,7 @@ class Database:
         """Every migration, known or recorded, oldest first, with its state."""
         plan = self._plan(read_all=True)
         changed = {entry.id for entry in plan.changed_checksums()}
+        unverifiable = {entry.id for entry in plan.unverifiable_checksums()}
         entries = [
             MigrationStatus(
                 id=entry.id,
@@ -238,6 +248,7 @@ class Database:
                 file=entry.location,
                 applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
                 checksum_changed=entry.id in changed,
+                checksum_verifiable=entry.id not in unverifiable,
             )
             for entry in plan.known
         ]
@@ -395,6 +406,14 @@ class Database:
             entry.load()  # import and check every file before the first write
         if to_run and env == "production":
             self._warn_changed_migrations(plan)
+        unverifiable = [entry for entry in to_run if entry.checksum() is None]
+        if unverifiable:
+            # Recorded without a checksum, a later edit of these files cannot be noticed: say so, never silently.
+            logger.warning(
+                "No checksum can be recorded for %s: the app ships neither their source nor a manifest "
+                "(`app-db manifest` writes one to ship with them), so an edit made after they ran will go unnoticed.",
+                ", ".join(entry.file or entry.id for entry in unverifiable),
+            )
         late = [entry.id for entry in to_run if plan.current and entry.id < plan.current]
         if late:
             # Allowed (a merged branch), but a fresh install runs them in another order.
@@ -446,6 +465,16 @@ class Database:
         if isinstance(source, list):
             return sorted(migration.id for migration in source) == sorted(migration_id for migration_id, _ in recorded)
         return is_up_to_date(list_migration_names(source), recorded)
+
+    def _plan_if_no_file(self, path: Optional[str]) -> Optional[Plan]:
+        """Known versus nothing applied when ``path`` does not exist yet (else None), planned without creating it.
+
+        So a launch that fails while planning (no migrations found, a broken
+        file) leaves no empty database behind.
+        """
+        if self._db is not None or path is None or os.path.exists(path):
+            return None
+        return plan_migrations(self._known({}, read_all=self.env == "development"), {})
 
     def _plan(self, read_all: Optional[bool] = None) -> Plan:
         """Known versus applied, read without taking any lock."""

@@ -1,10 +1,13 @@
-"""Discover: find migration files (folder, package, zip) and learn their ids cheaply.
+"""Discover: find the migrations the app ships and learn their ids cheaply, however it was shipped.
 
 A launch with nothing pending must not import or even read a migration: the
 tracking table remembers which file holds which id, so listing the names is
-enough. Files the table has not seen are read as text and their id taken from
-the ``id = "..."`` line; a module is imported only to run it (or when its id
-is not a plain string literal).
+enough. A folder on disk (of sources or of bytecode) is listed directly;
+anything else (a zip, a PyInstaller or Nuitka bundle) is asked through the
+import system: each path entry's finder knows what the packager put in. A
+file the table has not seen is identified from its source text (the
+``id = "..."`` line), else from the build-time manifest (``app-db manifest``),
+and only when neither exists by importing it.
 """
 
 from __future__ import annotations
@@ -19,17 +22,20 @@ from .migration import STUB_MARKER, Migration, check_migration_id
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
     from types import ModuleType
-    from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
     MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
 
 __all__ = [
     "KnownMigration",
+    "MANIFEST_MODULE",
     "MigrationFile",
     "checksum_of",
+    "describe_packaging",
     "identify_migrations",
     "list_migration_files",
     "list_migration_names",
+    "manifest_text",
     "resolve_source",
 ]
 
@@ -37,6 +43,11 @@ FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
 # Class-level ``id = "..."`` and ``name = "..."`` lines (compiled by re's cache on first use).
 ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?\r?$"""  # \r: a CRLF checkout
 NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
+# The build-time record beside the migrations: a module, so every packager's
+# "include this package" option ships it with them (a data file needs its own option).
+MANIFEST_MODULE = "app_db_manifest"
+SUFFIXES = (".py", ".pyc")  # a .pyc beside no .py: a build that ships bytecode only
+
 
 def checksum_of(source: bytes) -> str:
     """sha256 of a migration's text with line endings normalised (a CRLF checkout is no change)."""
@@ -45,37 +56,114 @@ def checksum_of(source: bytes) -> str:
     return hashlib.sha256(source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
-class MigrationFile:
-    """One ``NNN_description.py`` in a folder, a package or a zip archive.
+class Manifest:
+    """The ``app_db_manifest`` module beside the migrations, read on first use: file -> (id, name, checksum)."""
 
+    __slots__ = ("package", "folder", "_entries")
+
+    def __init__(self, package: Optional[str], folder: Optional[str]) -> None:
+        self.package = package
+        self.folder = folder
+        self._entries: Optional[Dict[str, Tuple[str, str, str]]] = None
+
+    @property
+    def entries(self) -> Dict[str, Tuple[str, str, str]]:
+        if self._entries is None:
+            self._entries = self._load()
+        return self._entries
+
+    def _load(self) -> Dict[str, Tuple[str, str, str]]:
+        import importlib
+        import importlib.util
+
+        location = f"{self.package}.{MANIFEST_MODULE}" if self.package else os.path.join(self.folder or "", MANIFEST_MODULE)
+        try:
+            if self.package is not None:
+                try:
+                    module = importlib.import_module(location)
+                except ModuleNotFoundError as exc:
+                    if exc.name != location:
+                        raise
+                    return {}
+            else:
+                path = next((location + suffix for suffix in SUFFIXES if os.path.isfile(location + suffix)), None)
+                if path is None:
+                    return {}
+                spec = importlib.util.spec_from_file_location(f"_app_db_manifest_{abs(hash(path))}", path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            entries = dict(module.MIGRATIONS)
+            for file, (migration_id, name, checksum) in entries.items():
+                if not (isinstance(migration_id, str) and isinstance(name, str) and isinstance(checksum, str)):
+                    raise TypeError(f"the entry for {file} is not (id, name, checksum) strings")
+            return entries
+        except Exception as exc:
+            raise MigrationDefinitionError(
+                f"Cannot read the migrations manifest {location}: {type(exc).__name__}: {exc}. "
+                "Write it again with `app-db manifest` (from the source tree); nothing was changed.",
+                file=location,
+            ) from exc
+
+
+class MigrationFile:
+    """One ``NNN_description.py`` migration, wherever it lives.
+
+    ``name`` is the source file's name, what the tracking table records,
+    even when only its bytecode shipped (``shipped``, on disk) or the
+    packager keeps it inside its own archive (``finder``, the import system's).
     Plain slots, no Path per file: a launch lists hundreds of these and
     usually reads none of them.
     """
 
-    __slots__ = ("name", "folder", "package", "entry")
+    __slots__ = ("name", "folder", "package", "shipped", "finder", "manifest")
 
-    def __init__(self, name: str, folder: Optional[str], package: Optional[str] = None, entry: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        folder: Optional[str],
+        package: Optional[str] = None,
+        shipped: Optional[str] = None,
+        finder: Any = None,
+        manifest: Optional[Manifest] = None,
+    ) -> None:
         self.name = name
-        self.folder = folder  # the folder holding it; None inside an archive
+        self.folder = folder  # the folder holding it on disk; None inside an archive or bundle
         self.package = package  # import as package.<stem>; None: load from the path
-        self.entry = entry  # an importlib.resources Traversable inside an archive, else None
+        self.shipped = shipped or name  # the file on disk: name, or its .pyc when no source shipped
+        self.finder = finder  # the import system's finder for it, when it is not a file on disk
+        self.manifest = manifest if manifest is not None else Manifest(package, folder)
+
+    @property
+    def module(self) -> Optional[str]:
+        return f"{self.package}.{self.name[:-3]}" if self.package is not None else None
 
     @property
     def location(self) -> str:
-        """How messages show the file: its path, or package/file inside an archive."""
-        return os.path.join(self.folder, self.name) if self.folder is not None else f"{self.package}/{self.name}"
+        """How messages show the file: its path; in a frozen app or an archive, its module and file name."""
+        if self.folder is not None and not is_frozen():
+            return os.path.join(self.folder, self.shipped)
+        if self.module is not None:
+            return f"{self.module} ({self.shipped})"
+        return f"{self.shipped} in the app's {show_folder(self.folder or '')} folder"
 
     def __repr__(self) -> str:
         return f"<MigrationFile {self.location}>"
 
-    def read_bytes(self) -> bytes:
-        try:
-            if self.entry is not None:
-                return self.entry.read_bytes()
-            with open(self.location, "rb") as source:
-                return source.read()
-        except OSError as exc:
-            raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
+    def read_source(self) -> Optional[bytes]:
+        """The source text as shipped, or None when only bytecode (or compiled code) shipped."""
+        if self.folder is not None:
+            if not self.shipped.endswith(".py"):
+                return None
+            try:
+                with open(os.path.join(self.folder, self.shipped), "rb") as source:
+                    return source.read()
+            except OSError as exc:
+                raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
+        return read_source_from_importer(self.finder, self.module or "")
+
+    def manifest_entry(self) -> Optional[Tuple[str, str, str]]:
+        return self.manifest.entries.get(self.name)
 
     def load_module(self) -> ModuleType:
         """Import the file, turning any failure into an error that names it."""
@@ -83,13 +171,13 @@ class MigrationFile:
         import importlib
         import importlib.util
 
-        stem = self.name[:-3]
         try:
-            if self.package is not None:
-                return importlib.import_module(f"{self.package}.{stem}")
-            folder_key = hashlib.sha1(os.path.dirname(self.location).encode()).hexdigest()[:10]
-            module_name = f"_app_db_migration_{folder_key}_{stem}"
-            spec = importlib.util.spec_from_file_location(module_name, self.location)
+            if self.module is not None:
+                return importlib.import_module(self.module)
+            path = os.path.join(self.folder or "", self.shipped)
+            folder_key = hashlib.sha1(os.path.dirname(path).encode()).hexdigest()[:10]
+            module_name = f"_app_db_migration_{folder_key}_{self.name[:-3]}"
+            spec = importlib.util.spec_from_file_location(module_name, path)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
@@ -105,6 +193,25 @@ class MigrationFile:
                 "Fix the file; nothing was changed.",
                 file=self.location,
             ) from exc
+
+
+def read_source_from_importer(finder: Any, module: str) -> Optional[bytes]:
+    """A module's source bytes from its path entry's finder, or None (bytecode, compiled code, no source kept)."""
+    try:
+        spec = finder.find_spec(module)
+        loader = spec.loader if spec is not None else None
+        if loader is None:
+            return None
+        origin = spec.origin or ""
+        if origin.endswith(".py") and hasattr(loader, "get_data"):
+            try:
+                return loader.get_data(origin)  # the bytes as written, whatever their encoding
+            except OSError:
+                pass
+        text = loader.get_source(module) if hasattr(loader, "get_source") else None
+        return text.encode("utf-8") if text is not None else None
+    except (ImportError, OSError, TypeError, ValueError, UnicodeError):
+        return None
 
 
 class KnownMigration:
@@ -134,9 +241,10 @@ class KnownMigration:
         return f"<KnownMigration {self.id} {self.location or ''}>"
 
     def text(self) -> Optional[bytes]:
+        """The source text, or None where the app ships none (bytecode only, frozen, compiled)."""
         if self._text is None:
             if self.source is not None:
-                self._text = self.source.read_bytes()
+                self._text = self.source.read_source()
             elif self.instance is not None:
                 import inspect
 
@@ -147,8 +255,12 @@ class KnownMigration:
         return self._text
 
     def checksum(self) -> Optional[str]:
+        """sha256 of the source text; without the text, the one the manifest recorded from it; else None."""
         text = self.text()
-        return checksum_of(text) if text is not None else None
+        if text is not None:
+            return checksum_of(text)
+        entry = self.source.manifest_entry() if self.source is not None else None
+        return entry[2] if entry is not None else None
 
     def load(self) -> Migration:
         """The Migration instance, imported and checked on first use."""
@@ -157,9 +269,11 @@ class KnownMigration:
             module = self.source.load_module()
             self.instance = migration_from_module(module, self.source.location)
             if self.instance.id != self.id:
+                recorded = self.source.manifest_entry() if self._text is None else None
+                where = " (taken from the manifest, which is out of date: run `app-db manifest` and rebuild)" if recorded else ""
                 raise MigrationDefinitionError(
                     f"{self.source.location}: the class says id {self.instance.id!r} but the file was "
-                    f"identified as {self.id!r}; write the id as one plain string literal "
+                    f"identified as {self.id!r}{where}; write the id as one plain string literal "
                     f"(id = \"...\") and never change it once shipped.",
                     file=self.source.location,
                 )
@@ -236,62 +350,173 @@ def resolve_source(migrations: MigrationsSource) -> Union[str, List[Migration], 
 
 
 def list_migration_files(source: str) -> List[MigrationFile]:
-    """The migration files in a folder (an absolute path) or a package, by name; nothing is read or imported."""
-    package = None if os.path.isabs(source) else source
-    folders = [source] if package is None else package_folders(source)
-    if folders is not None:
-        return [
-            MigrationFile(name, folder, package=package)
-            for folder in folders
-            for name in sorted(list_folder(folder))
-            if is_migration_name(name, folder)
-        ]
-    # A zipped or frozen app: let importlib.resources read inside the archive.
-    from importlib.resources import files as resource_files
+    """The migrations in a folder (an absolute path) or a package, by file name; nothing is read or imported.
 
-    root = resource_files(source)
-    return [
-        MigrationFile(entry.name, None, package=source, entry=entry)
-        for entry in sorted(root.iterdir(), key=lambda entry: entry.name)
-        if is_migration_name(entry.name, source)
+    A package that yields none is a ConfigurationError saying how the app
+    seems to have been shipped and what to include: a launch that found no
+    migration would otherwise create the tables from the models and record nothing.
+    """
+    if os.path.isabs(source):
+        manifest = Manifest(None, source)
+        return [
+            MigrationFile(name, source, shipped=shipped, manifest=manifest) for name, shipped in list_folder_files(source)
+        ]
+    folders = package_folders(source)
+    manifest = Manifest(source, None)
+    files = [
+        MigrationFile(name, folder, package=source, shipped=shipped, manifest=manifest)
+        for folder in folders or ()
+        for name, shipped in list_folder_files(folder)
     ]
+    if not files:
+        # A zip, a frozen bundle or compiled code: ask the import system what the packager put in.
+        files = [
+            MigrationFile(name, None, package=source, finder=finder, manifest=manifest)
+            for name, finder in list_package_modules(source)
+        ]
+    if not files:
+        raise ConfigurationError(explain_no_migrations(source))
+    return files
 
 
 def list_migration_names(source: str) -> List[str]:
-    """The names of the files that look like migrations, unchecked: the cheapest look a launch can take.
+    """The file names of the migrations, unchecked: the cheapest look a launch can take.
 
     Enough to tell that nothing changed since the tracking table recorded
     the files (each was checked when it was applied); anything else goes
     through list_migration_files().
     """
     folders = [source] if os.path.isabs(source) else package_folders(source)
-    if folders is None:
-        return [migration_file.name for migration_file in list_migration_files(source)]
-    return [name for folder in folders for name in list_folder(folder) if name.endswith(".py") and name[:1].isdigit()]
+    if folders is not None:
+        names = {
+            name[:-1] if name.endswith(".pyc") else name
+            for folder in folders
+            for name in list_folder(folder)
+            if name[:1].isdigit() and name.endswith(SUFFIXES)
+        }
+        if names or folders == [source]:
+            return list(names)
+    return [migration_file.name for migration_file in list_migration_files(source)]
 
 
 def package_folders(package: str) -> Optional[List[str]]:
-    """The folders of a migrations package, or None when it lives inside an archive."""
+    """The folders of a migrations package, or None when it lives inside an archive or a bundle."""
     import importlib.util
 
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError) as exc:
-        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}.") from exc
-    if spec is None or spec.submodule_search_locations is None:
+        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}. {explain_how_to_include(package)}") from exc
+    if spec is None:
+        raise ConfigurationError(f"The migrations package {package!r} is not importable. {explain_how_to_include(package)}")
+    if spec.submodule_search_locations is None:
         raise ConfigurationError(
-            f"migrations={package!r} is not an importable package; add an __init__.py to the folder "
-            "or pass the folder's absolute path."
+            f"migrations={package!r} is a module, not a package; name the package that holds the "
+            "NNN_description.py files, or pass the folder's absolute path."
         )
     folders = list(spec.submodule_search_locations)
-    return folders if all(os.path.isdir(folder) for folder in folders) else None
+    return folders if folders and all(os.path.isdir(folder) for folder in folders) else None
+
+
+def list_package_modules(package: str) -> List[Tuple[str, Any]]:
+    """(file name, finder) of the package's migration modules, as the import system lists them.
+
+    Each path entry's finder is asked what it holds: PyInstaller's frozen
+    importer by its table of contents, a zipimport archive by its listing,
+    any other finder (Nuitka's, for one) through ``pkgutil``. pkgutil is
+    imported only for those: it imports typing, and a PyInstaller app that
+    contains pkgutil imports it at every start (its run-time hook), which
+    would cost every launch milliseconds.
+    """
+    import importlib
+
+    try:
+        locations = importlib.import_module(package).__path__
+    except Exception as exc:
+        raise ConfigurationError(f"Cannot import the migrations package {package!r}: {type(exc).__name__}: {exc}.") from exc
+    found = {}
+    for location in locations:
+        finder = find_path_finder(location)
+        for stem in list_finder_modules(finder, package) if finder is not None else ():
+            if is_migration_name(stem + ".py", package):
+                found.setdefault(stem + ".py", finder)
+    return sorted(found.items())
+
+
+def find_path_finder(location: str) -> Any:
+    """The finder the import system uses for one path entry (cached as the import system caches it), or None."""
+    finder = sys.path_importer_cache.get(location)
+    if finder is None:
+        for hook in sys.path_hooks:
+            try:
+                finder = hook(location)
+            except ImportError:
+                continue
+            sys.path_importer_cache[location] = finder
+            break
+    return finder
+
+
+def list_finder_modules(finder: Any, package: str) -> List[str]:
+    """The names of the plain modules (not packages) ``finder`` holds for ``package``."""
+    import zipimport
+
+    toc_tree = getattr(sys.modules.get("pyimod02_importers"), "get_pyz_toc_tree", None)
+    if toc_tree is not None and type(finder).__name__ == "PyiFrozenFinder":
+        node: Any = toc_tree()  # PyInstaller's archive as a tree: package -> {name: subtree or leaf}
+        for part in package.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return [name for name, entry in node.items() if not isinstance(entry, dict)] if isinstance(node, dict) else []
+    if isinstance(finder, zipimport.zipimporter):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(finder.archive) as archive:
+                names = archive.namelist()
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ConfigurationError(f"Cannot read the archive {finder.archive} that holds {package!r}: {exc}.") from exc
+        inside = [name[len(finder.prefix):] for name in names if name.startswith(finder.prefix)]
+        return sorted({name.rsplit(".", 1)[0] for name in inside if "/" not in name and name.endswith(SUFFIXES)})
+    if hasattr(finder, "iter_modules"):
+        return [name for name, is_package in finder.iter_modules("") if not is_package]
+    import importlib
+
+    try:
+        pkgutil = importlib.import_module("pkgutil")  # by name, so that packagers do not see it (see above)
+    except ImportError:
+        return []
+    return [name for name, is_package in pkgutil.iter_importer_modules(finder) if not is_package]
 
 
 def list_folder(folder: str) -> List[str]:
     try:
         return os.listdir(folder)
     except OSError as exc:
-        raise ConfigurationError(f"Cannot list the migrations folder {folder}: {exc.strerror or exc}.") from exc
+        raise ConfigurationError(
+            f"Cannot list the migrations folder {show_folder(folder)}: {exc.strerror or exc}."
+            + (f" {explain_frozen_folder()}" if is_frozen() else "")
+        ) from exc
+
+
+def explain_frozen_folder() -> str:
+    """What to do when a frozen app looks for its migrations in a folder: packagers ship packages, not folders."""
+    how, option = describe_packaging()
+    return (
+        f"This app was {how}, and packagers ship modules, not folders: name the migrations by package "
+        f"(migrations=\"myapp.migrations\") and {option.format(package='myapp.migrations')}, or ship the folder "
+        "with the app as data."
+    )
+
+
+def list_folder_files(folder: str) -> List[Tuple[str, str]]:
+    """(source file name, file on disk) per migration in ``folder``, sorted; its .pyc where no .py shipped."""
+    found: Dict[str, str] = {}
+    for shipped in list_folder(folder):
+        if shipped.endswith(".pyc") and is_migration_name(shipped[:-1], folder):
+            found.setdefault(shipped[:-1], shipped)
+        elif is_migration_name(shipped, folder):
+            found[shipped] = shipped  # the source wins over a legacy .pyc beside it
+    return sorted(found.items())
 
 
 def is_migration_name(name: str, where: str) -> bool:
@@ -312,7 +537,9 @@ def identify_migrations(
 ) -> List[KnownMigration]:
     """A KnownMigration per file; ``recorded_files`` maps file name -> (id, name) from the tracking table.
 
-    A recorded file is trusted without reading it unless ``read_all``.
+    A recorded file is trusted without reading it unless ``read_all``. An
+    unrecorded one is identified from its source text, else from the
+    manifest, else (nothing else can tell) by importing it.
     """
     known = []
     for migration_file in files:
@@ -320,16 +547,22 @@ def identify_migrations(
         if recorded is not None and not read_all:
             known.append(KnownMigration(recorded[0], recorded[1], migration_file.name, migration_file.location, migration_file))
             continue
-        text = migration_file.read_bytes()
+        text = migration_file.read_source()
         entry = KnownMigration("", "", migration_file.name, migration_file.location, migration_file, text=text)
-        decoded = text.decode("utf-8", errors="replace")
-        ids = re.findall(ID_LINE, decoded, re.M)
+        ids = []
+        if text is not None:
+            decoded = text.decode("utf-8", errors="replace")
+            ids = re.findall(ID_LINE, decoded, re.M)
+        manifested = migration_file.manifest_entry() if text is None else None
         if len(ids) == 1:
             entry.id = check_migration_id(ids[0][1], migration_file.location)
             names = re.findall(NAME_LINE, decoded, re.M)
             entry.name = names[0][1] if len(names) == 1 else ""
+        elif manifested is not None:
+            entry.id = check_migration_id(manifested[0], migration_file.location)
+            entry.name = manifested[1]
         else:
-            # Not a single plain literal: import to learn the id (and check the file).
+            # Not a single plain literal, or no text and no manifest: import to learn the id (and check the file).
             entry.id = "?"
             instance = migration_from_module(migration_file.load_module(), migration_file.location)
             entry.id, entry.name, entry.instance = instance.id, instance.name, instance
@@ -341,3 +574,81 @@ def identify_instances(instances: Sequence[Migration]) -> List[KnownMigration]:
     return [
         KnownMigration(m.id, m.name, os.path.basename(m.file) if m.file else None, m.file, instance=m) for m in instances
     ]
+
+
+def manifest_text(known: Sequence[KnownMigration]) -> str:
+    """The ``app_db_manifest.py`` that records ``known`` (each must have its source text)."""
+    lines = [
+        '"""Written by `app-db manifest`: each migration\'s file, id, name and the sha256 of its source.',
+        "",
+        "Builds that ship bytecode only (frozen apps, zips of .pyc files) take ids and checksums from here,",
+        "so they record what a run from source records. Write it again after adding a migration (`app-db check`",
+        'says when it is out of date) and ship it with the migrations; never edit it by hand.',
+        '"""',
+        "",
+        "MIGRATIONS = {",
+    ]
+    for entry in sorted(known, key=lambda entry: entry.file or ""):
+        checksum = entry.checksum() if entry.text() is not None else None
+        if checksum is None or entry.file is None:
+            raise ConfigurationError(
+                f"{entry.location} has no source text here, so no manifest can be written for it; "
+                "run `app-db manifest` from the source tree. Nothing was written."
+            )
+        lines.append(f"    {entry.file!r}: ({entry.id!r}, {entry.name!r}, {checksum!r}),")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# How the app was shipped: what error messages tell the developer to include ------
+def is_frozen() -> bool:
+    """True in an app a packager built (PyInstaller, cx_Freeze, Nuitka, py2exe ...)."""
+    return bool(getattr(sys, "frozen", False)) or "__compiled__" in globals()
+
+
+def describe_packaging() -> Tuple[str, str]:
+    """(how the app seems to have been shipped, the option that includes a package: ``{package}`` in it)."""
+    if hasattr(sys, "_MEIPASS"):
+        return "frozen by PyInstaller", "rebuild it with `--collect-submodules {package}` (or list the modules in hiddenimports in the .spec file)"
+    if "__compiled__" in globals():
+        return "compiled by Nuitka", "rebuild it with `--include-package={package}`"
+    if getattr(sys, "frozen", False):
+        if "__startup__" in sys.modules:  # cx_Freeze's start-up module
+            return "frozen by cx_Freeze", "rebuild it with `--packages={package}` (build_exe's packages option)"
+        return "frozen", "include the package {package} with all its modules when building it"
+    archive = next((entry for entry in sys.path[:1] if os.path.isfile(entry)), None)
+    if archive is not None:
+        return f"run from the archive {archive}", "put the package {package} with its NNN_description.py (or .pyc) files in the archive"
+    return "run from source", ""
+
+
+def explain_how_to_include(package: Optional[str]) -> str:
+    """The sentence that tells a developer how to ship the migrations, for the way this app was shipped."""
+    how, option = describe_packaging()
+    if not option:
+        return "Add an __init__.py to its folder (a package) or pass the folder's absolute path."
+    option = option.format(package=package or "myapp.migrations")
+    return f"This app was {how} without its migrations: {option}."
+
+
+def explain_no_migrations(package: str) -> str:
+    how, option = describe_packaging()
+    if option:
+        return (
+            f"The migrations package {package!r} holds no migration: this app was {how} without them, so it would "
+            f"create its tables without running (or recording) a single migration. Nothing was changed; "
+            f"{option.format(package=package)}."
+        )
+    return (
+        f"The migrations package {package!r} holds no NNN_description.py file (nor its .pyc), so a launch would create "
+        "the tables without running (or recording) a single migration. Nothing was changed. Add the first "
+        "migration (`app-db new \"initial schema\"`), or pass migrations=None while the app has none."
+    )
+
+
+def show_folder(folder: str) -> str:
+    """A folder as a message shows it: inside a frozen app, relative to the app (a onefile app's unpack folder is temporary)."""
+    root = getattr(sys, "_MEIPASS", None) or (os.path.dirname(sys.executable) if is_frozen() else None)
+    if root and os.path.abspath(folder).startswith(os.path.abspath(root) + os.sep):
+        return os.path.relpath(folder, root)
+    return folder

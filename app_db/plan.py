@@ -42,9 +42,21 @@ class Plan:
         return max(self.applied) if self.applied else None
 
     def raise_if_too_new(self, path: Path | None) -> None:
-        """SchemaTooNewError when the file records migrations this app version does not have."""
+        """SchemaTooNewError when the file records migrations this app version does not have.
+
+        ConfigurationError instead when the app found no migration at all:
+        they were left out of the app, not superseded by a newer one.
+        """
         if not self.unknown_applied:
             return
+        if not self.known:
+            raise ConfigurationError(
+                f"The database {path or '(in memory)'} records {len(self.unknown_applied)} migration(s) but this app "
+                "found no migration at all, so its migrations were left out (when it was packaged?) or it looks in the "
+                "wrong place; it is not a newer version's file. Nothing was changed. Ship the migrations with the app "
+                "(README: Shipping your app) or point migrations= at them.",
+                path=path,
+            )
         shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
         raise SchemaTooNewError(
             f"The database {path or '(in memory)'} was updated by a newer version of this app "
@@ -65,6 +77,15 @@ class Plan:
             if checksum is not None and checksum != record.checksum:
                 changed.append(migration)
         return changed
+
+    def unverifiable_checksums(self) -> list[KnownMigration]:
+        """Migrations whose checksum cannot be compared: no source or manifest shipped, or applied without one."""
+        return [
+            migration
+            for migration in self.known
+            if migration.checksum() is None
+            or (migration.id in self.applied and self.applied[migration.id].checksum is None)
+        ]
 
     def up_to(self, target: str) -> list[KnownMigration]:
         """The pending migrations through ``target``; ``target`` must be known."""

@@ -1,4 +1,4 @@
-"""``python -m demo_app [--headless] [--path FILE]``."""
+"""``python -m demo_app [--headless] [--path FILE]``, or ``python -m demo_app --app-db COMMAND ...`` for app-db."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--app-db"]:
+        # `AppDbNotes --app-db status`: the app-db command line, on this app's Database, from the
+        # shipped app itself (a frozen app has no `app-db` script and no pyproject.toml beside it).
+        from app_db.cli import main as app_db_main
+
+        return app_db_main(["--database", "demo_app.db:database", *argv[1:]])
     args = parse_args(argv)
     # app_db refuses relative paths (a desktop app's working folder is arbitrary);
     # on a command line, relative to the current folder is what the user means.

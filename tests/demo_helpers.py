@@ -52,6 +52,11 @@ def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, the
     database = notes_database(path)
     database.migrate(to=RELEASE_2)
     database.close()
+    insert_release_2_rows(path, notes, theme)
+
+
+def insert_release_2_rows(path: Path, notes: Optional[List[Dict]] = None, theme: str = "dark") -> None:
+    """The notes, tags and preferences a user of release 2 has, into a file at release 2."""
     connection = sqlite3.connect(path)
     try:
         with connection:
