@@ -81,19 +81,23 @@ def backup_database(
         sync_file(partial)
         replace_file(partial, destination)  # syncs the folder: the new name is on the disk
     except BaseException as exc:
-        remove_file(partial)
+        left = "no partial backup was left"
+        try:
+            remove_file(partial)
+        except OSError as cleanup:  # held by another program: the error above is the one to report
+            left = f"the partial copy {partial} could not be deleted ({cleanup.strerror or cleanup}); delete it"
         if isinstance(exc, (sqlite3.Error, OSError)):
             problem = explain_sqlite_error(exc, path, "back up") if isinstance(exc, sqlite3.Error) else None
             if isinstance(problem, DiskFullError) or getattr(exc, "errno", None) in (28, 27):  # ENOSPC, EFBIG
                 raise DiskFullError(
                     f"Could not back up {path} to {destination.parent}: the disk is full (or a file-size "
-                    "limit was reached). Nothing was changed; no partial backup was left. "
+                    f"limit was reached). Nothing was changed; {left}. "
                     "Free some space and start again.",
                     path=path,
                 ) from exc
             raise BackupError(
                 f"Could not back up {path} to {destination}: {exc}. Nothing was changed; "
-                "no partial backup was left. Check that the folder is writable and start again.",
+                f"{left}. Check that the folder is writable (and that no other program holds it) and start again.",
                 path=path,
             ) from exc
         raise

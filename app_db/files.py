@@ -14,6 +14,13 @@ another program (an antivirus, an indexer, a backup tool) has the file open
 for a moment (WinError 5, 32, 33), so those are retried briefly; a folder
 cannot be opened there to be synced (NTFS orders its metadata itself);
 macOS needs F_FULLFSYNC to get data past the drive's cache.
+
+Windows' rule for open files is enforced on Linux too when
+``$APP_DB_STRICT_FILES=1`` (read once, at import; the test suite sets it):
+renaming or deleting a path that a descriptor of this process, or of a
+process named with ``watch_process``, still holds raises FileHeldOpenError
+(a PermissionError with ``winerror`` 32, as Windows would), found by
+reading ``/proc/<pid>/fd``. Off, it costs one boolean test per call.
 """
 
 from __future__ import annotations
@@ -29,12 +36,63 @@ if TYPE_CHECKING:
     PathLike = Union[str, "os.PathLike[str]"]
     T = TypeVar("T")
 
-__all__ = ["link_file", "make_folder", "remove_file", "replace_file", "sync_file", "sync_folder"]
+__all__ = [
+    "FileHeldOpenError",
+    "STRICT_FILES",
+    "link_file",
+    "make_folder",
+    "remove_file",
+    "replace_file",
+    "sync_file",
+    "sync_folder",
+    "watch_process",
+]
 
 # Another program holding the file open for a moment: ERROR_ACCESS_DENIED,
 # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
 SHARING_ERRORS = (5, 32, 33)
 RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # 2 s in all, then the error stands
+
+
+STRICT_FILES = os.environ.get("APP_DB_STRICT_FILES", "") not in ("", "0")
+WATCHED_PROCESSES: "list[int]" = []  # besides this one, in strict mode
+
+
+class FileHeldOpenError(PermissionError):
+    """Strict mode: a rename or delete of a file some descriptor still holds, which Windows refuses (WinError 32)."""
+
+    winerror = 32
+
+
+def watch_process(pid: int) -> "Callable[[], None]":
+    """Strict mode: count ``pid``'s open descriptors too (a child app that keeps the file open); returns the undo."""
+    WATCHED_PROCESSES.append(pid)
+    return lambda: WATCHED_PROCESSES.remove(pid)
+
+
+def refuse_if_held(action: str, *paths: PathLike) -> None:
+    """Raise FileHeldOpenError if a watched process holds one of ``paths`` open (Windows would refuse ``action``)."""
+    wanted = {os.path.realpath(path): path for path in paths}
+    for pid in ["self", *map(str, WATCHED_PROCESSES)]:
+        folder = f"/proc/{pid}/fd"
+        try:
+            descriptors = os.listdir(folder)
+        except OSError:  # not Linux, or the process has ended
+            continue
+        for descriptor in descriptors:
+            try:
+                held = os.readlink(f"{folder}/{descriptor}")
+            except OSError:  # closed meanwhile
+                continue
+            if held in wanted:
+                holder = "this process" if pid == "self" else f"process {pid}"
+                raise FileHeldOpenError(
+                    13,
+                    f"Cannot {action}: descriptor {descriptor} of {holder} still holds {wanted[held]} open, "
+                    "which Windows refuses (WinError 32; the strict-files test mode). Close every connection "
+                    "and file on it first",
+                    os.fspath(wanted[held]),
+                )
 
 
 def retrying(operation: "Callable[[], T]") -> "T":
@@ -111,6 +169,8 @@ def replace_file(source: PathLike, target: PathLike) -> None:
     ``source`` should be synced first (sync_file): the rename must never
     reach the disk before the data it names.
     """
+    if STRICT_FILES:
+        refuse_if_held(f"rename {source} to {target}", source, target)
     retrying(lambda: os.replace(source, target))
     sync_folder(os.path.dirname(os.path.abspath(target)))
     source_folder = os.path.dirname(os.path.abspath(source))
@@ -135,6 +195,8 @@ def remove_file(path: PathLike, *, durable: bool = False) -> bool:
     before a later step (a stale -wal before the file it belonged to is
     replaced) must.
     """
+    if STRICT_FILES:
+        refuse_if_held(f"delete {path}", path)
     try:
         retrying(lambda: os.unlink(path))
     except FileNotFoundError:
