@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import unicodedata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FileHeldOpenError",
     "STRICT_FILES",
+    "is_same_file",
     "link_file",
     "make_folder",
+    "name_key",
     "remove_file",
     "replace_file",
     "sync_file",
@@ -146,6 +149,27 @@ def flush(descriptor: int) -> None:
         except (AttributeError, OSError):  # not every file system supports it
             pass
     os.fsync(descriptor)
+
+
+def name_key(name: str) -> str:
+    """``name`` as a case-insensitive, normalising file system (NTFS, APFS, HFS+) compares it: equal keys, one file.
+
+    NFC, then casefold: ``Notes`` and ``notes`` are one name there, and so are
+    ``Crème`` typed (NFC) and ``Crème`` as HFS+ lists it (NFD).
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def is_same_file(first: PathLike, second: PathLike) -> bool:
+    """Whether two paths name one file or folder, however each was spelled (a link, /var vs /private/var, 8.3 names).
+
+    Asked of the file system (os.path.samefile); paths that do not exist
+    are compared made absolute and normalised as the platform would.
+    """
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.normcase(os.path.abspath(first)) == os.path.normcase(os.path.abspath(second))
 
 
 def make_folder(path: PathLike) -> None:

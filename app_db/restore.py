@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
-from .connection import connect_read_only, explain_sqlite_error, sqlite_error_name
+from .connection import connect_read_only, connect_writable, explain_sqlite_error, sqlite_error_name
 from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError, DatabaseNotWritableError, DiskFullError
 from .files import link_file, remove_file, replace_file, sync_file
 
@@ -110,7 +110,7 @@ def restore_database(
 def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, safety: Path) -> None:
     """Copy ``source``'s pages into the live file in one durable write transaction (the backup API)."""
     deadline = time.monotonic() + lock_timeout
-    target = sqlite3.connect(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
+    target = connect_writable(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
     try:
         target.execute("PRAGMA synchronous = FULL")  # the commit is on the disk when the backup returns
         page_size = target.execute("PRAGMA page_size").fetchone()[0]
@@ -150,7 +150,7 @@ def stage_copy(source: Path, staged: Path, page_size: Optional[int] = None) -> P
     """Copy ``source`` to ``staged`` (a rollback-journal file, synced), with ``page_size`` if given; return ``staged``."""
     copy_database(source, staged, None)
     if page_size is not None:
-        connection = sqlite3.connect(staged)
+        connection = connect_writable(staged)
         try:
             connection.execute(f"PRAGMA page_size = {int(page_size)}")
             connection.execute("VACUUM")  # rewrites every page at the new size, in a file no one else uses

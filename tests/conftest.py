@@ -14,7 +14,7 @@ import pytest
 
 # Windows refuses to rename or delete a file that is open; make Linux refuse it too, in this
 # process and every child it starts (stress suite included), before app_db.files reads it.
-os.environ["APP_DB_STRICT_FILES"] = "1"
+os.environ.setdefault("APP_DB_STRICT_FILES", "1")  # APP_DB_STRICT_FILES=0 switches it off
 
 from app_db import Database  # noqa: E402
 
