@@ -184,8 +184,12 @@ def replace_with_copy(
         except BaseException:
             move_back(path, moved)
             raise
-    except BaseException:
-        remove_file(aside)  # only the second name: the file itself is still at path
+    except BaseException as exc:
+        if not isinstance(exc, AppDbError):  # moved back: drop the second name, the file itself is still at path
+            try:
+                remove_file(aside)
+            except OSError as cleanup:  # the failure above is the one to report
+                logger.warning("Could not delete %s: %s", aside, cleanup)
         raise
     logger.warning("Moved the damaged database %s aside to %s before restoring (%s)", path, aside, damage)
     prune_damaged(path, protect=[source])

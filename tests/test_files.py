@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from app_db import BackupError, files
 from app_db.backup import backup_database
 
-from conftest import run_python
+from conftest import REPO, run_python
 
 
 def sharing_violation(winerror: int) -> PermissionError:
@@ -212,3 +213,17 @@ def test_strict_mode_is_off_without_the_variable(tmp_path):
     )
     assert result.stdout.strip() == "False", result.stderr
     assert (tmp_path / "renamed").read_text() == "data"
+
+
+def test_every_rename_and_delete_in_the_library_and_the_demo_goes_through_app_db_files():
+    """Windows' retries and the strict mode live in app_db/files.py: a direct call would skip both."""
+    direct = re.compile(r"\bos\.(replace|renames?|unlink|remove|removedirs|rmdir)\(|\.unlink\(|\.rename\(|shutil\.(move|rmtree)\(")
+    found = [
+        f"{source.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in ("app_db", "demo_app")
+        for source in sorted((REPO / folder).rglob("*.py"))
+        if source != REPO / "app_db" / "files.py"
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1)
+        if direct.search(line)
+    ]
+    assert found == []

@@ -626,3 +626,17 @@ def test_a_move_aside_while_this_process_holds_the_file_is_refused_and_moves_not
         connection.close()
 
     assert notes(project.path) == ["old"] and list_damaged(project.path) == []
+
+
+@pytest.mark.skipif(not files.STRICT_FILES or not os.path.isdir("/proc/self/fd"), reason="needs the strict-files mode")
+def test_a_restore_over_a_damaged_file_another_handle_holds_fails_whole_with_the_wal_back_in_place(project, saved):
+    damaged = damaged_with_wal(project)
+    with open(project.path, "rb"):  # another program (a viewer, a sync tool) holds the damaged file
+        with pytest.raises(DatabaseNotWritableError, match="this process still holds") as caught:
+            project.database().restore(saved)
+
+    assert "was not replaced" in str(caught.value)
+    assert project.path.read_bytes() == damaged and companion(project.path, "-wal").read_bytes() == b"frames" * 100
+    assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
+    project.database().restore(saved)  # closed: the restore works
+    assert notes(project.path) == ["saved"]
