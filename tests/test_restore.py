@@ -640,3 +640,51 @@ def test_a_restore_over_a_damaged_file_another_handle_holds_fails_whole_with_the
     assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
     project.database().restore(saved)  # closed: the restore works
     assert notes(project.path) == ["saved"]
+
+
+@pytest.mark.skipif(not files.STRICT_FILES or not os.path.isdir("/proc/self/fd"), reason="needs the strict-files mode")
+def test_a_restore_over_a_damaged_file_an_open_app_holds_is_refused_whole_as_windows_would(project, saved):
+    app = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            connection = sqlite3.connect({str(project.path)!r})
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("INSERT INTO note (body) VALUES ('typed in the app')")
+            connection.commit()  # in the -wal, which the app keeps open
+            print("open", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    unwatch = files.watch_process(app.pid)
+    try:
+        assert app.stdout.readline().strip() == "open"
+        project.path.write_bytes(b"not a database" * 300)  # damaged in place, under the open app
+        wal = companion(project.path, "-wal").read_bytes()
+        with pytest.raises(DatabaseNotWritableError, match=f"process {app.pid} still holds") as caught:
+            project.database().restore(saved)
+
+        assert "was not replaced" in str(caught.value)  # and nothing moved, while the app still runs:
+        assert project.path.read_bytes() == b"not a database" * 300 and companion(project.path, "-wal").read_bytes() == wal
+        assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
+    finally:
+        unwatch()
+        app.communicate("\n", timeout=30)
+
+
+def test_a_move_back_that_fails_too_says_where_each_file_is_now(project, saved, monkeypatch):
+    damaged_with_wal(project)
+    monkeypatch.setattr(files.time, "sleep", lambda seconds: None)
+    real, wal = os.replace, companion(project.path, "-wal")
+
+    def replace(source, target):
+        if Path(target) in (project.path, wal):  # the restored copy cannot take the name, nor the -wal come back
+            raise sharing_violation()
+        return real(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(DatabaseNotWritableError, match="Rename them back by hand") as caught:
+        project.database().restore(saved)
+
+    [aside_wal] = [entry for entry in project.path.parent.iterdir() if entry.name.endswith("-wal")]
+    assert f"app.sqlite3-wal at {aside_wal}" in str(caught.value) and aside_wal.read_bytes() == b"frames" * 100
