@@ -236,9 +236,11 @@ def remove_leftovers(path: Path) -> None:
         except OSError as exc:  # cleanup never fails a launch
             logger.warning("Could not look for leftovers in %s: %s", folder, exc)
             continue
+        prefix = name_key(prefix)  # matched as the file system compares names, like the backups themselves
         for entry in entries:
-            rest = entry.name[len(prefix) :]
-            if entry.name.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
+            key = name_key(entry.name)
+            rest = key[len(prefix) :]
+            if key.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
                 remove_quietly(entry)
     prune_damaged(path)
 

@@ -74,9 +74,19 @@ def watch_process(pid: int) -> "Callable[[], None]":
 
 
 def refuse_if_held(action: str, *paths: PathLike) -> None:
-    """Raise FileHeldOpenError if a watched process holds one of ``paths`` open (Windows would refuse ``action``)."""
-    wanted = {os.path.realpath(path): path for path in paths}
-    for pid in ["self", *map(str, WATCHED_PROCESSES)]:
+    """Raise FileHeldOpenError if a watched process holds one of ``paths`` open (Windows would refuse ``action``).
+
+    Files are compared by device and inode, as Windows locks a file and not
+    one of its names: another hard link to an open file counts as open.
+    """
+    wanted = {}
+    for path in paths:
+        try:
+            status = os.stat(path)
+        except OSError:  # missing: nothing can hold it
+            continue
+        wanted[(status.st_dev, status.st_ino)] = path
+    for pid in ["self", *map(str, WATCHED_PROCESSES)] if wanted else ():
         folder = f"/proc/{pid}/fd"
         try:
             descriptors = os.listdir(folder)
@@ -84,17 +94,18 @@ def refuse_if_held(action: str, *paths: PathLike) -> None:
             continue
         for descriptor in descriptors:
             try:
-                held = os.readlink(f"{folder}/{descriptor}")
+                status = os.stat(f"{folder}/{descriptor}")
             except OSError:  # closed meanwhile
                 continue
-            if held in wanted:
+            held = wanted.get((status.st_dev, status.st_ino))
+            if held is not None:
                 holder = "this process" if pid == "self" else f"process {pid}"
                 raise FileHeldOpenError(
                     13,
-                    f"Cannot {action}: descriptor {descriptor} of {holder} still holds {wanted[held]} open, "
+                    f"Cannot {action}: descriptor {descriptor} of {holder} still holds {held} open, "
                     "which Windows refuses (WinError 32; the strict-files test mode). Close every connection "
                     "and file on it first",
-                    os.fspath(wanted[held]),
+                    os.fspath(held),
                 )
 
 

@@ -227,3 +227,14 @@ def test_every_rename_and_delete_in_the_library_and_the_demo_goes_through_app_db
         if direct.search(line)
     ]
     assert found == []
+
+
+@needs_proc
+def test_deleting_another_name_of_an_open_file_is_refused_as_windows_locks_the_file_not_the_name(tmp_path):
+    held, second = tmp_path / "app.sqlite3", tmp_path / "app.sqlite3.damaged-20261201-220000-000000"
+    held.write_text("data")
+    files.link_file(held, second)  # a hard link: one file, two names
+    with open(held):
+        with pytest.raises(files.FileHeldOpenError, match="damaged-20261201-220000-000000 open"):
+            files.remove_file(second)
+    assert files.remove_file(second) is True and held.read_text() == "data"

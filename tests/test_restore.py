@@ -637,7 +637,9 @@ def test_a_restore_over_a_damaged_file_another_handle_holds_fails_whole_with_the
 
     assert "was not replaced" in str(caught.value)
     assert project.path.read_bytes() == damaged and companion(project.path, "-wal").read_bytes() == b"frames" * 100
-    assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
+    # at most a second name of the untouched file is left: Windows refuses to delete it while held, too
+    assert all(files.is_same_file(entry, project.path) for entry in list_damaged(project.path))
+    assert sorted(project.path.parent.glob("*.partial*")) == []
     project.database().restore(saved)  # closed: the restore works
     assert notes(project.path) == ["saved"]
 
@@ -666,7 +668,9 @@ def test_a_restore_over_a_damaged_file_an_open_app_holds_is_refused_whole_as_win
 
         assert "was not replaced" in str(caught.value)  # and nothing moved, while the app still runs:
         assert project.path.read_bytes() == b"not a database" * 300 and companion(project.path, "-wal").read_bytes() == wal
-        assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
+        # at most a second name of the untouched file is left: Windows refuses to delete it while held, too
+        assert all(files.is_same_file(entry, project.path) for entry in list_damaged(project.path))
+        assert sorted(project.path.parent.glob("*.partial*")) == []
     finally:
         unwatch()
         app.communicate("\n", timeout=30)
