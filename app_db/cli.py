@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .paths import absolute_path
 from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
+from .paths import absolute_path
 
 if TYPE_CHECKING:
     from .database import Database, MigrationStatus

@@ -334,9 +334,8 @@ class Database:
 
         from .backup import read_recorded_ids
         from .errors import ConfigurationError, DatabaseCorruptError
-        from .restore import judge_damage, restore_database
-
         from .files import is_same_file
+        from .restore import judge_damage, restore_database
 
         source_path = absolute_path(source)
         if not source_path.is_file():
