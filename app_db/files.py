@@ -20,7 +20,12 @@ Windows' rule for open files is enforced on Linux too when
 renaming or deleting a path that a descriptor of this process, or of a
 process named with ``watch_process``, still holds raises FileHeldOpenError
 (a PermissionError with ``winerror`` 32, as Windows would), found by
-reading ``/proc/<pid>/fd``. Off, it costs one boolean test per call.
+reading ``/proc/<pid>/fd``. It is not retried: a holder in this process
+will not let go while it waits. Off, it costs one boolean test per call.
+
+And names are compared here as those file systems compare them
+(``name_key``: NTFS, APFS and HFS+ ignore case and Unicode normalisation;
+``is_same_file``: one file however its path is spelled).
 """
 
 from __future__ import annotations
