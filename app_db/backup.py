@@ -24,12 +24,13 @@ import datetime
 import logging
 import os
 import sqlite3
+import unicodedata
 from pathlib import Path
 from typing import Callable, Collection, List, Optional
 
-from .connection import connect_read_only, explain_sqlite_error
+from .connection import connect_read_only, connect_writable, explain_sqlite_error
 from .errors import BackupError, DiskFullError
-from .files import make_folder, remove_file, replace_file, sync_file
+from .files import is_same_file, make_folder, name_key, remove_file, replace_file, sync_file
 
 __all__ = [
     "BACKUP_FOLDER",
@@ -81,24 +82,28 @@ def backup_database(
         sync_file(partial)
         replace_file(partial, destination)  # syncs the folder: the new name is on the disk
     except BaseException as exc:
-        remove_file(partial)
+        left = "no partial backup was left"
+        try:
+            remove_file(partial)
+        except OSError as cleanup:  # held by another program: the error above is the one to report
+            left = f"the partial copy {partial} could not be deleted ({cleanup.strerror or cleanup}); delete it"
         if isinstance(exc, (sqlite3.Error, OSError)):
             problem = explain_sqlite_error(exc, path, "back up") if isinstance(exc, sqlite3.Error) else None
             if isinstance(problem, DiskFullError) or getattr(exc, "errno", None) in (28, 27):  # ENOSPC, EFBIG
                 raise DiskFullError(
                     f"Could not back up {path} to {destination.parent}: the disk is full (or a file-size "
-                    "limit was reached). Nothing was changed; no partial backup was left. "
+                    f"limit was reached). Nothing was changed; {left}. "
                     "Free some space and start again.",
                     path=path,
                 ) from exc
             raise BackupError(
                 f"Could not back up {path} to {destination}: {exc}. Nothing was changed; "
-                "no partial backup was left. Check that the folder is writable and start again.",
+                f"{left}. Check that the folder is writable (and that no other program holds it) and start again.",
                 path=path,
             ) from exc
         raise
     logger.info("Backed up %s to %s", path, destination)
-    if keep is not None and destination.parent == path.parent / BACKUP_FOLDER:
+    if keep is not None and is_same_file(destination.parent, path.parent / BACKUP_FOLDER):
         prune_backups(path, newest=destination, keep=keep, protect=protect)
     return destination
 
@@ -106,7 +111,7 @@ def backup_database(
 def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[int, int], None]]) -> None:
     """Copy ``source`` into the new file ``target`` with the backup API, as one self-contained file."""
     source_connection = connect_read_only(source)
-    target_connection = sqlite3.connect(target)
+    target_connection = connect_writable(target)
     try:
 
         def report(status: int, remaining: int, total: int) -> None:
@@ -123,27 +128,39 @@ def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[in
 
 
 def list_backups(path: Path) -> List[Path]:
-    """This database's backups in ``backups/``, oldest first."""
+    """This database's backups in ``backups/``, oldest first.
+
+    Names are matched as NTFS and APFS compare them (files.name_key), on every
+    platform: ``Notes-...`` and ``notes-...`` are one set, and so is a stem
+    HFS+ lists in NFD.
+    """
     folder = path.parent / BACKUP_FOLDER
     if not folder.is_dir():
         return []
-    prefix, suffix = f"{path.stem}-", path.suffix or ".sqlite3"
     return sorted(
-        entry
-        for entry in folder.iterdir()
-        if entry.name.startswith(prefix) and entry.name[len(prefix) : len(prefix) + 1].isdigit()
-        and entry.name.endswith(suffix)
+        (entry for entry in folder.iterdir() if backup_stamp_and_label(path, entry.name)[:1].isdigit()),
+        key=lambda entry: backup_stamp_and_label(path, entry.name),
     )
+
+
+def backup_stamp_and_label(path: Path, name: str) -> str:
+    """The ``<time>-<label>`` part of a backup of ``path`` named ``name``; '' when ``name`` is not one of its backups."""
+    name = unicodedata.normalize("NFC", name)
+    head = unicodedata.normalize("NFC", f"{path.stem}-")
+    suffix = unicodedata.normalize("NFC", path.suffix or ".sqlite3")
+    if len(name) <= len(head) + len(suffix):
+        return ""
+    if name_key(name[: len(head)]) != name_key(head) or name_key(name[len(name) - len(suffix) :]) != name_key(suffix):
+        return ""
+    return name[len(head) : len(name) - len(suffix)]
 
 
 def backup_label(path: Path, backup: Path) -> str:
     """What a backup of ``path`` was taken for: the part of its name after the time ('' if app_db did not name it)."""
-    head = len(f"{path.stem}-") + STAMP_LENGTH
-    suffix = path.suffix or ".sqlite3"
-    name = backup.name
-    if name[head : head + 1] != "-" or not name.endswith(suffix):
+    rest = backup_stamp_and_label(path, backup.name)
+    if rest[STAMP_LENGTH : STAMP_LENGTH + 1] != "-":
         return ""
-    return name[head + 1 : len(name) - len(suffix)]
+    return rest[STAMP_LENGTH + 1 :]
 
 
 def backup_kind(path: Path, backup: Path) -> str:
@@ -170,27 +187,35 @@ def prune_backups(path: Path, newest: Path, keep: int = KEEP_BACKUPS, protect: C
     kind = backup_kind(path, newest)
     if kind not in PRUNED_KINDS:
         return
-    kept = {Path(entry).resolve() for entry in protect}
-    backups = [entry for entry in list_backups(path) if backup_kind(path, entry) == kind and entry.resolve() not in kept]
+    backups = [
+        entry
+        for entry in list_backups(path)
+        if backup_kind(path, entry) == kind and not any(is_same_file(entry, kept) for kept in protect)
+    ]
+    # newest may be spelled otherwise (resolved, another case): it is the entry of its name in the folder
+    newest_key = name_key(newest.name)
     doomed: List[Path] = []
     if kind == "update":
         label = backup_label(path, newest)
-        doomed = [entry for entry in backups if entry != newest and backup_label(path, entry) == label]
+        doomed = [entry for entry in backups if name_key(entry.name) != newest_key and backup_label(path, entry) == label]
         backups = [entry for entry in backups if entry not in doomed]
-    doomed += [entry for entry in (backups[:-keep] if keep > 0 else backups) if entry != newest]
+    doomed += [entry for entry in (backups[:-keep] if keep > 0 else backups) if name_key(entry.name) != newest_key]
     for old in doomed:
         remove_quietly(old)
 
 
 def list_damaged(path: Path) -> List[Path]:
     """The ``<name>.damaged-<time>`` copies moved aside beside ``path``, oldest first (their -wal/-shm not listed)."""
-    prefix = f"{path.name}.damaged-"
+    prefix = name_key(f"{path.name}.damaged-")
     folder = path.parent
     if not folder.is_dir():
         return []
-    return sorted(
-        entry for entry in folder.iterdir() if entry.name.startswith(prefix) and not entry.name.endswith(("-wal", "-shm", "-journal"))
-    )
+    found = [
+        (key[len(prefix) :], entry)
+        for entry, key in ((entry, name_key(entry.name)) for entry in folder.iterdir())
+        if key.startswith(prefix) and not key.endswith(("-wal", "-shm", "-journal"))
+    ]
+    return [entry for _, entry in sorted(found)]
 
 
 def remove_leftovers(path: Path) -> None:
@@ -211,23 +236,24 @@ def remove_leftovers(path: Path) -> None:
         except OSError as exc:  # cleanup never fails a launch
             logger.warning("Could not look for leftovers in %s: %s", folder, exc)
             continue
+        prefix = name_key(prefix)  # matched as the file system compares names, like the backups themselves
         for entry in entries:
-            rest = entry.name[len(prefix) :]
-            if entry.name.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
+            key = name_key(entry.name)
+            rest = key[len(prefix) :]
+            if key.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
                 remove_quietly(entry)
     prune_damaged(path)
 
 
 def prune_damaged(path: Path, protect: Collection[Path] = ()) -> None:
     """Keep the newest ``KEEP_DAMAGED`` damaged copies of ``path`` (and any in ``protect``); delete older ones."""
-    kept = {Path(entry).resolve() for entry in protect}
     try:
         damaged = list_damaged(path)
     except OSError as exc:
         logger.warning("Could not look for damaged copies beside %s: %s", path, exc)
         return
     for old in damaged[:-KEEP_DAMAGED]:
-        if old.resolve() not in kept:
+        if not any(is_same_file(old, kept) for kept in protect):
             for suffix in ("", "-wal", "-shm", "-journal"):
                 remove_quietly(old.with_name(old.name + suffix))
 

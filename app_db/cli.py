@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, 
 
 from .discovery import MANIFEST_MODULE
 from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
+from .paths import absolute_path
 
 if TYPE_CHECKING:
     from .database import Database, MigrationStatus
@@ -271,9 +272,7 @@ def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> "
     if args.path:
         # The library refuses relative paths (an app is started from anywhere);
         # on a command line, relative to the current folder is what is meant.
-        # abspath, not resolve(): resolve() turns a mapped drive Z:\ into its \\server\share
-        # and /var into /private/var on macOS, so the file would be named otherwise than the user did.
-        path = args.path if args.path == ":memory:" else Path(os.path.abspath(os.path.expanduser(args.path)))
+        path = args.path if args.path == ":memory:" else absolute_path(args.path)
     return database.configured(env=args.env, path=path, read_only=read_only)
 
 
@@ -644,7 +643,7 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"There is no database at {path} yet; nothing to back up.")
     destination = None
     if args.destination:
-        destination = Path(args.destination).expanduser().resolve()
+        destination = absolute_path(args.destination)
         if destination.is_dir():
             import datetime
 
@@ -661,8 +660,9 @@ def cmd_restore(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args)
     if database.path is None:
         raise UsageError("The database is in memory (the test environment); there is no file to restore into. Pass --path or --env.")
-    safety = database.restore(Path(args.file).expanduser())
-    out.line(f"Restored {database.path} from {Path(args.file).expanduser().resolve()}.")
+    source = absolute_path(args.file)
+    safety = database.restore(source)
+    out.line(f"Restored {database.path} from {source}.")
     if safety is not None:
         out.line(f"What it held before is saved at {safety}")
     return EXIT_OK

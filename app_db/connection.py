@@ -7,11 +7,17 @@ end of the app's session). The migration's transaction and a restore are
 therefore committed with synchronous=FULL (runner.write_transaction,
 restore.py): on the disk when they return. The busy timeout turns a brief
 lock held by another instance into a wait instead of "database is locked".
+
+What a sync reaches differs per platform, so each platform's pragmas are
+data (SYNC_PRAGMAS), added to every connection that writes: on macOS
+fsync() stops at the drive's cache, and only F_FULLFSYNC (fullfsync, and
+checkpoint_fullfsync for the WAL checkpoints) gets the data to the disk.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from .errors import (
     AppDbError,
@@ -32,7 +38,16 @@ if TYPE_CHECKING:
 
     PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "PRAGMAS", "explain_sqlite_error", "open_database", "sqlite_error_name"]
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "PRAGMAS",
+    "SYNC_PRAGMAS",
+    "connect_writable",
+    "explain_sqlite_error",
+    "open_database",
+    "sqlite_error_name",
+    "sync_pragmas",
+]
 
 BUSY_TIMEOUT_SECONDS = 5.0
 PRAGMAS = (
@@ -40,6 +55,14 @@ PRAGMAS = (
     ("synchronous", "normal"),
     ("foreign_keys", 1),
 )
+SYNC_PRAGMAS = {  # sys.platform -> what makes SQLite's syncs reach the disk there
+    "darwin": (("fullfsync", 1), ("checkpoint_fullfsync", 1)),
+}
+
+
+def sync_pragmas() -> tuple:
+    """The pragmas that make a sync durable on this platform (asked at each connect, not at import)."""
+    return SYNC_PRAGMAS.get(sys.platform, ())
 
 
 def open_database(
@@ -70,7 +93,7 @@ def open_database(
             database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         else:
             ensure_folder(path)
-            database = peewee.SqliteDatabase(os.fspath(path), pragmas=list(PRAGMAS), timeout=BUSY_TIMEOUT_SECONDS)
+            database = peewee.SqliteDatabase(os.fspath(path), pragmas=[*PRAGMAS, *sync_pragmas()], timeout=BUSY_TIMEOUT_SECONDS)
         connect_waiting(database, path)
     if on_connect is not None:
         call_on_connect(on_connect, database, path)
@@ -184,6 +207,16 @@ def connect_read_only(path: PathLike) -> "sqlite3.Connection":
     import sqlite3
 
     return sqlite3.connect(read_only_uri(path), uri=True)
+
+
+def connect_writable(path: PathLike, timeout: float = BUSY_TIMEOUT_SECONDS) -> "sqlite3.Connection":
+    """A plain sqlite3 connection that writes ``path`` (a copy, a restore) with this platform's sync pragmas."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, timeout=timeout)
+    for name, value in sync_pragmas():
+        connection.execute(f"PRAGMA {name} = {value}")
+    return connection
 
 
 def check_usable_path(path: PathLike) -> None:

@@ -9,7 +9,7 @@ from .connection import explaining_sqlite_errors
 from .discovery import identify_instances, identify_migrations, list_migration_files, list_migration_names, resolve_source
 from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
-from .paths import locate_database, resolve_environment
+from .paths import absolute_path, locate_database, resolve_environment
 from .plan import Plan, is_up_to_date, plan_migrations
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
@@ -345,9 +345,10 @@ class Database:
 
         from .backup import read_recorded_ids
         from .errors import ConfigurationError, DatabaseCorruptError
+        from .files import is_same_file
         from .restore import judge_damage, restore_database
 
-        source_path = as_path(source).expanduser().resolve()
+        source_path = absolute_path(source)
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
         cause: Optional[BaseException] = None
@@ -366,7 +367,7 @@ class Database:
         current = self._locate()
         if current is None:
             raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
-        if as_path(current).resolve() == source_path:
+        if is_same_file(current, source_path):
             raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
         known = self._known({}, read_all=False)
         unknown = sorted(set(recorded) - {entry.id for entry in known})
@@ -392,7 +393,7 @@ class Database:
         if not path.is_file():
             raise ConfigurationError(f"There is no database at {path} yet, so there is nothing to back up.")
         self._connect()
-        target = as_path(destination).expanduser().resolve() if destination is not None else None
+        target = absolute_path(destination) if destination is not None else None
         return backup_database(self._file, destination=target)
 
     # Internals ------------------------------------------------------------------

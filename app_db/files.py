@@ -14,6 +14,18 @@ another program (an antivirus, an indexer, a backup tool) has the file open
 for a moment (WinError 5, 32, 33), so those are retried briefly; a folder
 cannot be opened there to be synced (NTFS orders its metadata itself);
 macOS needs F_FULLFSYNC to get data past the drive's cache.
+
+Windows' rule for open files is enforced on Linux too when
+``$APP_DB_STRICT_FILES=1`` (read once, at import; the test suite sets it):
+renaming or deleting a path that a descriptor of this process, or of a
+process named with ``watch_process``, still holds raises FileHeldOpenError
+(a PermissionError with ``winerror`` 32, as Windows would), found by
+reading ``/proc/<pid>/fd``. It is not retried: a holder in this process
+will not let go while it waits. Off, it costs one boolean test per call.
+
+And names are compared here as those file systems compare them
+(``name_key``: NTFS, APFS and HFS+ ignore case and Unicode normalisation;
+``is_same_file``: one file however its path is spelled).
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import unicodedata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,12 +42,76 @@ if TYPE_CHECKING:
     PathLike = Union[str, "os.PathLike[str]"]
     T = TypeVar("T")
 
-__all__ = ["link_file", "make_folder", "remove_file", "replace_file", "sync_file", "sync_folder"]
+__all__ = [
+    "FileHeldOpenError",
+    "STRICT_FILES",
+    "is_same_file",
+    "link_file",
+    "make_folder",
+    "name_key",
+    "remove_file",
+    "replace_file",
+    "sync_file",
+    "sync_folder",
+    "watch_process",
+]
 
 # Another program holding the file open for a moment: ERROR_ACCESS_DENIED,
 # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
 SHARING_ERRORS = (5, 32, 33)
 RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # 2 s in all, then the error stands
+
+
+STRICT_FILES = os.environ.get("APP_DB_STRICT_FILES", "") not in ("", "0")
+WATCHED_PROCESSES: "list[int]" = []  # besides this one, in strict mode
+
+
+class FileHeldOpenError(PermissionError):
+    """Strict mode: a rename or delete of a file some descriptor still holds, which Windows refuses (WinError 32)."""
+
+    winerror = 32
+
+
+def watch_process(pid: int) -> "Callable[[], None]":
+    """Strict mode: count ``pid``'s open descriptors too (a child app that keeps the file open); returns the undo."""
+    WATCHED_PROCESSES.append(pid)
+    return lambda: WATCHED_PROCESSES.remove(pid)
+
+
+def refuse_if_held(action: str, *paths: PathLike) -> None:
+    """Raise FileHeldOpenError if a watched process holds one of ``paths`` open (Windows would refuse ``action``).
+
+    Files are compared by device and inode, as Windows locks a file and not
+    one of its names: another hard link to an open file counts as open.
+    """
+    wanted = {}
+    for path in paths:
+        try:
+            status = os.stat(path)
+        except OSError:  # missing: nothing can hold it
+            continue
+        wanted[(status.st_dev, status.st_ino)] = path
+    for pid in ["self", *map(str, WATCHED_PROCESSES)] if wanted else ():
+        folder = f"/proc/{pid}/fd"
+        try:
+            descriptors = os.listdir(folder)
+        except OSError:  # not Linux, or the process has ended
+            continue
+        for descriptor in descriptors:
+            try:
+                status = os.stat(f"{folder}/{descriptor}")
+            except OSError:  # closed meanwhile
+                continue
+            held = wanted.get((status.st_dev, status.st_ino))
+            if held is not None:
+                holder = "this process" if pid == "self" else f"process {pid}"
+                raise FileHeldOpenError(
+                    13,
+                    f"Cannot {action}: descriptor {descriptor} of {holder} still holds {held} open, "
+                    "which Windows refuses (WinError 32; the strict-files test mode). Close every connection "
+                    "and file on it first",
+                    os.fspath(held),
+                )
 
 
 def retrying(operation: "Callable[[], T]") -> "T":
@@ -90,6 +167,27 @@ def flush(descriptor: int) -> None:
     os.fsync(descriptor)
 
 
+def name_key(name: str) -> str:
+    """``name`` as a case-insensitive, normalising file system (NTFS, APFS, HFS+) compares it: equal keys, one file.
+
+    NFC, then casefold: ``Notes`` and ``notes`` are one name there, and so are
+    ``Crème`` typed (NFC) and ``Crème`` as HFS+ lists it (NFD).
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def is_same_file(first: PathLike, second: PathLike) -> bool:
+    """Whether two paths name one file or folder, however each was spelled (a link, /var vs /private/var, 8.3 names).
+
+    Asked of the file system (os.path.samefile); paths that do not exist
+    are compared made absolute and normalised as the platform would.
+    """
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.normcase(os.path.abspath(first)) == os.path.normcase(os.path.abspath(second))
+
+
 def make_folder(path: PathLike) -> None:
     """Create the folder ``path`` (and its parents) if missing, durably: the new entry is synced in its parent."""
     if os.path.isdir(path):
@@ -111,6 +209,8 @@ def replace_file(source: PathLike, target: PathLike) -> None:
     ``source`` should be synced first (sync_file): the rename must never
     reach the disk before the data it names.
     """
+    if STRICT_FILES:
+        refuse_if_held(f"rename {source} to {target}", source, target)
     retrying(lambda: os.replace(source, target))
     sync_folder(os.path.dirname(os.path.abspath(target)))
     source_folder = os.path.dirname(os.path.abspath(source))
@@ -135,6 +235,8 @@ def remove_file(path: PathLike, *, durable: bool = False) -> bool:
     before a later step (a stale -wal before the file it belonged to is
     replaced) must.
     """
+    if STRICT_FILES:
+        refuse_if_held(f"delete {path}", path)
     try:
         retrying(lambda: os.unlink(path))
     except FileNotFoundError:

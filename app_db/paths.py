@@ -15,9 +15,14 @@ import os
 
 from .errors import ConfigurationError, DatabaseNotWritableError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = [
     "ENVIRONMENTS",
     "MEMORY",
+    "absolute_path",
     "check_portable_name",
     "ensure_folder",
     "explain_unusable_path",
@@ -213,3 +218,14 @@ def explain_unusable_path(database_path: str) -> DatabaseNotWritableError | None
             path=database_path,
         )
     return None
+
+
+def absolute_path(given: str | os.PathLike[str]) -> Path:
+    """``given`` with ``~`` expanded, made absolute (os.path.abspath) and never resolved.
+
+    resolve() would rename what the user named: a mapped drive ``Z:\\`` becomes
+    its ``\\\\server\\share``, ``/var`` becomes ``/private/var`` on macOS.
+    """
+    from pathlib import Path  # not on the launch's path: only the CLI and restore()/backup() ask
+
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(given))))

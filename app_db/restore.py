@@ -14,11 +14,12 @@ included; never the raw header alone):
   A backup with another page size is first converted (VACUUM on a staged copy)
   to the live file's: SQLite cannot change the page size of a WAL file.
 - **It is damaged, missing or empty.** The backup is staged beside it as
-  ``<name>.restore.partial`` and synced; the damaged file and its -wal get a
-  second name, ``<name>.damaged-<time>`` (a hard link: the live file is never
-  opened from Python); its -wal and -shm are deleted (durably: a stale -wal
-  would be replayed into the restored file); then the staged copy is renamed
-  over it and the folder synced.
+  ``<name>.restore.partial`` and synced; the damaged file gets a second
+  name, ``<name>.damaged-<time>`` (a hard link: the live file is never
+  opened from Python); its -wal, -journal and -shm are renamed to that name
+  too (durably: a stale -wal would be replayed into the restored file); then
+  the staged copy is renamed over it and the folder synced. A failure
+  before that last rename moves the -wal back: the file is as it was.
 """
 
 from __future__ import annotations
@@ -30,19 +31,20 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
-from .connection import connect_read_only, explain_sqlite_error, sqlite_error_name
+from .connection import connect_read_only, connect_writable, explain_sqlite_error, sqlite_error_name
 from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError, DatabaseNotWritableError, DiskFullError
 from .files import link_file, remove_file, replace_file, sync_file
 
-__all__ = ["judge_damage", "restore_database"]
+__all__ = ["judge_damage", "move_damaged_aside", "restore_database"]
 
 logger = logging.getLogger("app_db")
 
 BUSY_RETRY_SECONDS = 0.05
 DAMAGE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_IOERR_SHORT_READ")
+COMPANIONS = ("-wal", "-journal", "-shm")  # SQLite's files beside a database, which belong to it
 
 
 def judge_damage(path: Path) -> Optional[str]:
@@ -108,7 +110,7 @@ def restore_database(
 def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, safety: Path) -> None:
     """Copy ``source``'s pages into the live file in one durable write transaction (the backup API)."""
     deadline = time.monotonic() + lock_timeout
-    target = sqlite3.connect(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
+    target = connect_writable(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
     try:
         target.execute("PRAGMA synchronous = FULL")  # the commit is on the disk when the backup returns
         page_size = target.execute("PRAGMA page_size").fetchone()[0]
@@ -148,7 +150,7 @@ def stage_copy(source: Path, staged: Path, page_size: Optional[int] = None) -> P
     """Copy ``source`` to ``staged`` (a rollback-journal file, synced), with ``page_size`` if given; return ``staged``."""
     copy_database(source, staged, None)
     if page_size is not None:
-        connection = sqlite3.connect(staged)
+        connection = connect_writable(staged)
         try:
             connection.execute(f"PRAGMA page_size = {int(page_size)}")
             connection.execute("VACUUM")  # rewrites every page at the new size, in a file no one else uses
@@ -164,27 +166,100 @@ def replace_with_copy(
     """Rename a synced copy of ``source`` over ``path``, keeping a damaged file under a second name first."""
     stage_copy(source, staged)
     before_replacing()
-    aside = keep_damaged(path) if damage is not None else None
-    # The old -wal would be replayed into the restored file: it goes first,
-    # durably. A crash from here to the rename leaves the old main file.
-    for suffix in ("-wal", "-shm", "-journal"):
-        remove_file(f"{path}{suffix}", durable=True)
-    replace_file(staged, path)
-    if aside is not None:
-        logger.warning("Moved the damaged database %s aside to %s before restoring (%s)", path, aside, damage)
-        prune_damaged(path, protect=[source])
+    if damage is None:  # nothing worth keeping: stale companions of an empty file simply go, durably
+        for suffix in COMPANIONS:
+            remove_file(f"{path}{suffix}", durable=True)
+        replace_file(staged, path)
+        return None
+    aside = aside_name(path)
+    if path.exists():
+        second_name(path, aside)  # the main file keeps its name until the restored copy takes it
+    # The old -wal would be replayed into the restored file: it moves aside
+    # first, durably. A crash from here to the rename leaves the old main
+    # file without its -wal (kept aside); a failure moves it back.
+    try:
+        moved = move_files(path, [(Path(f"{path}{suffix}"), Path(f"{aside}{suffix}")) for suffix in COMPANIONS])
+        try:
+            replace_file(staged, path)
+        except BaseException:
+            move_back(path, moved)
+            raise
+    except BaseException as exc:
+        if not isinstance(exc, AppDbError):  # moved back: drop the second name, the file itself is still at path
+            try:
+                remove_file(aside)
+            except OSError as cleanup:  # the failure above is the one to report
+                logger.warning("Could not delete %s: %s", aside, cleanup)
+        raise
+    logger.warning("Moved the damaged database %s aside to %s before restoring (%s)", path, aside, damage)
+    prune_damaged(path, protect=[source])
     return aside
 
 
-def keep_damaged(path: Path) -> Path:
-    """Give the damaged file (and its -wal) the name ``<name>.damaged-<time>`` too, without opening it."""
+def move_damaged_aside(path: Path) -> Path:
+    """Rename a database SQLite cannot use to ``<name>.damaged-<time>`` so the next launch starts empty; returns it.
+
+    Close every connection to it first: Windows refuses to rename an open
+    file. Its -wal, -journal and -shm move first and the main file last, so
+    the original name never keeps a -wal that SQLite would replay into the
+    next database; a failure midway moves back what had moved and raises
+    DatabaseNotWritableError with every file under its old name. The new
+    name is unique, even for two moves in the same microsecond.
+    """
+    path = Path(path)
+    aside = aside_name(path)
+    pairs = [(Path(f"{path}{suffix}"), Path(f"{aside}{suffix}")) for suffix in (*COMPANIONS, "")]
+    try:
+        move_files(path, pairs)
+    except OSError as exc:
+        raise DatabaseNotWritableError(
+            f"Could not move {path} aside to {aside}: {exc.strerror or exc} ({exc.filename or path}). "
+            f"Nothing was moved: {path} and its -wal and -shm are where they were. Close every program that "
+            "uses the file (the app included) and try again.",
+            path=path,
+        ) from exc
+    logger.warning("Moved the damaged database %s aside to %s", path, aside)
+    return aside
+
+
+def aside_name(path: Path) -> Path:
+    """``<name>.damaged-<time>`` beside ``path``, with ``-2``, ``-3``... when a file (or -wal) of that name exists."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    for suffix in ("", "-wal", "-journal"):  # -shm is only an index SQLite rebuilds from the -wal
-        original = Path(f"{path}{suffix}")
-        if original.exists():
-            second_name(original, Path(f"{aside}{suffix}"))
+    number = 1
+    while any(os.path.lexists(f"{aside}{suffix}") for suffix in (*COMPANIONS, "")):
+        number += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
     return aside
+
+
+def move_files(path: Path, pairs: List[Tuple[Path, Path]]) -> List[Tuple[Path, Path]]:
+    """Rename each existing ``(original, new)`` in order; on a failure rename back what moved, then raise it."""
+    moved: List[Tuple[Path, Path]] = []
+    try:
+        for original, new in pairs:
+            if os.path.lexists(original):
+                replace_file(original, new)
+                moved.append((original, new))
+    except BaseException:
+        move_back(path, moved)
+        raise
+    return moved
+
+
+def move_back(path: Path, moved: List[Tuple[Path, Path]]) -> None:
+    """Undo ``move_files``, newest first; if even that fails, say where each file of ``path`` is now."""
+    for original, new in reversed(moved):
+        try:
+            replace_file(new, original)
+        except OSError as exc:
+            raise DatabaseNotWritableError(
+                f"Could not move {new} back to {original} after a failed move of {path}: {exc.strerror or exc}. "
+                f"{path}'s files are now: "
+                + ", ".join(f"{old.name} at {now}" for old, now in moved)
+                + f". Rename them back by hand while the app is closed (the -wal belongs beside {path}).",
+                path=path,
+            ) from exc
 
 
 def second_name(original: Path, extra: Path) -> None:

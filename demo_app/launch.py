@@ -7,13 +7,12 @@ becomes a LaunchProblem: plain words, the next step, and the folder to open.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
 from app_db import AppDbError, Database, DatabaseCorruptError, Migration, MigrationError, SchemaTooNewError
+from app_db.restore import move_damaged_aside
 
 from .db import APP_NAME, ProgressCallback, notes_database
 from .models import MODELS
@@ -158,12 +157,10 @@ def technical_details(error: BaseException) -> str:
 
 
 def move_aside(path: Path) -> Path:
-    """Rename a damaged database (and its -wal/-shm) so the next launch starts empty; returns the new name."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    os.replace(path, target)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, target.with_name(target.name + suffix))
-    return target
+    """Rename a damaged database (and its -wal/-shm) so the next launch starts empty; returns the new name.
+
+    Every connection to it is closed by then (open_notes closes its own on
+    an error); raises AppDbError, with nothing moved, when another program
+    still holds it.
+    """
+    return move_damaged_aside(path)

@@ -12,7 +12,11 @@ from typing import Iterator, List
 
 import pytest
 
-from app_db import Database
+# Windows refuses to rename or delete a file that is open; make Linux refuse it too, in this
+# process and every child it starts (stress suite included), before app_db.files reads it.
+os.environ.setdefault("APP_DB_STRICT_FILES", "1")  # APP_DB_STRICT_FILES=0 switches it off
+
+from app_db import Database  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import unicodedata
+from pathlib import Path
 
 import pytest
 
 from app_db import DatabaseCorruptError, SchemaTooNewError
-from app_db.backup import list_backups
+from app_db.backup import backup_database, list_backups
 from syscall_trace import index, needs_strace, trace
 
 
@@ -207,3 +210,47 @@ def test_the_pre_update_backup_is_on_the_disk_before_anything_is_pruned_and_the_
     committed = index(calls, "fsync", "app.sqlite3-wal", folder_synced)
     assert 0 <= synced < renamed < folder_synced < pruned, calls
     assert committed > folder_synced, calls  # the COMMIT fsynced before register_models returned
+
+
+# Backup sets matched as NTFS and APFS compare names -------------------------------------------------------------
+def make_database(path: Path) -> Path:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE note (body TEXT)")
+    connection.commit()
+    connection.close()
+    return path
+
+
+def test_backups_named_in_another_case_or_in_nfd_are_pruned_as_one_set(tmp_path):
+    path = make_database(tmp_path / "Crème.sqlite3")  # NFC, as typed
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    nfd = lambda text: unicodedata.normalize("NFD", text)  # how HFS+ lists a name
+    spellings = [nfd("Crème"), "CRÈME", nfd("crème"), "Crème", nfd("CRÈME"), "crème"]
+    olds = []
+    for number, stem in enumerate(spellings):
+        olds.append(folder / f"{stem}-2024010{number}-090000-000000-before-2024010{number}_090000_m{number}.sqlite3")
+        shutil.copyfile(path, olds[-1])
+
+    newest = backup_database(path, label="before-20240601_090000_new")
+
+    assert sorted(folder.iterdir()) == sorted(olds[2:] + [newest])  # the two oldest went, however spelled
+    assert list_backups(path) == olds[2:] + [newest]  # oldest first, by time
+
+
+def test_a_backup_into_the_backups_folder_spelled_another_way_still_prunes_and_keeps_the_newest(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    try:
+        (tmp_path / "link").symlink_to(real, target_is_directory=True)  # as /var is to /private/var on macOS
+    except OSError as exc:
+        pytest.skip(f"cannot create a symbolic link here: {exc}")
+    path = make_database(tmp_path / "link" / "app.sqlite3")
+    label = "before-20240610_090000_new"
+    olds = [backup_database(path, label=f"before-2024060{number}_090000_m{number}") for number in range(4)]
+    olds.append(backup_database(path, label=label))  # a failed launch before the same migration
+
+    newest = backup_database(path, label=label, destination=real / "backups" / f"app-20991231-000000-000000-{label}.sqlite3")
+
+    assert newest.is_file()
+    assert [entry.name for entry in list_backups(path)] == [entry.name for entry in olds[:4]] + [newest.name]

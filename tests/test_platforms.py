@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import pytest
 
 from app_db import ConfigurationError, Database, DatabaseNotWritableError
-from app_db.connection import connect_read_only, open_database, read_only_uri
+from app_db.connection import connect_read_only, connect_writable, open_database, read_only_uri
 from app_db.paths import ensure_folder, explain_unusable_path, locate_database
 from conftest import REPO, migration_source
 
@@ -307,6 +307,44 @@ def test_an_ordinary_missing_folder_is_not_called_unusable(tmp_path):
     assert explain_unusable_path(str(tmp_path / "new" / "app.sqlite3")) is None
 
 
+# Durability per platform ------------------------------------------------------------------------------------------------
+def sync_settings(connection) -> tuple:
+    return tuple(connection.execute(f"PRAGMA {name}").fetchone()[0] for name in ("fullfsync", "checkpoint_fullfsync"))
+
+
+@pytest.mark.parametrize("platform, expected", [("darwin", (1, 1)), ("linux", (0, 0)), ("win32", (0, 0))])
+def test_connections_that_write_use_fullfsync_exactly_when_the_platform_is_macos(tmp_path, monkeypatch, platform, expected):
+    monkeypatch.setattr(sys, "platform", platform)
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001_initial.py").write_text(migration_source(INITIAL, CREATE_NOTE))
+    database = Database("SyncTest", migrations=tmp_path / "migrations", path=tmp_path / "app.sqlite3")
+    database.register_models([])
+    try:
+        assert sync_settings(database.db.connection()) == expected  # the app's connection, which migrates
+    finally:
+        database.close()
+    copy = connect_writable(tmp_path / "copy.sqlite3")  # what backups and restores write through
+    try:
+        assert sync_settings(copy) == expected
+    finally:
+        copy.close()
+
+
+def test_a_launch_backup_and_restore_work_when_the_platform_reports_macos(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")  # F_FULLFSYNC is missing from Linux's fcntl: fsync stands in
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001_initial.py").write_text(migration_source(INITIAL, CREATE_NOTE))
+    database = Database("SyncTest", migrations=tmp_path / "migrations", path=tmp_path / "app.sqlite3")
+    database.register_models([])
+    database.db.execute_sql("INSERT INTO note (body) VALUES ('kept')")
+    copy = database.backup()
+    database.db.execute_sql("DELETE FROM note")
+    database.restore(copy)
+
+    assert database.db.execute_sql("SELECT body FROM note").fetchall() == [("kept",)]
+    database.close()
+
+
 # Paths from a command line: made absolute, never resolved ----------------------------------------------------------
 @pytest.fixture
 def linked(tmp_path: Path) -> Path:
@@ -335,6 +373,32 @@ def test_the_demo_keeps_a_path_as_the_user_named_it_not_resolved(linked, monkeyp
     assert str(linked / "notes.sqlite3") in capsys.readouterr().out
 
 
+def test_backup_and_restore_name_the_files_as_the_user_did_not_resolved(tmp_path, linked):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001_initial.py").write_text(migration_source(INITIAL, CREATE_NOTE))
+    database = Database("PathTest", migrations=tmp_path / "migrations", path=linked / "app.sqlite3")
+    database.register_models([])
+
+    copy = database.backup(linked / "copy.sqlite3")
+    assert copy == linked / "copy.sqlite3"
+    database.restore(copy)
+    with pytest.raises(ConfigurationError, match="from itself"):  # the same file, however it is spelled
+        database.restore(linked.parent / "real" / "app.sqlite3")
+    database.close()
+
+
+def test_the_cli_backup_and_restore_print_the_paths_as_the_user_named_them(app, linked):
+    database = str(linked / "app.sqlite3")
+    assert run_cli(app, "migrate", "--path", database).returncode == 0
+
+    backup = run_cli(app, "backup", "--path", database, os.path.relpath(linked / "copy.sqlite3", app))
+    restore = run_cli(app, "restore", "--path", database, str(linked / "copy.sqlite3"))
+
+    assert backup.returncode == 0 and backup.stdout.decode().strip() == str(linked / "copy.sqlite3"), backup.stderr
+    assert restore.returncode == 0, restore.stderr
+    assert f"from {linked / 'copy.sqlite3'}." in restore.stdout.decode()
+
+
 # The command line's console -----------------------------------------------------------------------------------------
 APP = '''
 from pathlib import Path
@@ -353,7 +417,11 @@ def app(tmp_path: Path) -> Path:
 
 
 def run_cli(app: Path, *args: str, env: dict = None, **options) -> subprocess.CompletedProcess:
-    full_env = {key: value for key, value in os.environ.items() if not key.startswith(("APP_", "PYTHONIO", "NO_COLOR"))}
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("APP_", "PYTHONIO", "NO_COLOR")) or key == "APP_DB_STRICT_FILES"  # the suite's test mode
+    }
     full_env.update(env or {})
     if "stdout" not in options:
         options["capture_output"] = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sqlite3
@@ -9,12 +10,15 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 from typing import List
 
 import pytest
 
 from app_db import DatabaseCorruptError, DatabaseNotWritableError, MigrationError
+from app_db import files, restore
 from app_db.backup import backup_kind, list_backups, list_damaged
+from app_db.restore import move_damaged_aside
 
 from conftest import REPO, run_python
 from syscall_trace import index, needs_strace, trace
@@ -506,3 +510,185 @@ def test_an_app_process_that_keeps_the_file_open_sees_the_restored_content(proje
     out, _ = app.communicate("\n", timeout=30)
     assert out.strip() == "['saved', 'written after']"
     assert notes(project.path) == ["saved", "written after"] and quick_check(project.path) == "ok"
+
+
+# Moving aside on every platform: connections closed, -wal first, undone on failure, unique names ---------
+def sharing_violation() -> PermissionError:
+    error = PermissionError(13, "The process cannot access the file because it is being used by another process")
+    error.winerror = 32  # what Windows sets on a file another program holds open
+    return error
+
+
+@pytest.fixture
+def blocked(monkeypatch):
+    """Make os.replace onto (or from) ``path`` fail with WinError 32 ``times`` times; no real sleeping between retries."""
+    monkeypatch.setattr(files.time, "sleep", lambda seconds: None)
+
+    def install(path: Path, times: int = 1000) -> List[tuple]:
+        real, calls = os.replace, []
+
+        def replace(source, target, *args, **kwargs):
+            if Path(target) == path or Path(source) == path:
+                calls.append((source, target))
+                if len(calls) <= times:
+                    raise sharing_violation()
+            return real(source, target, *args, **kwargs)
+
+        monkeypatch.setattr(os, "replace", replace)
+        return calls
+
+    return install
+
+
+def damaged_with_wal(project) -> bytes:
+    for companion in ("-wal", "-shm"):
+        project.path.with_name(project.path.name + companion).unlink(missing_ok=True)
+    project.path.write_bytes(b"not a database" * 300)
+    project.path.with_name(project.path.name + "-wal").write_bytes(b"frames" * 100)
+    return project.path.read_bytes()
+
+
+def companion(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def test_a_restore_whose_final_rename_is_blocked_a_few_times_succeeds(project, saved, blocked):
+    damaged_with_wal(project)
+    calls = blocked(project.path, times=3)
+
+    aside = project.database().restore(saved)
+
+    assert notes(project.path) == ["saved"] and companion(aside, "-wal").read_bytes() == b"frames" * 100
+    assert len([call for call in calls if Path(call[1]) == project.path]) == 4
+
+
+def test_a_restore_whose_final_rename_stays_blocked_moves_the_wal_back_and_leaves_no_partial(project, saved, blocked):
+    damaged = damaged_with_wal(project)
+    blocked(project.path)
+
+    with pytest.raises(DatabaseNotWritableError, match="was not replaced"):
+        project.database().restore(saved)
+
+    assert project.path.read_bytes() == damaged  # as it was, its -wal beside it again
+    assert companion(project.path, "-wal").read_bytes() == b"frames" * 100
+    assert list_damaged(project.path) == [] and sorted(project.path.parent.glob("*.partial*")) == []
+
+
+def test_a_move_aside_that_fails_at_the_main_file_moves_its_wal_back(project, saved, blocked):
+    damaged = damaged_with_wal(project)
+    blocked(project.path)
+
+    with pytest.raises(DatabaseNotWritableError, match="Nothing was moved") as caught:
+        move_damaged_aside(project.path)
+
+    assert str(project.path) in str(caught.value)
+    assert project.path.read_bytes() == damaged and companion(project.path, "-wal").read_bytes() == b"frames" * 100
+    assert sorted(entry.name for entry in project.path.parent.iterdir() if ".damaged-" in entry.name) == []
+
+
+def test_a_move_aside_moves_the_wal_and_shm_before_the_main_file(project, saved, monkeypatch):
+    damaged_with_wal(project)
+    companion(project.path, "-shm").write_bytes(b"index")
+    order, real = [], os.replace
+    monkeypatch.setattr(os, "replace", lambda source, target: (order.append(Path(source).name), real(source, target)))
+
+    aside = move_damaged_aside(project.path)
+
+    assert order == ["app.sqlite3-wal", "app.sqlite3-shm", "app.sqlite3"]
+    assert [companion(aside, suffix).exists() for suffix in ("", "-wal", "-shm")] == [True, True, True]
+    assert not any(companion(project.path, suffix).exists() for suffix in ("", "-wal", "-shm"))
+
+
+def test_two_moves_aside_in_the_same_instant_keep_both_files(project, saved, monkeypatch):
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime(2026, 12, 1, 22, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(restore, "datetime", SimpleNamespace(datetime=Frozen, timezone=datetime.timezone))
+    project.path.write_bytes(b"first")
+    first = move_damaged_aside(project.path)
+    project.path.write_bytes(b"second")
+    second = move_damaged_aside(project.path)
+
+    assert first != second and first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    assert list_damaged(project.path) == [first, second]  # oldest first
+
+
+@pytest.mark.skipif(not files.STRICT_FILES or not os.path.isdir("/proc/self/fd"), reason="needs the strict-files mode")
+def test_a_move_aside_while_this_process_holds_the_file_is_refused_and_moves_nothing(project, saved):
+    connection = sqlite3.connect(project.path)  # an app that forgot to close its connection
+    connection.execute("SELECT count(*) FROM note").fetchone()
+    try:
+        with pytest.raises(DatabaseNotWritableError, match="this process still holds"):
+            move_damaged_aside(project.path)
+    finally:
+        connection.close()
+
+    assert notes(project.path) == ["old"] and list_damaged(project.path) == []
+
+
+@pytest.mark.skipif(not files.STRICT_FILES or not os.path.isdir("/proc/self/fd"), reason="needs the strict-files mode")
+def test_a_restore_over_a_damaged_file_another_handle_holds_fails_whole_with_the_wal_back_in_place(project, saved):
+    damaged = damaged_with_wal(project)
+    with open(project.path, "rb"):  # another program (a viewer, a sync tool) holds the damaged file
+        with pytest.raises(DatabaseNotWritableError, match="this process still holds") as caught:
+            project.database().restore(saved)
+
+    assert "was not replaced" in str(caught.value)
+    assert project.path.read_bytes() == damaged and companion(project.path, "-wal").read_bytes() == b"frames" * 100
+    # at most a second name of the untouched file is left: Windows refuses to delete it while held, too
+    assert all(files.is_same_file(entry, project.path) for entry in list_damaged(project.path))
+    assert sorted(project.path.parent.glob("*.partial*")) == []
+    project.database().restore(saved)  # closed: the restore works
+    assert notes(project.path) == ["saved"]
+
+
+@pytest.mark.skipif(not files.STRICT_FILES or not os.path.isdir("/proc/self/fd"), reason="needs the strict-files mode")
+def test_a_restore_over_a_damaged_file_an_open_app_holds_is_refused_whole_as_windows_would(project, saved):
+    app = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            connection = sqlite3.connect({str(project.path)!r})
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("INSERT INTO note (body) VALUES ('typed in the app')")
+            connection.commit()  # in the -wal, which the app keeps open
+            print("open", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    unwatch = files.watch_process(app.pid)
+    try:
+        assert app.stdout.readline().strip() == "open"
+        project.path.write_bytes(b"not a database" * 300)  # damaged in place, under the open app
+        wal = companion(project.path, "-wal").read_bytes()
+        with pytest.raises(DatabaseNotWritableError, match=f"process {app.pid} still holds") as caught:
+            project.database().restore(saved)
+
+        assert "was not replaced" in str(caught.value)  # and nothing moved, while the app still runs:
+        assert project.path.read_bytes() == b"not a database" * 300 and companion(project.path, "-wal").read_bytes() == wal
+        # at most a second name of the untouched file is left: Windows refuses to delete it while held, too
+        assert all(files.is_same_file(entry, project.path) for entry in list_damaged(project.path))
+        assert sorted(project.path.parent.glob("*.partial*")) == []
+    finally:
+        unwatch()
+        app.communicate("\n", timeout=30)
+
+
+def test_a_move_back_that_fails_too_says_where_each_file_is_now(project, saved, monkeypatch):
+    damaged_with_wal(project)
+    monkeypatch.setattr(files.time, "sleep", lambda seconds: None)
+    real, wal = os.replace, companion(project.path, "-wal")
+
+    def replace(source, target):
+        if Path(target) in (project.path, wal):  # the restored copy cannot take the name, nor the -wal come back
+            raise sharing_violation()
+        return real(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(DatabaseNotWritableError, match="Rename them back by hand") as caught:
+        project.database().restore(saved)
+
+    [aside_wal] = [entry for entry in project.path.parent.iterdir() if entry.name.endswith("-wal")]
+    assert f"app.sqlite3-wal at {aside_wal}" in str(caught.value) and aside_wal.read_bytes() == b"frames" * 100

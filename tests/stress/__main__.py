@@ -20,9 +20,12 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from . import scenarios
-from .properties import property_round_trips
-from .scenarios import Outcome
+# Windows' rule for open files, enforced here too (app_db/files.py), as in the pytest run.
+os.environ.setdefault("APP_DB_STRICT_FILES", "1")
+
+from . import scenarios  # noqa: E402
+from .properties import property_round_trips  # noqa: E402
+from .scenarios import Outcome  # noqa: E402
 
 
 def main(argv: Optional[List[str]] = None) -> int:
