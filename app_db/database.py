@@ -11,6 +11,7 @@ from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
 from .paths import absolute_path, locate_database, resolve_environment
 from .plan import Plan, is_up_to_date, plan_migrations
+from .policy import policy_for
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import peewee
 
     from .discovery import KnownMigration, MigrationsSource
+    from .policy import Policy
 
 __all__ = ["Database", "LaunchReport", "MigrationStatus"]
 
@@ -136,6 +138,11 @@ class Database:
         return resolve_environment(self._env_arg)
 
     @property
+    def policy(self) -> Policy:
+        """What this environment does (README's "Environments" table, app_db/policy.py)."""
+        return policy_for(self.env)
+
+    @property
     def migrations(self) -> Union[Path, str, List[Migration], None]:
         """Where the migrations come from: a folder Path, a package name, or a list of instances."""
         source = self._migrations
@@ -162,17 +169,30 @@ class Database:
         env: Optional[str] = None,
         path: Union[str, "os.PathLike[str]", None] = None,
         read_only: Optional[bool] = None,
+        on_progress: Optional[Callable[[int, int, Migration], None]] = None,
+        keep_alive: Optional[Callable[[], None]] = None,
+        on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
     ) -> "Database":
-        """A copy of this Database with another environment or file (the CLI's --env and --path).
+        """A copy of this Database with another environment, file or callbacks; this one is not changed.
 
-        ``read_only=True``: the copy opens the file read-only and never creates
-        it (a missing file reads as empty), for status, check and previews.
+        The CLI's --env and --path, or one launch's splash screen
+        (``on_progress``, ``keep_alive``) on a module-level Database. A
+        parameter left at None keeps this Database's value. ``read_only=True``:
+        the copy opens the file read-only and never creates it (a missing file
+        reads as empty), for status, check and previews.
         """
+        if on_connect is not None and not callable(on_connect):
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
         copy = Database.__new__(Database)
         copy.__dict__.update(self.__dict__)
         copy._env_arg = env if env is not None else self._env_arg
         copy._path_arg = path if path is not None else self._path_arg
         copy._read_only = read_only if read_only is not None else self._read_only
+        copy.on_progress = on_progress if on_progress is not None else self.on_progress
+        copy.keep_alive = keep_alive if keep_alive is not None else self.keep_alive
+        copy.on_connect = on_connect if on_connect is not None else self.on_connect
         copy._db = None
         copy._db_path = None
         return copy
@@ -206,26 +226,26 @@ class Database:
         with the file as it was.
         """
         models = list(self.models if models is None else models)
-        env = self.env
+        policy = self.policy
         path = self._locate() if self._db is None else self._db_path  # locate
         plan = self._plan_if_no_file(path)  # a file this launch creates: find and check every migration first
         for entry in plan.pending if plan is not None else ():
             entry.load()
         db = self._connect(path)  # connect
         db.bind(models)
-        report = LaunchReport(path=self._db_path, env=env)
+        report = LaunchReport(path=self._db_path, env=policy.name)
         with explaining_sqlite_errors(self._db_path, "read"):
-            if plan is None and env != "development" and self._is_up_to_date(models):
+            if plan is None and not policy.checks_every_launch and self._is_up_to_date(models):
                 return report  # the usual launch: one folder listing, two reads
         from .runner import missing_model_tables
 
         plan = plan or self._plan()  # plan (reads only)
         plan.raise_if_too_new(self._db_path)
-        if env == "development":
+        if policy.changed == "refuse":
             self._refuse_changed_migrations(plan)
         if plan.pending or missing_model_tables(db, models):
             report = self._apply(plan, models)  # backup, lock, re-plan, run, create tables
-        if env == "development":
+        if policy.drift:
             self.check_models(models)
         return report
 
@@ -282,7 +302,7 @@ class Database:
             plan.known,
             steps=None if to is not None else steps,
             to=to,
-            take_backup=self.env == "production",
+            take_backup=self.policy.backups,
             on_progress=self.on_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
@@ -401,11 +421,11 @@ class Database:
         """Check every file that will run, say what is odd about the plan, then run it under the lock."""
         from .runner import run_pending
 
-        env = self.env
+        policy = self.policy
         to_run = plan.up_to(target) if target else plan.pending
         for entry in to_run:
             entry.load()  # import and check every file before the first write
-        if to_run and env == "production":
+        if to_run and policy.changed == "warn":
             self._warn_changed_migrations(plan)
         unverifiable = [entry for entry in to_run if entry.checksum() is None]
         if unverifiable:
@@ -430,12 +450,12 @@ class Database:
             plan.known,
             target=target,
             models=models,
-            take_backup=env == "production",
+            take_backup=policy.backups,
             on_progress=self.on_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )
-        return LaunchReport(path=self._db_path, env=env, applied=result.applied, backup=result.backup)
+        return LaunchReport(path=self._db_path, env=policy.name, applied=result.applied, backup=result.backup)
 
     def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
         source = self._migrations
@@ -475,7 +495,7 @@ class Database:
         """
         if self._db is not None or path is None or os.path.exists(path):
             return None
-        return plan_migrations(self._known({}, read_all=self.env == "development"), {})
+        return plan_migrations(self._known({}, read_all=self.policy.checks_every_launch), {})
 
     def _plan(self, read_all: Optional[bool] = None) -> Plan:
         """Known versus applied, read without taking any lock."""
@@ -485,7 +505,7 @@ class Database:
         with explaining_sqlite_errors(self._db_path, "read"):
             applied = read_applied(db)
         if read_all is None:
-            read_all = self.env == "development"
+            read_all = self.policy.checks_every_launch
         return plan_migrations(self._known(applied, read_all), applied)
 
     def _refuse_changed_migrations(self, plan: Plan) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from .errors import ConfigurationError, DatabaseNotWritableError
+from .policy import POLICIES, policy_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ __all__ = [
     "resolve_environment",
 ]
 
-ENVIRONMENTS = ("production", "development", "test")
+ENVIRONMENTS = tuple(POLICIES)
 MEMORY = ":memory:"
 # Windows refuses these characters in a file or folder name (and so does
 # every file system an app's user may sync the folder to).
@@ -88,9 +89,10 @@ def locate_database(
         if not is_absolute(explicit):
             raise ConfigurationError(relative_path_message(given, explicit, source))
         return os.path.normpath(explicit)
-    if env == "test":
+    kind = policy_for(env).file
+    if kind == "memory":
         return None
-    if env == "development":
+    if kind == "dev-file":
         stem, dot, suffix = filename.partition(".")
         filename = f"{stem}-dev{dot}{suffix}"
     # Imported here: platformdirs costs milliseconds that a launch with an

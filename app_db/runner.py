@@ -110,6 +110,10 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
                 db.pop_transaction()
     finally:
         if is_open(connection):
+            if connection.in_transaction:
+                # Something outside the inner block raised after BEGIN (remove_leftovers, a KeyboardInterrupt):
+                # roll back first, or the pragma below fails inside the transaction and hides the real error.
+                connection.execute("ROLLBACK")
             connection.execute(f"PRAGMA synchronous = {int(synchronous)}")  # the app's own writes: its own setting
             db.pragma("foreign_keys", 1)
         else:  # a migration closed it, which rolled the batch back; peewee must not keep the dead connection

@@ -1,0 +1,46 @@
+"""The one write transaction: what it leaves behind when something other than SQLite fails inside it."""
+
+from __future__ import annotations
+
+import pytest
+
+import app_db.runner
+
+
+def test_an_error_raised_after_begin_outside_a_migration_surfaces_and_rolls_back(project, monkeypatch):
+    project.add("001_initial.py", "20240601_090000_initial", "schema.sql('CREATE TABLE note (id INTEGER PRIMARY KEY)')")
+    project.launch()
+    project.add("002_tags.py", "20240602_090000_tags", "schema.sql('CREATE TABLE tag (id INTEGER PRIMARY KEY)')")
+    before = project.dump()
+
+    def broken_cleanup(path):
+        raise RuntimeError("cleanup exploded")
+
+    # A fault injected where remove_leftovers runs: after BEGIN IMMEDIATE, before the migrations' own block.
+    monkeypatch.setattr(app_db.runner, "remove_leftovers", broken_cleanup)
+    database = project.database()
+    synchronous = database.db.execute_sql("PRAGMA synchronous").fetchone()[0]
+    with pytest.raises(RuntimeError, match="cleanup exploded"):
+        database.register_models([])
+    connection = database.db.connection()
+    assert not connection.in_transaction
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == synchronous  # the app's own setting again
+    assert database.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    database.close()
+    assert project.dump() == before
+    monkeypatch.undo()
+    project.launch()
+    assert project.applied() == ["20240601_090000_initial", "20240602_090000_tags"]
+
+
+def test_configured_gives_one_launch_its_own_callbacks_and_leaves_the_module_level_database_alone(project):
+    project.add("001_initial.py", "20240601_090000_initial", "schema.sql('CREATE TABLE note (id INTEGER PRIMARY KEY)')")
+    database = project.database()
+    seen, kept_alive = [], []
+    launch = database.configured(on_progress=lambda index, total, migration: seen.append((index, total, migration.id)),
+                                 keep_alive=lambda: kept_alive.append(1))
+    launch.register_models([])
+    launch.close()
+    assert seen == [(1, 1, "20240601_090000_initial")]
+    assert database.on_progress is None and database.keep_alive is None
+    assert launch.configured().on_progress is launch.on_progress  # left out: kept
