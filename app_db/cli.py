@@ -589,13 +589,10 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     reader = open_app_database(args, read_only=True)
-    statuses = reader.status()
-    target = resolve_id(args.to, statuses) if args.to else None
+    target = resolve_id(args.to, reader.status()) if args.to else None
     steps = args.steps
-    applied = sorted((status.id for status in statuses if not status.pending), reverse=True)
-    undo = [migration_id for migration_id in applied if migration_id > target] if target else applied[:steps]
-    if target is not None and target not in applied:
-        raise UsageError(f"{target} is not applied, so there is nothing to roll back to; `app-db status` lists what is.")
+    plan = reader.plan()
+    undo = [step.id for step in plan.steps("down", target, steps, reader.path)]  # what rollback() will run
     if not undo:
         out.line("Nothing to roll back" + (f": {target} is the newest applied migration." if target else ": no migration is applied."))
         return EXIT_OK
@@ -608,8 +605,8 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     database = reader.configured(read_only=False)
     database.on_progress = progress_printer(out, "Rolling back")
     undone = database.rollback(steps=steps, to=target)
-    remaining = [migration_id for migration_id in applied if migration_id not in undone]
-    now = f"the database is now at {remaining[0]}" if remaining else "no migration is applied now"
+    current = plan.current_after([step for step in plan.steps("down", target, steps) if step.id in undone])
+    now = f"the database is now at {current}" if current else "no migration is applied now"
     out.line(f"Rolled back {plural(len(undone), 'migration')}; {now}.")
     return EXIT_OK
 
@@ -843,39 +840,15 @@ def check_database(database: "Database", problems: Problems) -> Optional[bool]:
 
     where = str(path)
     try:
-        plan = database._plan(read_all=True)
+        plan = database.plan()
     except AppDbError as exc:
         problems.add(str(exc), where, kind="database")
         return True
-    if plan.unknown_applied:
-        problems.add(
-            f"{where} records migrations this app does not have ({', '.join(plan.unknown_applied)}): a newer version "
-            "migrated it (or a migration file was deleted or renamed its id).",
-            where,
-            kind="database",
-        )
-    unrecorded = [entry.file or entry.id for entry in plan.known if entry.id in plan.applied and plan.applied[entry.id].checksum is None]
-    if unrecorded:
-        problems.warnings.append(
-            f"{where} records no checksum for {', '.join(unrecorded)} (applied by a build that shipped neither their "
-            "source nor a manifest), so whether they changed since cannot be verified."
-        )
-    for entry in plan.changed_checksums():
-        problems.add(
-            f"{entry.location}: changed since it was applied to {where}. Shipped migrations are history: revert the "
-            "edit and put the change in a new migration.",
-            entry.location,
-            kind="database",
-        )
-    current = plan.current
-    for entry in plan.pending:
-        if current is not None and entry.id < current:
-            problems.add(
-                f"{entry.location}: pending, but older than {current}, which {where} already has (merged from a branch?); "
-                "it would run out of order. Give it a new id later than every applied one.",
-                entry.location,
-                kind="database",
-            )
+    for finding in plan.findings(path):
+        if finding.kind == "unrecorded-checksum":
+            problems.warnings.append(finding.message)  # told, not a failure: nothing to fix in the sources
+        elif finding.kind != "unverifiable":  # the manifest check (check_manifest) says that one
+            problems.add(finding.message, finding.file if finding.kind != "not-shipped" else where, kind="database")
     if plan.pending:
         problems.add(
             f"{where} has {plural(len(plan.pending), 'pending migration')} ({', '.join(entry.id for entry in plan.pending)}); "

@@ -250,6 +250,10 @@ class Database:
         return report
 
     # Inspection -----------------------------------------------------------------
+    def plan(self) -> Plan:
+        """Known versus applied, with every migration's text read: what status, check and the CLI show. Only reads."""
+        return self._plan(read_all=True)
+
     def pending(self) -> List[KnownMigration]:
         """The migrations a launch would apply now, in order. Only reads (a missing file is not created)."""
         plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
@@ -293,21 +297,13 @@ class Database:
         Returns the ids undone. Raises IrreversibleMigrationError, before
         any change, when one of them has no down().
         """
-        from .runner import rollback_migrations
+        from .runner import run_steps
 
         plan = self._plan()
-        result = rollback_migrations(
-            self._connect(),
-            self._file,
-            plan.known,
-            steps=None if to is not None else steps,
-            to=to,
-            take_backup=self.policy.backups,
-            on_progress=self.on_progress,
-            keep_alive=self.keep_alive,
-            lock_timeout=self.lock_timeout,
-        )
-        return result.applied
+        for step in plan.steps("down", to, steps, self._file):
+            step.entry.load()  # import and check every file before the first write
+        session = self._session("down", to=to, count=steps)
+        return run_steps(session, plan.known).applied
 
     def stamp(self, to: str) -> List[str]:
         """Record migrations through ``to`` as applied without running them (adopt an existing file)."""
@@ -332,8 +328,8 @@ class Database:
         from .runner import preview_statements
 
         plan = self._plan()
-        plan.raise_if_too_new(self._db_path)
-        return preview_statements(self._file, plan.known, target=to, on_connect=self.on_connect)
+        plan.steps("up", to, path=self._file)  # refuses what migrate(to) refuses, before copying anything
+        return preview_statements(self._file, plan.known, "up", to=to, on_connect=self.on_connect)
 
     def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
         """The SQL statements rollback(steps, to) would run; the file is not changed."""
@@ -344,9 +340,8 @@ class Database:
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so _db_path is set
-        return preview_statements(
-            self._file, plan.known, rollback=True, target=to, steps=steps, on_connect=self.on_connect
-        )
+        plan.steps("down", to, steps, self._file)  # refuses what rollback(steps, to) refuses
+        return preview_statements(self._file, plan.known, "down", to=to, count=steps, on_connect=self.on_connect)
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
         """Replace the database's content with the SQLite file ``source``; return the copy of what it replaced.
@@ -419,43 +414,36 @@ class Database:
     # Internals ------------------------------------------------------------------
     def _apply(self, plan: Plan, models: Sequence[type] = (), target: Optional[str] = None) -> LaunchReport:
         """Check every file that will run, say what is odd about the plan, then run it under the lock."""
-        from .runner import run_pending
+        from .runner import run_steps
 
         policy = self.policy
-        to_run = plan.up_to(target) if target else plan.pending
-        for entry in to_run:
-            entry.load()  # import and check every file before the first write
-        if to_run and policy.changed == "warn":
-            self._warn_changed_migrations(plan)
-        unverifiable = [entry for entry in to_run if entry.checksum() is None]
-        if unverifiable:
-            # Recorded without a checksum, a later edit of these files cannot be noticed: say so, never silently.
-            logger.warning(
-                "No checksum can be recorded for %s: the app ships neither their source nor a manifest "
-                "(`app-db manifest` writes one to ship with them), so an edit made after they ran will go unnoticed.",
-                ", ".join(entry.file or entry.id for entry in unverifiable),
-            )
-        late = [entry.id for entry in to_run if plan.current and entry.id < plan.current]
-        if late:
-            # Allowed (a merged branch), but a fresh install runs them in another order.
-            logger.warning(
-                "Migrations older than the newest applied one (%s) will run now: %s. A fresh install runs "
-                "them in id order, before it; make sure they do not depend on the order.",
-                plan.current,
-                ", ".join(late),
-            )
-        result = run_pending(
+        to_run = plan.steps("up", target, path=self._file)
+        for step in to_run:
+            step.entry.load()  # import and check every file before the first write
+        # Told, never silent: allowed (a merged branch, a build without sources), but worth knowing.
+        told = ("out-of-order", "unverifiable") + (("changed",) if policy.changed == "warn" and to_run else ())
+        for finding in plan.findings(self._file, to_run):
+            if finding.kind in told:
+                logger.warning("%s", finding.message)
+        result = run_steps(self._session("up", to=target, models=models), plan.known)
+        return LaunchReport(path=self._db_path, env=policy.name, applied=result.applied, backup=result.backup)
+
+    def _session(self, direction: str, *, to: Optional[str] = None, count: Optional[int] = 1, models: Sequence[type] = ()):
+        """The loop's session on the connected file, with this Database's callbacks and policy."""
+        from .runner import Session
+
+        return Session(
             self._connect(),
             self._file,
-            plan.known,
-            target=target,
+            direction,
+            to=to,
+            count=count,
             models=models,
-            take_backup=policy.backups,
+            take_backup=self.policy.backups,
             on_progress=self.on_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )
-        return LaunchReport(path=self._db_path, env=policy.name, applied=result.applied, backup=result.backup)
 
     def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
         source = self._migrations
@@ -509,14 +497,11 @@ class Database:
         return plan_migrations(self._known(applied, read_all), applied)
 
     def _refuse_changed_migrations(self, plan: Plan) -> None:
-        changed = plan.changed_checksums()
+        changed = [finding for finding in plan.findings(self._file, []) if finding.kind == "changed"]
         if changed:
             raise MigrationDefinitionError(
-                "Applied migration(s) changed since they ran: "
-                + ", ".join(entry.location or entry.id for entry in changed)
-                + ". Shipped migrations are history: revert the edit and put the change in a new migration."
-                + self._development_file_note(),
-                file=changed[0].location,
+                " ".join(finding.message for finding in changed) + self._development_file_note(),
+                file=changed[0].file,
                 path=self._db_path,
             )
 
@@ -524,16 +509,6 @@ class Database:
         if self._path_arg is None and not os.environ.get("APP_DB_PATH"):
             return f" (Development database: {self._db_path or 'in memory'}; you may delete it to start over.)"
         return f" (Database: {self._db_path}, given by path= or $APP_DB_PATH: it may hold real data, do not delete it.)"
-
-    def _warn_changed_migrations(self, plan: Plan) -> None:
-        for entry in plan.changed_checksums():
-            logger.warning(
-                "Migration %s (%s) changed after it was applied to %s; the change will not run. "
-                "Put schema changes in a new migration.",
-                entry.id,
-                entry.location,
-                self._db_path,
-            )
 
     def check_models(self, models: Sequence[type]) -> None:
         """SchemaDriftError when a model has a column its (existing) table lacks."""

@@ -6,7 +6,7 @@ Pure: nothing here reads or writes the database or the migration files
 
 from __future__ import annotations
 
-from .errors import ConfigurationError, MigrationDefinitionError, SchemaTooNewError
+from .errors import ConfigurationError, IrreversibleMigrationError, MigrationDefinitionError, SchemaTooNewError
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
@@ -14,9 +14,48 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .discovery import KnownMigration
+    from .migration import Migration
     from .tracking import AppliedMigration
 
-__all__ = ["Plan", "is_up_to_date", "plan_migrations"]
+__all__ = ["Finding", "Plan", "Step", "is_up_to_date", "plan_migrations", "refuse_irreversible"]
+
+
+class Step:
+    """One migration to run, and which way: ``up`` applies it, ``down`` undoes it."""
+
+    __slots__ = ("direction", "entry")
+
+    def __init__(self, entry: KnownMigration, direction: str) -> None:
+        self.entry = entry
+        self.direction = direction  # "up" or "down"
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    def __repr__(self) -> str:
+        return f"Step({self.entry.id}, {self.direction})"
+
+
+class Finding:
+    """Something odd about a plan, with the one message every command gives for it.
+
+    ``kind``: "changed" (applied, then edited), "out-of-order" (pending but
+    older than the newest applied), "unverifiable" (no checksum to compare),
+    "unrecorded-checksum" (applied without one), "not-shipped" (recorded, no such
+    migration here: too new, or migrations left out).
+    """
+
+    __slots__ = ("file", "kind", "message", "migration_id")
+
+    def __init__(self, kind: str, migration_id: str | None, file: str | None, message: str) -> None:
+        self.kind = kind
+        self.migration_id = migration_id
+        self.file = file
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Finding({self.kind!r}, {self.migration_id!r})"
 
 
 class Plan:
@@ -92,6 +131,147 @@ class Plan:
         if target not in {m.id for m in self.known}:
             raise ConfigurationError(f"No migration has the id {target!r}; `app-db status` lists them.")
         return [m for m in self.pending if m.id <= target]
+
+    def steps_up(self, target: str | None = None) -> list[Step]:
+        """What migrate(target) runs: the pending migrations (through ``target``), oldest first."""
+        return [Step(entry, "up") for entry in (self.up_to(target) if target else self.pending)]
+
+    def steps_down(self, steps: int | None = 1, to: str | None = None) -> list[Step]:
+        """What rollback(steps, to) runs: the newest applied migrations (all after ``to``), newest first.
+
+        Refuses, before anything runs, a count out of range, a ``to`` that is
+        not applied, and a migration this app version does not ship.
+        """
+        newest_first = sorted(self.applied, reverse=True)
+        if not newest_first:
+            return []  # nothing is applied: nothing to undo
+        if to is not None:
+            if to not in self.applied:
+                raise ConfigurationError(
+                    f"{to} is not applied, so there is nothing to roll back to. Nothing was changed; "
+                    "`app-db status` lists what is applied."
+                )
+            undo_ids = [migration_id for migration_id in newest_first if migration_id > to]
+        else:
+            if steps is None or steps < 1:
+                raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
+            if steps > len(newest_first):
+                raise ConfigurationError(
+                    f"Cannot roll back {steps} migrations: only {len(newest_first)} are applied. Nothing was "
+                    f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
+                )
+            undo_ids = newest_first[:steps]
+        by_id = {entry.id: entry for entry in self.known}
+        for migration_id in undo_ids:
+            if migration_id not in by_id:
+                raise IrreversibleMigrationError(
+                    f"Cannot roll back {migration_id}: this app version does not ship it (a newer version "
+                    "applied it). Nothing was changed."
+                )
+        return [Step(by_id[migration_id], "down") for migration_id in undo_ids]
+
+    def steps(self, direction: str, to: str | None = None, count: int | None = 1, path: Path | None = None) -> list[Step]:
+        """The one decision of what runs: migrate (``up``, through ``to``) or rollback (``down``, ``count`` or to ``to``).
+
+        Every command asks this: the launch, migrate, rollback, their dry
+        runs, and the loop again under the lock. ``up`` refuses a file that a
+        newer app version migrated (SchemaTooNewError).
+        """
+        if direction == "up":
+            self.raise_if_too_new(path)
+            return self.steps_up(to)
+        return self.steps_down(None if to is not None else count, to)
+
+    def current_after(self, steps: Sequence[Step]) -> str | None:
+        """Where the schema will be once ``steps`` have run."""
+        ids = set(self.applied)
+        for step in steps:
+            (ids.add if step.direction == "up" else ids.discard)(step.id)
+        return max(ids) if ids else None
+
+    def findings(self, path: Path | None, to_run: Sequence[Step] | None = None) -> list[Finding]:
+        """What is odd about this plan (reads the migrations' text for checksums), one message per finding.
+
+        ``to_run``: only the steps about to run are judged for order and
+        unverifiable checksums (all pending ones when None).
+        """
+        where = str(path) if path is not None else "(in memory)"
+        running = [step.entry for step in to_run] if to_run is not None else self.pending
+        found = [
+            Finding(
+                "not-shipped",
+                migration_id,
+                self.applied[migration_id].file,
+                f"{where} records {migration_id}, which this app does not have: a newer version migrated it "
+                "(or a migration file was deleted or its id renamed).",
+            )
+            for migration_id in self.unknown_applied
+        ]
+        found += [
+            Finding(
+                "changed",
+                entry.id,
+                entry.location,
+                f"Migration {entry.id} ({entry.location}) changed since it was applied to {where}. Shipped "
+                "migrations are history: revert the edit and put the change in a new migration.",
+            )
+            for entry in self.changed_checksums()
+        ]
+        current = self.current
+        found += [
+            Finding(
+                "out-of-order",
+                entry.id,
+                entry.location,
+                f"Migration {entry.id} ({entry.location}) is pending but older than the newest applied one, {current}, "
+                f"which {where} already has (merged from a branch?): it runs out of order, and a fresh install runs "
+                "it first. Make sure they do not depend on the order, or give it an id later than every applied one.",
+            )
+            for entry in running
+            if current is not None and entry.id < current
+        ]
+        unverifiable, unrecorded = [], []
+        for entry in self.unverifiable_checksums():
+            if entry.id in self.applied and self.applied[entry.id].checksum is None:
+                unrecorded.append(entry)
+            elif entry in running:
+                unverifiable.append(entry)
+        if unrecorded:
+            found.append(
+                Finding(
+                    "unrecorded-checksum",
+                    unrecorded[0].id,
+                    unrecorded[0].location,
+                    f"{where} records no checksum for {', '.join(entry.file or entry.id for entry in unrecorded)} "
+                    "(applied by a build that shipped neither their source nor a manifest), so whether they changed "
+                    "since cannot be verified.",
+                )
+            )
+        if unverifiable:  # one finding for the batch: a build without sources lacks them all at once
+            found.append(
+                Finding(
+                    "unverifiable",
+                    unverifiable[0].id,
+                    unverifiable[0].location,
+                    "No checksum can be recorded for "
+                    + ", ".join(entry.file or entry.id for entry in unverifiable)
+                    + ": the app ships neither their source nor a manifest (`app-db manifest` writes one to ship "
+                    "with them), so an edit made after they ran will go unnoticed.",
+                )
+            )
+        return found
+
+
+def refuse_irreversible(migrations: Sequence[Migration], path: Path | None) -> None:
+    """IrreversibleMigrationError, before any change, for the first of ``migrations`` that has no down()."""
+    for migration in migrations:
+        if not migration.reversible:
+            raise IrreversibleMigrationError(
+                f"Cannot roll back {migration.label}: it has no down(self, schema) method. "
+                "Nothing was changed. Write a down() that undoes up(), or roll back fewer steps.",
+                file=migration.file,
+                path=path,
+            )
 
 
 def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedMigration]) -> Plan:

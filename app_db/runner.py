@@ -29,10 +29,10 @@ from .connection import (
     sqlite_error_name,
 )
 from .discovery import KnownMigration
-from .errors import AppDbError, ConfigurationError, IrreversibleMigrationError, MigrationError
+from .errors import AppDbError, MigrationError
 from .guard import StatementGuard, guarding
 from .migration import Migration, Schema
-from .plan import Plan, plan_migrations
+from .plan import Plan, plan_migrations, refuse_irreversible
 from .tracking import delete_record, ensure_table, read_applied, record_applied
 
 if TYPE_CHECKING:
@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunResult",
+    "Session",
     "missing_model_tables",
     "preview_statements",
-    "rollback_migrations",
-    "run_pending",
+    "run_steps",
     "stamp_migrations",
     "write_transaction",
 ]
@@ -56,7 +56,7 @@ KEEP_ALIVE_SECONDS = 0.1
 
 @dataclass
 class RunResult:
-    applied: List[str] = field(default_factory=list)  # ids run (up for run_pending, down for rollback)
+    applied: List[str] = field(default_factory=list)  # ids run, in order (applied going up, undone going down)
     backup: Optional[Path] = None
 
 
@@ -155,130 +155,102 @@ def calling_keep_alive(db: "peewee.SqliteDatabase", keep_alive: Optional[Callabl
         connection.set_progress_handler(None, 0)
 
 
-def run_pending(
-    db: "peewee.SqliteDatabase",
-    path: Optional[Path],
-    known: Sequence[KnownMigration],
-    *,
-    target: Optional[str] = None,
-    models: Sequence[type] = (),
-    take_backup: bool = False,
-    on_progress: Optional[ProgressCallback] = None,
-    keep_alive: Optional[Callable[[], None]] = None,
-    lock_timeout: float = 60.0,
-    guard: Optional[StatementGuard] = None,
-) -> RunResult:
-    """Apply the pending migrations (through ``target``) and create missing model tables, all in one transaction.
+class Session:
+    """One run of the loop: the connection, the file, what runs, and the callbacks, in place of nine parameters.
 
-    The plan is made again under the lock: another instance may have done
-    the work while this one waited, and then nothing runs. Each up() runs
-    under ``guard`` (see app_db.guard; a new one by default).
+    ``path`` is the file the connection has open. ``in_memory`` says the
+    connection holds a copy (a dry run) or an in-memory database: no
+    backup, no leftovers to remove, and the foreign-key violations the data
+    already had are counted before the first step (there is no second
+    connection to read them from afterwards).
     """
+
+    __slots__ = (
+        "count", "db", "direction", "guard", "keep_alive", "lock_timeout", "models", "on_progress", "path",
+        "take_backup", "to",
+    )
+
+    def __init__(
+        self,
+        db: "peewee.SqliteDatabase",
+        path: Optional[Path],
+        direction: str = "up",
+        *,
+        to: Optional[str] = None,
+        count: Optional[int] = 1,
+        models: Sequence[type] = (),
+        take_backup: bool = False,
+        on_progress: Optional[ProgressCallback] = None,
+        keep_alive: Optional[Callable[[], None]] = None,
+        lock_timeout: float = 60.0,
+        guard: Optional[StatementGuard] = None,
+    ) -> None:
+        self.db = db
+        self.path = path
+        self.direction = direction  # "up" (migrate) or "down" (rollback)
+        self.to = to
+        self.count = count  # how many to roll back, when ``to`` is None
+        self.models = models
+        self.take_backup = take_backup and path is not None
+        self.on_progress = on_progress
+        self.keep_alive = keep_alive
+        self.lock_timeout = lock_timeout
+        self.guard = guard
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
+
+
+def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
+    """Plan under the lock, then run each step (up or down) and its record, check foreign keys, and commit.
+
+    The plan is made again under the lock (Plan.steps, the same function
+    that planned before it): another instance may have done the work while
+    this one waited, and then nothing runs. Going up, the models' missing
+    tables are created in the same transaction. Each step runs under the
+    session's guard (see app_db.guard; a new one by default).
+    """
+    db, path = session.db, session.path
     result = RunResult()
-    with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
+    with write_transaction(db, path, session.lock_timeout), calling_keep_alive(db, session.keep_alive):
         plan = plan_migrations(known, read_applied(db))
-        plan.raise_if_too_new(path)
-        pending = plan.up_to(target) if target else plan.pending
-        missing = missing_model_tables(db, models)
-        if not pending and not missing:
+        steps = plan.steps(session.direction, session.to, session.count, path)
+        missing = missing_model_tables(db, session.models)
+        if not steps and not missing:
             return result
-        migrations = [entry.load() for entry in pending]
-        violations_before = fk_violations(db) if path is None else None
+        migrations = [step.entry.load() for step in steps]
+        if session.direction == "down":
+            refuse_irreversible(migrations, path)
+        violations_before = fk_violations(db) if session.in_memory else None
         origins = TableOrigins(read_table_roots(db))
-        if take_backup and pending and has_user_tables(db):
-            result.backup = backup_before(path, pending[0].id, keep_alive)
-        ensure_table(db)
-        schema = Schema(db) if pending else None
-        for index, (entry, migration) in enumerate(zip(pending, migrations), start=1):
-            if on_progress is not None:
-                on_progress(index, len(pending), migration)
-            logger.info("Applying migration %s (%d of %d)", migration.label, index, len(pending))
+        if session.take_backup and steps and has_user_tables(db):
+            label = steps[0].id if session.direction == "up" else f"rollback-{steps[0].id}"
+            result.backup = backup_before(path, label, session.keep_alive)
+        if steps:
+            ensure_table(db)
+        schema = Schema(db)
+        verb = "Applying" if session.direction == "up" else "Rolling back"
+        for index, (step, migration) in enumerate(zip(steps, migrations, strict=True), start=1):
+            if session.on_progress is not None:
+                session.on_progress(index, len(steps), migration)
+            logger.info("%s migration %s (%d of %d)", verb, migration.label, index, len(steps))
             started = time.perf_counter()
-            altered = run_step(migration, migration.up, schema, plan, result.backup, path, guard)  # type: ignore[arg-type]
-            if altered:
+            if run_step(migration, getattr(migration, step.direction), schema, plan, result.backup, path, session.guard):
                 origins.follow(read_table_roots(db))
-            entry.name = migration.name or entry.name
-            record_applied(db, entry, time.perf_counter() - started)
-            result.applied.append(entry.id)
+            if step.direction == "up":
+                step.entry.name = migration.name or step.entry.name
+                record_applied(db, step.entry, time.perf_counter() - started)
+            else:
+                delete_record(db, migration.id)
+            result.applied.append(step.id)
         # Asked again: the migrations may have created some of those tables
         # (peewee would then add its own duplicate indexes to them).
-        missing = missing_model_tables(db, models)
+        missing = missing_model_tables(db, session.models)
         if missing:
             db.create_tables(missing, safe=True)
-        if pending:
+        if steps:
             check_foreign_keys(db, path, violations_before, origins, migrations[-1], plan, result.backup)
-    return result
-
-
-def rollback_migrations(
-    db: "peewee.SqliteDatabase",
-    path: Optional[Path],
-    known: Sequence[KnownMigration],
-    *,
-    steps: Optional[int] = 1,
-    to: Optional[str] = None,
-    take_backup: bool = False,
-    on_progress: Optional[ProgressCallback] = None,
-    keep_alive: Optional[Callable[[], None]] = None,
-    lock_timeout: float = 60.0,
-    guard: Optional[StatementGuard] = None,
-) -> RunResult:
-    """Run down() of the newest applied migrations, newest first, in one transaction.
-
-    ``to`` keeps that migration and undoes everything after it; otherwise the
-    newest ``steps`` are undone. Every down() is checked to exist before any
-    change is made.
-    """
-    result = RunResult()
-    with write_transaction(db, path, lock_timeout), calling_keep_alive(db, keep_alive):
-        plan = plan_migrations(known, read_applied(db))
-        newest_first = sorted(plan.applied, reverse=True)
-        if to is not None:
-            if to not in plan.applied:
-                raise ConfigurationError(f"{to!r} is not an applied migration; `app-db status` lists them.")
-            undo_ids = [migration_id for migration_id in newest_first if migration_id > to]
-        else:
-            if steps is None or steps < 1:
-                raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
-            if steps > len(newest_first):
-                raise ConfigurationError(
-                    f"Cannot roll back {steps} migrations: only {len(newest_first)} are applied. Nothing was "
-                    f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
-                )
-            undo_ids = newest_first[:steps]
-        by_id = {entry.id: entry for entry in plan.known}
-        for migration_id in undo_ids:
-            if migration_id not in by_id:
-                raise IrreversibleMigrationError(
-                    f"Cannot roll back {migration_id}: this app version does not ship it (a newer version "
-                    "applied it). Nothing was changed.",
-                    path=path,
-                )
-        migrations = [by_id[migration_id].load() for migration_id in undo_ids]
-        for migration in migrations:
-            if not migration.reversible:
-                raise IrreversibleMigrationError(
-                    f"Cannot roll back {migration.label}: it has no down(self, schema) method. "
-                    "Nothing was changed. Write a down() that undoes up(), or roll back fewer steps.",
-                    file=migration.file,
-                    path=path,
-                )
-        if not migrations:
-            return result
-        violations_before = fk_violations(db) if path is None else None
-        origins = TableOrigins(read_table_roots(db))
-        if take_backup:
-            result.backup = backup_before(path, f"rollback-{migrations[0].id}", keep_alive)
-        schema = Schema(db)
-        for index, migration in enumerate(migrations, start=1):
-            if on_progress is not None:
-                on_progress(index, len(migrations), migration)
-            logger.info("Rolling back migration %s (%d of %d)", migration.label, index, len(migrations))
-            if run_step(migration, migration.down, schema, plan, result.backup, path, guard):  # type: ignore[attr-defined]
-                origins.follow(read_table_roots(db))
-            delete_record(db, migration.id)
-            result.applied.append(migration.id)
-        check_foreign_keys(db, path, violations_before, origins, migrations[-1], plan, result.backup)
     return result
 
 
@@ -299,20 +271,20 @@ def stamp_migrations(
 def preview_statements(
     path: Optional[Path],
     known: Sequence[KnownMigration],
+    direction: str = "up",
     *,
-    rollback: bool = False,
-    target: Optional[str] = None,
-    steps: Optional[int] = 1,
+    to: Optional[str] = None,
+    count: Optional[int] = 1,
     on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
 ) -> List[Tuple[Migration, List[str]]]:
-    """The SQL each migration would run, in order, as (migration, statements); the file is only read.
+    """The SQL each step would run, in order, as (migration, statements); the file is only read.
 
-    The migrations run for real, but on an in-memory copy of the file made
-    with the backup API (given the app's ``on_connect``, so its SQL
-    functions work there too), so what is shown is what would happen, data
-    migrations included. A statement is shown when SQLite says it writes
-    (see app_db.guard), whatever keyword it begins with; reads and app_db's
-    own bookkeeping are left out.
+    The same loop (run_steps) runs for real, planned by the same function,
+    but on an in-memory copy of the file made with the backup API (given the
+    app's ``on_connect``, so its SQL functions work there too), so what is
+    shown is what would happen, data migrations included. A statement is
+    shown when SQLite says it writes (see app_db.guard), whatever keyword it
+    begins with; reads and app_db's own bookkeeping are left out.
     """
     import peewee
 
@@ -340,12 +312,8 @@ def preview_statements(
             finally:
                 source.close()
         memory.connection().set_trace_callback(trace)
-        if rollback:
-            rollback_migrations(
-                memory, None, known, steps=None if target else steps, to=target, on_progress=start_step, guard=guard
-            )
-        else:
-            run_pending(memory, None, known, target=target, on_progress=start_step, guard=guard)
+        session = Session(memory, None, direction, to=to, count=count, on_progress=start_step, guard=guard)
+        run_steps(session, known)
     finally:
         memory.close()
     return steps_run
