@@ -5,7 +5,7 @@
     database.register_models([Note])
 """
 
-from .database import Database, LaunchReport, MigrationStatus
+from .database import Database, LaunchReport, MigrationStatus, StepPreview
 from .errors import (
     AppDbError,
     BackupError,
@@ -45,6 +45,7 @@ __all__ = [
     "SchemaDriftError",
     "SchemaOperationError",
     "SchemaTooNewError",
+    "StepPreview",
     "TrackingTableError",
     "__version__",
 ]

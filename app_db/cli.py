@@ -23,7 +23,7 @@ from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
 from .paths import absolute_path
 
 if TYPE_CHECKING:
-    from .database import Database, MigrationStatus
+    from .database import Database, MigrationStatus, StepPreview
     from .discovery import KnownMigration
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
@@ -569,14 +569,13 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         database = open_app_database(args, read_only=True)
         target = resolve_id(args.to, database.status()) if args.to else None
-        steps = database.preview_steps(to=target)  # one run on an in-memory copy
+        steps = database.preview(to=target)  # one run on an in-memory copy
         out.line(f"-- Dry run: {plural(len(steps), 'pending migration')} for {describe_path(database.path)}; nothing is changed.")
         print_steps(out, steps)
         return EXIT_OK
     reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
     target = resolve_id(args.to, reader.status()) if args.to else None
-    database = reader.configured(read_only=False)
-    database.on_progress = progress_printer(out, "Applying")
+    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Applying"))
     report = database.migrate(to=target)
     if not report.applied:
         out.line(f"Nothing to migrate: {describe_path(report.path)} is up to date" + (f" through {target}." if target else "."))
@@ -598,30 +597,28 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
     if args.dry_run:
         # A missing down() is refused here too, with the message a real rollback gives.
-        steps_undone = reader.preview_rollback_steps(steps=steps, to=target)
+        steps_undone = reader.preview_rollback(steps=steps, to=target)
         out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
         print_steps(out, steps_undone)
         return EXIT_OK
-    database = reader.configured(read_only=False)
-    database.on_progress = progress_printer(out, "Rolling back")
-    undone = database.rollback(steps=steps, to=target)
-    current = plan.current_after([step for step in plan.steps("down", target, steps) if step.id in undone])
-    now = f"the database is now at {current}" if current else "no migration is applied now"
-    out.line(f"Rolled back {plural(len(undone), 'migration')}; {now}.")
+    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Rolling back"))
+    report = database.rollback(steps=steps, to=target)
+    now = f"the database is now at {report.current}" if report.current else "no migration is applied now"
+    out.line(f"Rolled back {plural(len(report.undone), 'migration')}; {now}.")
     return EXIT_OK
 
 
-def print_steps(out: Output, steps: Sequence[Tuple[Any, List[str]]]) -> None:
+def print_steps(out: Output, steps: Sequence["StepPreview"]) -> None:
     """Each migration's SQL under a ``-- id: name`` header."""
-    for migration, statements in steps:
-        out.line(f"-- {migration.id}" + (f": {migration.name}" if migration.name else ""))
-        print_statements(out, statements, "no SQL")
+    for step in steps:
+        out.line(f"-- {step.id}" + (f": {step.name}" if step.name else ""))
+        print_statements(out, step.statements, "no SQL")
 
 
 def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
     reader = open_app_database(args, read_only=True)
     target = resolve_id(args.id, reader.status())
-    stamped = reader.configured(read_only=False).stamp(target)
+    stamped = reader.configured(read_only=False).stamp(target).applied
     if not stamped:
         out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
         return EXIT_OK
@@ -730,6 +727,7 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
     """
     from .discovery import identify_instances, identify_migrations, list_migration_files
     from .errors import AppDbError
+    from .plan import find_duplicates, find_stubs
 
     source = database.migrations
     if source is None:
@@ -748,27 +746,18 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
                 known.extend(identify_migrations([migration_file], {}, read_all=True))
             except AppDbError as exc:
                 problems.add(str(exc), migration_file.location)
-    by_id: Dict[str, "KnownMigration"] = {}
-    for entry in known:
-        twin = by_id.setdefault(entry.id.lower(), entry)
-        if twin is not entry:
-            problems.add(
-                f"{entry.location}: id {entry.id!r} is also used by {twin.location}; give the newer one a new id (a later timestamp).",
-                entry.location,
-            )
+    for finding in find_duplicates(known):
+        problems.add(finding.message, finding.file)
+    loaded = []
     for entry in known:
         try:
             entry.load()
         except AppDbError as exc:
             problems.add(str(exc), entry.location)
-            continue
-        # load() already refuses a stub up(); a stub down() would only fail at rollback.
-        if f"{STUB_MARKER}: down()".encode() in (entry.text() or b""):
-            problems.add(
-                f"{entry.location}: down() is still the stub `app-db new` wrote (raise NotImplementedError); "
-                "write it, or delete down() if the migration cannot be undone.",
-                entry.location,
-            )
+        else:
+            loaded.append(entry)
+    for finding in find_stubs(loaded):
+        problems.add(finding.message, finding.file)
     check_file_order(known, problems)
     check_manifest(database, known, problems)
     return known

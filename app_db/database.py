@@ -24,23 +24,37 @@ if TYPE_CHECKING:
     from .discovery import KnownMigration, MigrationsSource
     from .policy import Policy
 
-__all__ = ["Database", "LaunchReport", "MigrationStatus"]
+__all__ = ["Database", "LaunchReport", "MigrationStatus", "StepPreview"]
 
 logger = logging.getLogger("app_db")
 
 
 class LaunchReport:
-    """What register_models() (or migrate()) did."""
+    """What register_models(), migrate(), rollback() or stamp() did to the file.
 
-    __slots__ = ("_path", "env", "applied", "backup")
+    ``applied``: ids applied (stamp: recorded without running), oldest
+    first; ``undone``: ids rolled back, newest first; ``backup``: the copy
+    taken just before, or None; ``current``: the newest applied id after it
+    (None also when register_models() found nothing to do: it reads no id).
+    """
+
+    __slots__ = ("_path", "applied", "backup", "current", "env", "undone")
 
     def __init__(
-        self, path: Union[str, Path, None], env: str, applied: Optional[List[str]] = None, backup: Optional[Path] = None
+        self,
+        path: Union[str, Path, None],
+        env: str,
+        applied: Optional[List[str]] = None,
+        backup: Optional[Path] = None,
+        undone: Optional[List[str]] = None,
+        current: Optional[str] = None,
     ) -> None:
         self._path = path
         self.env = env
-        self.applied = applied or []  # ids applied by this launch, in order
-        self.backup = backup  # the backup taken before migrating, or None
+        self.applied = applied or []
+        self.backup = backup
+        self.undone = undone or []
+        self.current = current
 
     @property
     def path(self) -> Optional[Path]:
@@ -48,7 +62,35 @@ class LaunchReport:
         return as_path(self._path)
 
     def __repr__(self) -> str:
-        return f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}, backup={self.backup!r})"
+        undone = f", undone={self.undone!r}" if self.undone else ""
+        return (
+            f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}{undone}, "
+            f"backup={self.backup!r}, current={self.current!r})"
+        )
+
+
+class StepPreview:
+    """What one migration would run in a preview: its id and name, the direction, and its SQL statements."""
+
+    __slots__ = ("direction", "id", "name", "statements")
+
+    def __init__(self, id: str, name: str, direction: str, statements: List[str]) -> None:
+        self.id = id
+        self.name = name
+        self.direction = direction  # "up" (migrate) or "down" (rollback)
+        self.statements = statements  # each statement SQLite reports as writing, in order
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StepPreview):
+            return NotImplemented
+        return (self.id, self.name, self.direction, self.statements) == (
+            other.id, other.name, other.direction, other.statements
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable statements: compared, not hashed
+
+    def __repr__(self) -> str:
+        return f"StepPreview({self.id!r}, {self.direction}, {len(self.statements)} statement(s))"
 
 
 class MigrationStatus:
@@ -254,11 +296,16 @@ class Database:
         """Known versus applied, with every migration's text read: what status, check and the CLI show. Only reads."""
         return self._plan(read_all=True)
 
-    def pending(self) -> List[KnownMigration]:
-        """The migrations a launch would apply now, in order. Only reads (a missing file is not created)."""
+    def pending(self) -> List[MigrationStatus]:
+        """The migrations a launch would apply now, in order (``.id``, ``.name``, ``.file``). Only reads.
+
+        A missing file is not created.
+        """
         plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
-        plan.raise_if_too_new(self._db_path)
-        return plan.pending
+        return [
+            MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
+            for step in plan.steps("up", path=self._file)
+        ]
 
     def status(self) -> List[MigrationStatus]:
         """Every migration, known or recorded, oldest first, with its state."""
@@ -287,26 +334,27 @@ class Database:
     # Operations for tools (the CLI) ---------------------------------------------
     def migrate(self, to: Optional[str] = None) -> LaunchReport:
         """Apply pending migrations (through ``to``) as a launch would, without touching models."""
-        plan = self._plan()
-        plan.raise_if_too_new(self._db_path)
-        return self._apply(plan, target=to)
+        return self._apply(self._plan(), target=to)
 
-    def rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
+    def rollback(self, steps: int = 1, to: Optional[str] = None) -> LaunchReport:
         """Undo the newest ``steps`` migrations, or all after ``to``, newest first, in one transaction.
 
-        Returns the ids undone. Raises IrreversibleMigrationError, before
-        any change, when one of them has no down().
+        The report's ``undone`` lists them. Raises IrreversibleMigrationError,
+        before any change, when one of them has no down().
         """
         from .runner import run_steps
 
         plan = self._plan()
         for step in plan.steps("down", to, steps, self._file):
             step.entry.load()  # import and check every file before the first write
-        session = self._session("down", to=to, count=steps)
-        return run_steps(session, plan.known).applied
+        result = run_steps(self._session("down", to=to, count=steps), plan.known)
+        return self._report(result.current, undone=result.applied, backup=result.backup)
 
-    def stamp(self, to: str) -> List[str]:
-        """Record migrations through ``to`` as applied without running them (adopt an existing file)."""
+    def stamp(self, to: str) -> LaunchReport:
+        """Record migrations through ``to`` as applied without running them (adopt an existing file).
+
+        The report's ``applied`` lists what was recorded.
+        """
         from .errors import ConfigurationError
         from .runner import stamp_migrations
 
@@ -317,31 +365,28 @@ class Database:
                 "migrations run (`app-db migrate`). Nothing was changed."
             )
         plan = self._plan()
-        return stamp_migrations(self._connect(), self._file, plan.known, to, self.lock_timeout)
+        result = stamp_migrations(self._connect(), self._file, plan.known, to, self.lock_timeout)
+        return self._report(result.current, applied=result.applied)
 
-    def preview(self, to: Optional[str] = None) -> List[str]:
-        """The SQL statements migrate(to) would run, found on an in-memory copy; the file is not changed."""
-        return [statement for _, statements in self.preview_steps(to) for statement in statements]
+    def preview(self, to: Optional[str] = None) -> List[StepPreview]:
+        """What migrate(to) would run, per migration, found by running it on an in-memory copy; the file is not changed."""
+        return self._preview("up", to, 1)
 
-    def preview_steps(self, to: Optional[str] = None) -> List[Tuple[Migration, List[str]]]:
-        """preview(), as (migration, its statements) for each pending migration, in order."""
+    def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[StepPreview]:
+        """What rollback(steps, to) would run, per migration, newest first; the file is not changed."""
+        return self._preview("down", to, steps)
+
+    def _preview(self, direction: str, to: Optional[str], count: int) -> List[StepPreview]:
         from .runner import preview_statements
 
-        plan = self._plan()
-        plan.steps("up", to, path=self._file)  # refuses what migrate(to) refuses, before copying anything
-        return preview_statements(self._file, plan.known, "up", to=to, on_connect=self.on_connect)
-
-    def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[str]:
-        """The SQL statements rollback(steps, to) would run; the file is not changed."""
-        return [statement for _, statements in self.preview_rollback_steps(steps, to) for statement in statements]
-
-    def preview_rollback_steps(self, steps: int = 1, to: Optional[str] = None) -> List[Tuple[Migration, List[str]]]:
-        """preview_rollback(), as (migration, its statements) for each migration undone, newest first."""
-        from .runner import preview_statements
-
-        plan = self._plan()  # connects, so _db_path is set
-        plan.steps("down", to, steps, self._file)  # refuses what rollback(steps, to) refuses
-        return preview_statements(self._file, plan.known, "down", to=to, count=steps, on_connect=self.on_connect)
+        plan = self._plan()  # connects, so the file is known
+        plan.steps(direction, to, count, self._file)  # refuses what the real run refuses, before copying anything
+        return [
+            StepPreview(migration.id, migration.name or "", direction, statements)
+            for migration, statements in preview_statements(
+                self._file, plan.known, direction, to=to, count=count, on_connect=self.on_connect
+            )
+        ]
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
         """Replace the database's content with the SQLite file ``source``; return the copy of what it replaced.
@@ -426,7 +471,10 @@ class Database:
             if finding.kind in told:
                 logger.warning("%s", finding.message)
         result = run_steps(self._session("up", to=target, models=models), plan.known)
-        return LaunchReport(path=self._db_path, env=policy.name, applied=result.applied, backup=result.backup)
+        return self._report(result.current, applied=result.applied, backup=result.backup)
+
+    def _report(self, current: Optional[str], **done: object) -> LaunchReport:
+        return LaunchReport(path=self._db_path, env=self.env, current=current, **done)  # type: ignore[arg-type]
 
     def _session(self, direction: str, *, to: Optional[str] = None, count: Optional[int] = 1, models: Sequence[type] = ()):
         """The loop's session on the connected file, with this Database's callbacks and policy."""

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from .migration import Migration
     from .tracking import AppliedMigration
 
-__all__ = ["Finding", "Plan", "Step", "is_up_to_date", "plan_migrations", "refuse_irreversible"]
+__all__ = [
+    "Finding",
+    "Plan",
+    "Step",
+    "find_duplicates",
+    "find_stubs",
+    "is_up_to_date",
+    "plan_migrations",
+    "refuse_irreversible",
+]
 
 
 class Step:
@@ -280,16 +289,8 @@ def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedM
     Duplicate ids (compared case-insensitively: on a case-insensitive file
     system or to a person they are the same) raise MigrationDefinitionError.
     """
-    by_id: dict[str, KnownMigration] = {}
-    for migration in known:
-        twin = by_id.get(migration.id.lower())
-        if twin is not None:
-            raise MigrationDefinitionError(
-                f"Two migrations share the id {migration.id!r}: {twin.location} and {migration.location}. "
-                "Give the newer one a new id (a later timestamp); nothing was changed.",
-                file=migration.location,
-            )
-        by_id[migration.id.lower()] = migration
+    for duplicate in find_duplicates(known)[:1]:
+        raise MigrationDefinitionError(duplicate.message, file=duplicate.file)
     ordered = sorted(known, key=lambda m: m.id)
     known_ids = {m.id for m in ordered}
     return Plan(
@@ -298,6 +299,46 @@ def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedM
         pending=[m for m in ordered if m.id not in applied],
         unknown_applied=sorted(set(applied) - known_ids),
     )
+
+
+def find_duplicates(known: Sequence[KnownMigration]) -> list[Finding]:
+    """Each migration whose id another one already has (compared case-insensitively), as a "duplicate" finding."""
+    by_id: dict[str, KnownMigration] = {}
+    found = []
+    for migration in known:
+        twin = by_id.setdefault(migration.id.lower(), migration)
+        if twin is not migration:
+            found.append(
+                Finding(
+                    "duplicate",
+                    migration.id,
+                    migration.location,
+                    f"{migration.location}: id {migration.id!r} is also used by {twin.location}. Give the newer "
+                    "one a new id (a later timestamp); nothing was changed.",
+                )
+            )
+    return found
+
+
+def find_stubs(known: Sequence[KnownMigration]) -> list[Finding]:
+    """Each migration whose down() is still the stub `app-db new` wrote, as a "stub" finding (reads their text).
+
+    A stub up() is refused when the migration is loaded; a stub down()
+    would only fail at rollback, so it is found here.
+    """
+    from .migration import STUB_MARKER
+
+    return [
+        Finding(
+            "stub",
+            entry.id,
+            entry.location,
+            f"{entry.location}: down() is still the stub `app-db new` wrote (raise NotImplementedError); "
+            "write it, or delete down() if the migration cannot be undone.",
+        )
+        for entry in known
+        if f"{STUB_MARKER}: down()".encode() in (entry.text() or b"")
+    ]
 
 
 def is_up_to_date(file_names: Sequence[str], recorded: Sequence[tuple[str, str | None]]) -> bool:

@@ -58,6 +58,7 @@ KEEP_ALIVE_SECONDS = 0.1
 class RunResult:
     applied: List[str] = field(default_factory=list)  # ids run, in order (applied going up, undone going down)
     backup: Optional[Path] = None
+    current: Optional[str] = None  # the newest applied id afterwards
 
 
 @contextmanager
@@ -216,6 +217,7 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
     with write_transaction(db, path, session.lock_timeout), calling_keep_alive(db, session.keep_alive):
         plan = plan_migrations(known, read_applied(db))
         steps = plan.steps(session.direction, session.to, session.count, path)
+        result.current = plan.current_after(steps)
         missing = missing_model_tables(db, session.models)
         if not steps and not missing:
             return result
@@ -256,16 +258,18 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
 
 def stamp_migrations(
     db: "peewee.SqliteDatabase", path: Optional[Path], known: Sequence[KnownMigration], target: str, lock_timeout: float = 60.0
-) -> List[str]:
+) -> RunResult:
     """Record the pending migrations through ``target`` as applied without running them (adopting an old file)."""
+    result = RunResult()
     with write_transaction(db, path, lock_timeout):
         plan = plan_migrations(known, read_applied(db))
-        plan.raise_if_too_new(path)
-        pending = plan.up_to(target)
+        steps = plan.steps("up", target, path=path)
         ensure_table(db)
-        for entry in pending:
-            record_applied(db, entry, 0.0)
-    return [entry.id for entry in pending]
+        for step in steps:
+            record_applied(db, step.entry, 0.0)
+            result.applied.append(step.id)
+        result.current = plan.current_after(steps)
+    return result
 
 
 def preview_statements(

@@ -108,7 +108,7 @@ def test_every_migration_rolls_back_to_release_2_and_forward_again(tmp_path: Pat
     open_notes(path).close()
 
     database = notes_database(path)
-    undone = database.rollback(to=RELEASE_2)
+    undone = database.rollback(to=RELEASE_2).undone
     database.close()
 
     assert undone == list(reversed(ALL_IDS[2:]))

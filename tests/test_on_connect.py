@@ -86,9 +86,9 @@ def test_a_dry_run_behaves_like_the_launch_and_shows_every_statement_that_writes
     before = app.dump()
     database = app.database(on_connect=registering([]))
 
-    steps = database.preview_steps()
+    steps = database.preview()
 
-    shown = [(migration.id, [" ".join(statement.split()) for statement in statements]) for migration, statements in steps]
+    shown = [(step.id, [" ".join(statement.split()) for statement in step.statements]) for step in steps]
     assert shown == [
         ("20240601_090000_initial", [
             "CREATE TABLE note ( id INTEGER PRIMARY KEY, title TEXT NOT NULL DEFAULT '', slug TEXT )",
@@ -220,7 +220,7 @@ def test_a_dry_run_shows_the_statements_sqlite_reports_as_writing_whatever_they_
         schema.sql("VALUES (5)")
     ''')
 
-    statements = project.database().configured(read_only=True).preview()
+    statements = [statement for step in project.database().configured(read_only=True).preview() for statement in step.statements]
 
     assert [" ".join(statement.split()) for statement in statements] == [
         "CREATE TABLE t (x)",

@@ -105,6 +105,6 @@ def test_a_dry_run_of_a_rename_with_old_orphans_shows_the_statements(orphaned):
     """The dry run runs on an in-memory copy, where the "before" list is taken at the start."""
     orphaned.add("002_rename.py", "20240602_090000_rename", 'schema.rename_table("Tag", "label")')
 
-    statements = orphaned.database().preview()
+    statements = [statement for step in orphaned.database().preview() for statement in step.statements]
 
     assert statements == ['ALTER TABLE "Tag" RENAME TO "label"']

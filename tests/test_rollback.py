@@ -21,20 +21,20 @@ def tables(project):
 
 def test_rollback_undoes_the_newest_migration_by_default(project):
     three_tables(project)
-    assert project.database().rollback() == ["20240603_090000_c"]
+    assert project.database().rollback().undone == ["20240603_090000_c"]
     assert tables(project) == ["a", "b"]
     assert project.applied() == ["20240601_090000_a", "20240602_090000_b"]
 
 
 def test_rollback_steps_undoes_newest_first(project):
     three_tables(project)
-    assert project.database().rollback(steps=2) == ["20240603_090000_c", "20240602_090000_b"]
+    assert project.database().rollback(steps=2).undone == ["20240603_090000_c", "20240602_090000_b"]
     assert tables(project) == ["a"]
 
 
 def test_rollback_to_keeps_that_migration_and_undoes_everything_after(project):
     three_tables(project)
-    assert project.database().rollback(to="20240601_090000_a") == ["20240603_090000_c", "20240602_090000_b"]
+    assert project.database().rollback(to="20240601_090000_a").undone == ["20240603_090000_c", "20240602_090000_b"]
     assert project.applied() == ["20240601_090000_a"]
 
 
@@ -69,7 +69,7 @@ def test_failing_down_rolls_back_the_whole_rollback(project):
 def test_preview_rollback_shows_sql_and_changes_nothing(project):
     three_tables(project)
     before = project.path.read_bytes()
-    assert project.database().preview_rollback(steps=1) == ['DROP TABLE "c"']
+    assert [step.statements for step in project.database().preview_rollback(steps=1)] == [['DROP TABLE "c"']]
     assert project.path.read_bytes() == before
 
 
@@ -77,7 +77,7 @@ def test_preview_shows_pending_sql_and_changes_nothing(project):
     three_tables(project)
     project.add("004_d.py", "20240604_090000_d", 'schema.add_column("a", "y", peewee.IntegerField(default=0))')
     before = project.path.read_bytes()
-    assert project.database().preview() == ['ALTER TABLE "a" ADD COLUMN "y" INTEGER NOT NULL DEFAULT 0']
+    assert [statement for step in project.database().preview() for statement in step.statements] == ['ALTER TABLE "a" ADD COLUMN "y" INTEGER NOT NULL DEFAULT 0']
     assert project.path.read_bytes() == before
     assert project.applied()[-1] == "20240603_090000_c"
 
@@ -90,7 +90,7 @@ def test_stamp_records_without_running(project):
     connection.execute("CREATE TABLE a (x)")  # a file made before the app used migrations
     connection.commit()
     connection.close()
-    assert project.database().stamp("20240601_090000_a") == ["20240601_090000_a"]
+    assert project.database().stamp("20240601_090000_a").applied == ["20240601_090000_a"]
     assert project.database().register_models([]).applied == ["20240602_090000_b"]
 
 
@@ -113,11 +113,11 @@ def test_stamp_refuses_a_missing_file(project):
     assert not project.path.exists()
 
 
-def test_preview_steps_groups_the_sql_by_migration_in_one_run(project):
+def test_preview_groups_the_sql_by_migration_in_one_run(project):
     three_tables(project)
     project.database().rollback(steps=2)
-    steps = project.database().preview_steps()
-    assert [(migration.id, statements) for migration, statements in steps] == [
+    steps = project.database().preview()
+    assert [(step.id, step.statements) for step in steps] == [
         ("20240602_090000_b", ["CREATE TABLE b (x)"]),
         ("20240603_090000_c", ["CREATE TABLE c (x)"]),
     ]

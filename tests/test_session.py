@@ -44,3 +44,33 @@ def test_configured_gives_one_launch_its_own_callbacks_and_leaves_the_module_lev
     assert seen == [(1, 1, "20240601_090000_initial")]
     assert database.on_progress is None and database.keep_alive is None
     assert launch.configured().on_progress is launch.on_progress  # left out: kept
+
+
+def three_applied(project):
+    for number, letter in enumerate("abc", start=1):
+        project.add(f"00{number}_{letter}.py", f"2024060{number}_090000_{letter}",
+                    f'schema.sql("CREATE TABLE {letter} (x)")', down=f'schema.sql("DROP TABLE {letter}")')
+    project.launch()
+
+
+def test_a_rollback_preview_shows_exactly_the_steps_the_rollback_then_undoes(project):
+    three_applied(project)
+    before = project.dump()
+    preview = project.database().preview_rollback(to="20240601_090000_a")
+    assert project.dump() == before
+    assert [(step.direction, step.statements) for step in preview] == [
+        ("down", ["DROP TABLE c"]), ("down", ["DROP TABLE b"])
+    ]
+    report = project.database().rollback(to="20240601_090000_a")
+    assert report.undone == [step.id for step in preview]
+    assert report.current == "20240601_090000_a" and report.applied == []
+
+
+def test_pending_returns_public_records_not_the_plans_own_entries(project):
+    from app_db import MigrationStatus
+
+    three_applied(project)
+    project.database().rollback(steps=2)
+    pending = project.database().pending()
+    assert all(type(entry) is MigrationStatus and entry.pending for entry in pending)
+    assert [entry.id for entry in pending] == ["20240602_090000_b", "20240603_090000_c"]
