@@ -446,16 +446,18 @@ def cmd_path(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    from .database import status_records
+
     database = open_app_database(args, read_only=True)
     path = database.path
     exists = path is not None and path.exists()
-    statuses = database.status()
-    applied = [status for status in statuses if not status.pending]
+    plan = database.plan()
+    statuses = status_records(plan)
     pending = [status for status in statuses if status.pending]
     unknown = [status for status in statuses if not status.known]
     changed = [status for status in statuses if status.checksum_changed]
     unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
-    current = max((status.id for status in applied), default=None)
+    current = plan.current
     if args.json:
         import json
 

@@ -195,11 +195,6 @@ class Database:
         """The database file a launch opens now (None: in memory)."""
         return as_path(self._db_path if self._db is not None else self._locate())
 
-    @property
-    def _file(self) -> Optional[Path]:
-        """The connected file as a Path, for the steps that are not on the launch's fast path."""
-        return as_path(self._db_path)
-
     def _locate(self) -> Optional[str]:
         return locate_database(
             self.app_name, app_author=self.app_author, filename=self.filename, path=self._path_arg, env=self.env
@@ -304,32 +299,12 @@ class Database:
         plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
         return [
             MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
-            for step in plan.steps("up", path=self._file)
+            for step in plan.steps("up", path=self.path)
         ]
 
     def status(self) -> List[MigrationStatus]:
         """Every migration, known or recorded, oldest first, with its state."""
-        plan = self._plan(read_all=True)
-        changed = {entry.id for entry in plan.changed_checksums()}
-        unverifiable = {entry.id for entry in plan.unverifiable_checksums()}
-        entries = [
-            MigrationStatus(
-                id=entry.id,
-                name=(plan.applied[entry.id].name if entry.id in plan.applied else "") or entry.name,
-                file=entry.location,
-                applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
-                checksum_changed=entry.id in changed,
-                checksum_verifiable=entry.id not in unverifiable,
-            )
-            for entry in plan.known
-        ]
-        entries.extend(
-            MigrationStatus(
-                id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False
-            )
-            for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
-        )
-        return sorted(entries, key=lambda entry: entry.id)
+        return status_records(self.plan())
 
     # Operations for tools (the CLI) ---------------------------------------------
     def migrate(self, to: Optional[str] = None) -> LaunchReport:
@@ -345,7 +320,7 @@ class Database:
         from .runner import run_steps
 
         plan = self._plan()
-        for step in plan.steps("down", to, steps, self._file):
+        for step in plan.steps("down", to, steps, self.path):
             step.entry.load()  # import and check every file before the first write
         result = run_steps(self._session("down", to=to, count=steps), plan.known)
         return self._report(result.current, undone=result.applied, backup=result.backup)
@@ -365,7 +340,7 @@ class Database:
                 "migrations run (`app-db migrate`). Nothing was changed."
             )
         plan = self._plan()
-        result = stamp_migrations(self._connect(), self._file, plan.known, to, self.lock_timeout)
+        result = stamp_migrations(self._connect(), self.path, plan.known, to, self.lock_timeout)
         return self._report(result.current, applied=result.applied)
 
     def preview(self, to: Optional[str] = None) -> List[StepPreview]:
@@ -380,11 +355,11 @@ class Database:
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so the file is known
-        plan.steps(direction, to, count, self._file)  # refuses what the real run refuses, before copying anything
+        plan.steps(direction, to, count, self.path)  # refuses what the real run refuses, before copying anything
         return [
             StepPreview(migration.id, migration.name or "", direction, statements)
             for migration, statements in preview_statements(
-                self._file, plan.known, direction, to=to, count=count, on_connect=self.on_connect
+                self.path, plan.known, direction, to=to, count=count, on_connect=self.on_connect
             )
         ]
 
@@ -454,7 +429,7 @@ class Database:
             raise ConfigurationError(f"There is no database at {path} yet, so there is nothing to back up.")
         self._connect()
         target = absolute_path(destination) if destination is not None else None
-        return backup_database(self._file, destination=target)
+        return backup_database(self.path, destination=target)
 
     # Internals ------------------------------------------------------------------
     def _apply(self, plan: Plan, models: Sequence[type] = (), target: Optional[str] = None) -> LaunchReport:
@@ -462,12 +437,12 @@ class Database:
         from .runner import run_steps
 
         policy = self.policy
-        to_run = plan.steps("up", target, path=self._file)
+        to_run = plan.steps("up", target, path=self.path)
         for step in to_run:
             step.entry.load()  # import and check every file before the first write
         # Told, never silent: allowed (a merged branch, a build without sources), but worth knowing.
         told = ("out-of-order", "unverifiable") + (("changed",) if policy.changed == "warn" and to_run else ())
-        for finding in plan.findings(self._file, to_run):
+        for finding in plan.findings(self.path, to_run):
             if finding.kind in told:
                 logger.warning("%s", finding.message)
         result = run_steps(self._session("up", to=target, models=models), plan.known)
@@ -482,7 +457,7 @@ class Database:
 
         return Session(
             self._connect(),
-            self._file,
+            self.path,
             direction,
             to=to,
             count=count,
@@ -545,7 +520,7 @@ class Database:
         return plan_migrations(self._known(applied, read_all), applied)
 
     def _refuse_changed_migrations(self, plan: Plan) -> None:
-        changed = [finding for finding in plan.findings(self._file, []) if finding.kind == "changed"]
+        changed = [finding for finding in plan.findings(self.path, []) if finding.kind == "changed"]
         if changed:
             raise MigrationDefinitionError(
                 " ".join(finding.message for finding in changed) + self._development_file_note(),
@@ -589,3 +564,25 @@ def as_path(value: Union[str, Path, None]) -> Optional[Path]:
     from pathlib import Path
 
     return Path(value)
+
+
+def status_records(plan: Plan) -> List[MigrationStatus]:
+    """One MigrationStatus per migration of ``plan``, known or recorded, oldest first (reads checksums)."""
+    changed = {entry.id for entry in plan.changed_checksums()}
+    unverifiable = {entry.id for entry in plan.unverifiable_checksums()}
+    entries = [
+        MigrationStatus(
+            id=entry.id,
+            name=(plan.applied[entry.id].name if entry.id in plan.applied else "") or entry.name,
+            file=entry.location,
+            applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
+            checksum_changed=entry.id in changed,
+            checksum_verifiable=entry.id not in unverifiable,
+        )
+        for entry in plan.known
+    ]
+    entries.extend(
+        MigrationStatus(id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False)
+        for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
+    )
+    return sorted(entries, key=lambda entry: entry.id)

@@ -87,7 +87,7 @@ class Plan:
     @property
     def current(self) -> str | None:
         """The newest applied id: where the schema is now."""
-        return max(self.applied) if self.applied else None
+        return self.current_after([])
 
     def raise_if_too_new(self, path: Path | None) -> None:
         """SchemaTooNewError when the file records migrations this app version does not have.

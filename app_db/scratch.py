@@ -42,6 +42,5 @@ def migrated_scratch(database: Database, to: str | None = None, path: Any = ":me
 
 
 def latest_id(database: Database) -> str | None:
-    """The newest applied migration's id (None: none applied), as status() reports it."""
-    applied = [status.id for status in database.status() if not status.pending]
-    return applied[-1] if applied else None
+    """The newest applied migration's id (None: none applied), as the plan says."""
+    return database.plan().current
