@@ -1,8 +1,8 @@
 """app_db: the per-user SQLite database of a Python desktop app, migrated at every launch.
 
-    from app_db import Database
-    database = Database("NotesApp", migrations="notes.migrations")
-    database.register_models([Note])
+from app_db import Database
+database = Database("NotesApp", migrations="notes.migrations")
+database.register_models([Note])
 """
 
 from .database import Database, LaunchReport, MigrationStatus, StepPreview

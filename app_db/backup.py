@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import sqlite3
 import unicodedata
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Callable, Collection, List, Optional
 
 from .connection import connect_read_only, connect_writable, explain_sqlite_error
 from .errors import BackupError, DiskFullError
@@ -60,9 +59,9 @@ def backup_database(
     path: Path,
     *,
     label: str = "manual",
-    destination: Optional[Path] = None,
-    keep: Optional[int] = KEEP_BACKUPS,
-    on_progress: Optional[Callable[[int, int], None]] = None,
+    destination: Path | None = None,
+    keep: int | None = KEEP_BACKUPS,
+    on_progress: Callable[[int, int], None] | None = None,
     protect: Collection[Path] = (),
 ) -> Path:
     """Copy ``path`` to ``destination`` (default: a new file in ``backups/`` beside it); return the copy's path.
@@ -73,7 +72,7 @@ def backup_database(
     ``on_progress(copied_pages, total_pages)`` is called during the copy.
     """
     if destination is None:
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
+        stamp = datetime.datetime.now(datetime.UTC).strftime(STAMP_FORMAT)
         destination = path.parent / BACKUP_FOLDER / f"{path.stem}-{stamp}-{label}{path.suffix or '.sqlite3'}"
     partial = destination.with_name(destination.name + ".partial")
     try:
@@ -108,7 +107,7 @@ def backup_database(
     return destination
 
 
-def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[int, int], None]]) -> None:
+def copy_database(source: Path, target: Path, on_progress: Callable[[int, int], None] | None) -> None:
     """Copy ``source`` into the new file ``target`` with the backup API, as one self-contained file."""
     source_connection = connect_read_only(source)
     target_connection = connect_writable(target)
@@ -127,7 +126,7 @@ def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[in
         source_connection.close()
 
 
-def list_backups(path: Path) -> List[Path]:
+def list_backups(path: Path) -> list[Path]:
     """This database's backups in ``backups/``, oldest first.
 
     Names are matched as NTFS and APFS compare them (files.name_key), on every
@@ -144,7 +143,10 @@ def list_backups(path: Path) -> List[Path]:
 
 
 def backup_stamp_and_label(path: Path, name: str) -> str:
-    """The ``<time>-<label>`` part of a backup of ``path`` named ``name``; '' when ``name`` is not one of its backups."""
+    """The ``<time>-<label>`` part of a backup of ``path`` named ``name``.
+
+    '' when ``name`` is not one of its backups.
+    """
     name = unicodedata.normalize("NFC", name)
     head = unicodedata.normalize("NFC", f"{path.stem}-")
     suffix = unicodedata.normalize("NFC", path.suffix or ".sqlite3")
@@ -194,17 +196,19 @@ def prune_backups(path: Path, newest: Path, keep: int = KEEP_BACKUPS, protect: C
     ]
     # newest may be spelled otherwise (resolved, another case): it is the entry of its name in the folder
     newest_key = name_key(newest.name)
-    doomed: List[Path] = []
+    doomed: list[Path] = []
     if kind == "update":
         label = backup_label(path, newest)
-        doomed = [entry for entry in backups if name_key(entry.name) != newest_key and backup_label(path, entry) == label]
+        doomed = [
+            entry for entry in backups if name_key(entry.name) != newest_key and backup_label(path, entry) == label
+        ]
         backups = [entry for entry in backups if entry not in doomed]
     doomed += [entry for entry in (backups[:-keep] if keep > 0 else backups) if name_key(entry.name) != newest_key]
     for old in doomed:
         remove_quietly(old)
 
 
-def list_damaged(path: Path) -> List[Path]:
+def list_damaged(path: Path) -> list[Path]:
     """The ``<name>.damaged-<time>`` copies moved aside beside ``path``, oldest first (their -wal/-shm not listed)."""
     prefix = name_key(f"{path.name}.damaged-")
     folder = path.parent
@@ -219,7 +223,7 @@ def list_damaged(path: Path) -> List[Path]:
 
 
 def remove_leftovers(path: Path) -> None:
-    """Delete what killed processes left: half-written copies (``*.partial*``), and damaged copies beyond the newest few.
+    """Delete what killed processes left: half-written copies (``*.partial*``), damaged copies beyond the newest few.
 
     A ``.partial`` in ``backups/`` (a backup being copied) or beside the
     database (a restore being staged) comes with SQLite's -journal, or -wal
@@ -265,7 +269,7 @@ def remove_quietly(entry: Path) -> None:
         logger.warning("Could not delete %s: %s", entry, exc)
 
 
-def read_recorded_ids(source: Path) -> List[str]:
+def read_recorded_ids(source: Path) -> list[str]:
     """The migration ids recorded in another SQLite file; raises sqlite3.Error when it is not one.
 
     SQLite itself judges the file (SQLITE_NOTADB), through a read-only connection.

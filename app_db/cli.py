@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .discovery import MANIFEST_MODULE
 from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
@@ -36,7 +37,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 ENV_VARIABLE = "APP_DB_DATABASE"
 HOW_TO_CONFIGURE = (
     "pass --database module:attribute (e.g. --database myapp.db:database), "
-    f"set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = \"myapp.db:database\" to pyproject.toml."
+    f'set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = "myapp.db:database" to pyproject.toml.'
 )
 
 
@@ -45,7 +46,7 @@ class UsageError(Exception):
 
 
 # Entry point ---------------------------------------------------------------------
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run one app-db command; return its exit code."""
     configure_console(sys.stdout, sys.stderr)  # before argparse prints anything
     verbose = False
@@ -132,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"app-db {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace, Output], int], help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace, Output], int], help_text: str
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub
@@ -155,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("new", cmd_new, "write a new, empty migration file into the migrations folder")
     sub.add_argument("description", help='what it does, e.g. "add user preferences"')
 
-    sub = command("makemigration", cmd_makemigration, "write a migration from the difference between models and migrations")
+    sub = command(
+        "makemigration", cmd_makemigration, "write a migration from the difference between models and migrations"
+    )
     sub.add_argument("description", help='what it does, e.g. "add note titles"')
 
     sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
@@ -164,7 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
 
-    command("manifest", cmd_manifest, "write app_db_manifest.py beside the migrations: ids and checksums for builds without sources")
+    command(
+        "manifest",
+        cmd_manifest,
+        "write app_db_manifest.py beside the migrations: ids and checksums for builds without sources",
+    )
 
     sub = command("stamp", cmd_stamp, "record migrations through ID as applied without running them")
     sub.add_argument("id", metavar="ID", help="the last migration the existing database already has")
@@ -178,12 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_common_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument("--database", metavar="MODULE:ATTR", default=default, help="the app's Database, e.g. myapp.db:database")
     parser.add_argument(
-        "--env", choices=("production", "development", "test"), default=default, help="the environment (default: $APP_ENV, else production)"
+        "--database", metavar="MODULE:ATTR", default=default, help="the app's Database, e.g. myapp.db:database"
+    )
+    parser.add_argument(
+        "--env",
+        choices=("production", "development", "test"),
+        default=default,
+        help="the environment (default: $APP_ENV, else production)",
     )
     parser.add_argument("--path", metavar="FILE", default=default, help="use this database file")
-    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log progress and show tracebacks")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log progress and show tracebacks"
+    )
 
 
 def positive_int(text: str) -> int:
@@ -197,23 +213,30 @@ def positive_int(text: str) -> int:
 
 
 # Finding the app's Database ------------------------------------------------------
-def find_database_spec(option: Optional[str], cwd: Path) -> Tuple[str, str, Optional[Path]]:
+def find_database_spec(option: str | None, cwd: Path) -> tuple[str, str, Path | None]:
     """(``module:attribute``, where it came from, the folder to import from) or UsageError."""
     if option:
         return option, "--database", None
     from_env = os.environ.get(ENV_VARIABLE, "").strip()
     if from_env:
         return from_env, f"${ENV_VARIABLE}", None
-    pyproject = next((folder / "pyproject.toml" for folder in (cwd, *cwd.parents) if (folder / "pyproject.toml").is_file()), None)
+    pyproject = next(
+        (folder / "pyproject.toml" for folder in (cwd, *cwd.parents) if (folder / "pyproject.toml").is_file()), None
+    )
     if pyproject is not None:
         spec = read_tool_setting(pyproject)
         if spec:
             return spec, f"[tool.app-db] in {pyproject}", pyproject.parent
-        raise UsageError(f"No database is configured: {pyproject} has no [tool.app-db] database. To set one, {HOW_TO_CONFIGURE}")
-    raise UsageError(f"No database is configured (no --database, no ${ENV_VARIABLE}, no pyproject.toml here or above). To set one, {HOW_TO_CONFIGURE}")
+        raise UsageError(
+            f"No database is configured: {pyproject} has no [tool.app-db] database. To set one, {HOW_TO_CONFIGURE}"
+        )
+    raise UsageError(
+        f"No database is configured (no --database, no ${ENV_VARIABLE}, no pyproject.toml here or above). "
+        f"To set one, {HOW_TO_CONFIGURE}"
+    )
 
 
-def read_tool_setting(pyproject: Path) -> Optional[str]:
+def read_tool_setting(pyproject: Path) -> str | None:
     """``[tool.app-db] database`` from ``pyproject``, or None."""
     import tomllib
 
@@ -227,7 +250,7 @@ def read_tool_setting(pyproject: Path) -> Optional[str]:
     return value
 
 
-def load_database(spec: str, source: str, project_folder: Optional[Path], cwd: Path) -> "Database":
+def load_database(spec: str, source: str, project_folder: Path | None, cwd: Path) -> Database:
     """Import ``module:attribute`` (the current folder first on sys.path, as uvicorn does) and return the Database."""
     import importlib
 
@@ -254,7 +277,9 @@ def load_database(spec: str, source: str, project_folder: Optional[Path], cwd: P
     value: Any = module
     for part in attribute.split("."):
         if not hasattr(value, part):
-            raise UsageError(f"{module_name!r} has no attribute {attribute!r} (from {source}); point at the app's Database.")
+            raise UsageError(
+                f"{module_name!r} has no attribute {attribute!r} (from {source}); point at the app's Database."
+            )
         value = getattr(value, part)
     if not isinstance(value, Database) and callable(value) and not isinstance(value, type):
         value = value()  # a factory, like notes_database()
@@ -263,7 +288,7 @@ def load_database(spec: str, source: str, project_folder: Optional[Path], cwd: P
     return value
 
 
-def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> "Database":
+def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> Database:
     """The app's Database with --env and --path applied; ``read_only`` never creates or changes the file."""
     cwd = Path.cwd()
     spec, source, project_folder = find_database_spec(args.database, cwd)
@@ -276,7 +301,7 @@ def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> "
     return database.configured(env=args.env, path=path, read_only=read_only)
 
 
-def resolve_id(given: str, statuses: Sequence["MigrationStatus"], what: str = "migration") -> str:
+def resolve_id(given: str, statuses: Sequence[MigrationStatus], what: str = "migration") -> str:
     """The id ``given`` names: the id itself, a unique prefix of one, or a file's number or name."""
     ids = [status.id for status in statuses]
     if given in ids:
@@ -302,7 +327,7 @@ class OutputClosed(Exception):
 class Output:
     """Plain text for pipes; colours only on a terminal that shows them (see supports_colour)."""
 
-    COLOURS: ClassVar[Dict[str, str]] = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
+    COLOURS: ClassVar[dict[str, str]] = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
@@ -319,7 +344,7 @@ class Output:
         with raising_output_closed():
             self.stream.flush()
 
-    def table(self, rows: Sequence[Sequence[str]], colours: Sequence[Optional[str]] = ()) -> None:
+    def table(self, rows: Sequence[Sequence[str]], colours: Sequence[str | None] = ()) -> None:
         """Left-aligned columns two spaces apart; the last column is not padded."""
         if not rows:
             return
@@ -341,7 +366,7 @@ class raising_output_closed:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: object, exc: Optional[BaseException], traceback: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
         import errno
 
         if isinstance(exc, OSError) and (isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EINVAL)):
@@ -373,7 +398,7 @@ def silence_stdout() -> None:
         pass
 
 
-def supports_colour(stream: Any, environ: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> bool:
+def supports_colour(stream: Any, environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
     """Whether ``stream`` shows ANSI colours: never with $NO_COLOR, TERM=dumb, or on a pipe or file.
 
     On Windows a console shows them only with virtual-terminal processing
@@ -434,7 +459,7 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def describe_path(path: Optional[Path]) -> str:
+def describe_path(path: Path | None) -> str:
     return str(path) if path is not None else ":memory:"
 
 
@@ -506,7 +531,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     if statuses:
         out.line()
         rows = [["ID", "NAME", "APPLIED"]]
-        colours: List[Optional[str]] = ["bold"]
+        colours: list[str | None] = ["bold"]
         for status in statuses:
             when = format_time(status.applied_at) if status.applied_at else "pending"
             notes = []
@@ -527,7 +552,11 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
             else "a newer version of the app migrated this database"
         )
         out.line(
-            out.style(f"! {plural(len(unknown), 'applied migration')} this app does not have: {why}. This version will refuse to open it.", "red")
+            out.style(
+                f"! {plural(len(unknown), 'applied migration')} this app does not have: {why}. "
+                "This version will refuse to open it.",
+                "red",
+            )
         )
     if unverifiable:
         out.line()
@@ -572,7 +601,10 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
         database = open_app_database(args, read_only=True)
         target = resolve_id(args.to, database.status()) if args.to else None
         steps = database.preview(to=target)  # one run on an in-memory copy
-        out.line(f"-- Dry run: {plural(len(steps), 'pending migration')} for {describe_path(database.path)}; nothing is changed.")
+        out.line(
+            f"-- Dry run: {plural(len(steps), 'pending migration')} for {describe_path(database.path)}; "
+            "nothing is changed."
+        )
         print_steps(out, steps)
         return EXIT_OK
     reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
@@ -580,7 +612,10 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
     database = reader.configured(read_only=False, on_progress=progress_printer(out, "Applying"))
     report = database.migrate(to=target)
     if not report.applied:
-        out.line(f"Nothing to migrate: {describe_path(report.path)} is up to date" + (f" through {target}." if target else "."))
+        out.line(
+            f"Nothing to migrate: {describe_path(report.path)} is up to date"
+            + (f" through {target}." if target else ".")
+        )
         return EXIT_OK
     out.line(f"Applied {plural(len(report.applied), 'migration')} to {describe_path(report.path)}.")
     if report.backup is not None:
@@ -595,7 +630,10 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     plan = reader.plan()
     undo = [step.id for step in plan.steps("down", target, steps, reader.path)]  # what rollback() will run
     if not undo:
-        out.line("Nothing to roll back" + (f": {target} is the newest applied migration." if target else ": no migration is applied."))
+        out.line(
+            "Nothing to roll back"
+            + (f": {target} is the newest applied migration." if target else ": no migration is applied.")
+        )
         return EXIT_OK
     if args.dry_run:
         # A missing down() is refused here too, with the message a real rollback gives.
@@ -610,7 +648,7 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def print_steps(out: Output, steps: Sequence["StepPreview"]) -> None:
+def print_steps(out: Output, steps: Sequence[StepPreview]) -> None:
     """Each migration's SQL under a ``-- id: name`` header."""
     for step in steps:
         out.line(f"-- {step.id}" + (f": {step.name}" if step.name else ""))
@@ -634,7 +672,9 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args, read_only=True)
     path = database.path
     if path is None:
-        raise UsageError("The database is in memory (the test environment); there is no file to back up. Pass --path or --env.")
+        raise UsageError(
+            "The database is in memory (the test environment); there is no file to back up. Pass --path or --env."
+        )
     if not path.exists():
         raise UsageError(f"There is no database at {path} yet; nothing to back up.")
     destination = None
@@ -655,7 +695,9 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
 def cmd_restore(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args)
     if database.path is None:
-        raise UsageError("The database is in memory (the test environment); there is no file to restore into. Pass --path or --env.")
+        raise UsageError(
+            "The database is in memory (the test environment); there is no file to restore into. Pass --path or --env."
+        )
     source = absolute_path(args.file)
     safety = database.restore(source)
     out.line(f"Restored {database.path} from {source}.")
@@ -695,7 +737,9 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
 
     slug, class_name, name = migration_names(args.description)
     if not slug:
-        raise UsageError(f"{args.description!r} has no letters or digits to name the migration after; describe the change.")
+        raise UsageError(
+            f"{args.description!r} has no letters or digits to name the migration after; describe the change."
+        )
     database = open_app_database(args, read_only=True)
     folder = migrations_folder(database.migrations)
     filename = next_file_name(folder, slug)
@@ -715,14 +759,14 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
 # check ---------------------------------------------------------------------------
 class Problems:
     def __init__(self) -> None:
-        self.items: List[Dict[str, Optional[str]]] = []
-        self.warnings: List[str] = []  # told, but not a failure: what cannot be verified in this build
+        self.items: list[dict[str, str | None]] = []
+        self.warnings: list[str] = []  # told, but not a failure: what cannot be verified in this build
 
-    def add(self, message: str, file: Optional[str] = None, kind: str = "migration") -> None:
+    def add(self, message: str, file: str | None = None, kind: str = "migration") -> None:
         self.items.append({"kind": kind, "file": file, "message": message})
 
 
-def check_definitions(database: "Database", problems: Problems) -> List["KnownMigration"]:
+def check_definitions(database: Database, problems: Problems) -> list[KnownMigration]:
     """Every migration file: name, id, duplicates, order, import, one class with up(), no stub left.
 
     Returns every migration identified, problems or not (what ``check --json`` counts).
@@ -734,7 +778,7 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
     source = database.migrations
     if source is None:
         return []
-    known: List["KnownMigration"] = []
+    known: list[KnownMigration] = []
     if isinstance(source, list):
         known = identify_instances(source)
     else:
@@ -765,7 +809,7 @@ def check_definitions(database: "Database", problems: Problems) -> List["KnownMi
     return known
 
 
-def check_manifest(database: "Database", known: Sequence["KnownMigration"], problems: Problems) -> None:
+def check_manifest(database: Database, known: Sequence[KnownMigration], problems: Problems) -> None:
     """The manifest (when there is one) must match the sources; a migration with neither cannot be verified."""
     sources = [entry.source for entry in known if entry.source is not None]
     if not sources:
@@ -795,7 +839,7 @@ def check_manifest(database: "Database", known: Sequence["KnownMigration"], prob
         )
 
 
-def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> None:
+def check_file_order(known: Sequence[KnownMigration], problems: Problems) -> None:
     """File numbers must follow the ids' order: migrations run by id, people read them by number."""
     import itertools
 
@@ -803,7 +847,7 @@ def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> N
     for entry in known:
         if entry.file and entry.file.split("_", 1)[0].isdigit():
             numbered.append((int(entry.file.split("_", 1)[0]), entry))
-    seen: Dict[int, "KnownMigration"] = {}
+    seen: dict[int, KnownMigration] = {}
     for number, entry in numbered:
         if number in seen and seen[number].location != entry.location:
             problems.add(
@@ -822,7 +866,7 @@ def check_file_order(known: Sequence["KnownMigration"], problems: Problems) -> N
             )
 
 
-def check_database(database: "Database", problems: Problems) -> Optional[bool]:
+def check_database(database: Database, problems: Problems) -> bool | None:
     """The existing file against the migrations: too new, changed, out of order, pending, drift. None: no file."""
     path = database.path
     if path is None or not path.exists():
@@ -842,7 +886,8 @@ def check_database(database: "Database", problems: Problems) -> Optional[bool]:
             problems.add(finding.message, finding.file if finding.kind != "not-shipped" else where, kind="database")
     if plan.pending:
         problems.add(
-            f"{where} has {plural(len(plan.pending), 'pending migration')} ({', '.join(entry.id for entry in plan.pending)}); "
+            f"{where} has {plural(len(plan.pending), 'pending migration')} "
+            f"({', '.join(entry.id for entry in plan.pending)}); "
             "run `app-db migrate`.",
             where,
             kind="database",
@@ -852,7 +897,7 @@ def check_database(database: "Database", problems: Problems) -> Optional[bool]:
     return True
 
 
-def check_drift(database: "Database", problems: Problems, where: str) -> None:
+def check_drift(database: Database, problems: Problems, where: str) -> None:
     from .errors import SchemaDriftError
 
     try:
@@ -861,7 +906,7 @@ def check_drift(database: "Database", problems: Problems, where: str) -> None:
         problems.add(f"{where}: {exc}", where, kind="drift")
 
 
-def check_fresh_build(database: "Database", problems: Problems) -> None:
+def check_fresh_build(database: Database, problems: Problems) -> None:
     """Run every migration on an empty in-memory database: each must succeed, and the models must match.
 
     The models are compared as assert_models_match compares them: tables,
@@ -898,7 +943,12 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         import json
 
-        report = {"ok": not problems.items, "migrations": len(known), "problems": problems.items, "warnings": problems.warnings}
+        report = {
+            "ok": not problems.items,
+            "migrations": len(known),
+            "problems": problems.items,
+            "warnings": problems.warnings,
+        }
         out.line(json.dumps(report, indent=2))
         return EXIT_PROBLEM if problems.items else EXIT_OK
     for warning in problems.warnings:

@@ -30,13 +30,12 @@ from .paths import MEMORY, ensure_folder, explain_unusable_path
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
-    from typing import Callable, Optional, Union
-
     import sqlite3
+    from collections.abc import Callable
 
     import peewee
 
-    PathLike = Union[str, "os.PathLike[str]"]
+    PathLike = str | os.PathLike[str]
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -66,11 +65,11 @@ def sync_pragmas() -> tuple:
 
 
 def open_database(
-    path: Optional[PathLike],
+    path: PathLike | None,
     *,
     read_only: bool = False,
-    on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
-) -> "peewee.SqliteDatabase":
+    on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+) -> peewee.SqliteDatabase:
     """A connected peewee database for ``path`` (None: in memory), handed to ``on_connect`` before any use.
 
     A file that is not SQLite raises DatabaseCorruptError and is left byte
@@ -93,14 +92,18 @@ def open_database(
             database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         else:
             ensure_folder(path)
-            database = peewee.SqliteDatabase(os.fspath(path), pragmas=[*PRAGMAS, *sync_pragmas()], timeout=BUSY_TIMEOUT_SECONDS)
+            database = peewee.SqliteDatabase(
+                os.fspath(path), pragmas=[*PRAGMAS, *sync_pragmas()], timeout=BUSY_TIMEOUT_SECONDS
+            )
         connect_waiting(database, path)
     if on_connect is not None:
         call_on_connect(on_connect, database, path)
     return database
 
 
-def call_on_connect(on_connect: Callable[["peewee.SqliteDatabase"], None], database: "peewee.SqliteDatabase", path: Optional[PathLike]) -> None:
+def call_on_connect(
+    on_connect: Callable[[peewee.SqliteDatabase], None], database: peewee.SqliteDatabase, path: PathLike | None
+) -> None:
     """Let the app register its SQL functions, collations and extensions on ``database``; its failure is named."""
     try:
         on_connect(database)
@@ -119,7 +122,7 @@ def call_on_connect(on_connect: Callable[["peewee.SqliteDatabase"], None], datab
         ) from exc
 
 
-def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
+def connect_waiting(database: peewee.SqliteDatabase, path: PathLike) -> None:
     """Connect, waiting up to the busy timeout while another process holds the file.
 
     SQLite's busy handler does not cover every case: two launches that both
@@ -147,14 +150,14 @@ def connect_waiting(database: "peewee.SqliteDatabase", path: PathLike) -> None:
 class explaining_sqlite_errors:
     """Turn a SQLite error raised in the block into the AppDbError that says what it means for the file."""
 
-    def __init__(self, path: Optional[PathLike], action: str) -> None:
+    def __init__(self, path: PathLike | None, action: str) -> None:
         self.path = path
         self.action = action
 
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: object, exc: Optional[BaseException], traceback: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
         if exc is not None and not isinstance(exc, AppDbError) and sqlite_error_name(exc):
             raise explain_sqlite_error(exc, self.path, self.action) from exc
 
@@ -181,9 +184,9 @@ def read_only_uri(path: PathLike) -> str:
 
     text = ntpath.normpath(text if ntpath.isabs(text) else ntpath.abspath(text)).replace("\\", "/")
     if text.startswith("//?/UNC/"):  # \\?\UNC\server\share: the long form of \\server\share
-        text = "//" + text[len("//?/UNC/"):]
+        text = "//" + text[len("//?/UNC/") :]
     elif text.startswith("//?/"):  # \\?\C:\...: the long form of C:\...
-        text = text[len("//?/"):]
+        text = text[len("//?/") :]
     if not text.startswith("//"):  # a drive: file:///C:/...; a UNC path keeps its two slashes
         text = "/" + text
     return "file://" + quote(text, safe="/:") + "?mode=ro"
@@ -193,7 +196,7 @@ def follows_windows_rules(path: PathLike) -> bool:
     """Whether ``path`` is a Windows path: a PureWindowsPath, or any path where pathlib or os.path are Windows'."""
     import pathlib
 
-    def separator(kind: object) -> Optional[str]:
+    def separator(kind: object) -> str | None:
         flavour = getattr(kind, "parser", None) or getattr(kind, "_flavour", None)  # 3.13: parser
         return getattr(flavour, "sep", None)
 
@@ -202,14 +205,14 @@ def follows_windows_rules(path: PathLike) -> bool:
     return separator(pathlib.Path) == "\\" or os.path.sep == "\\"
 
 
-def connect_read_only(path: PathLike) -> "sqlite3.Connection":
+def connect_read_only(path: PathLike) -> sqlite3.Connection:
     """A plain sqlite3 connection that only reads ``path``: for backups and for looking at the committed state."""
     import sqlite3
 
     return sqlite3.connect(read_only_uri(path), uri=True)
 
 
-def connect_writable(path: PathLike, timeout: float = BUSY_TIMEOUT_SECONDS) -> "sqlite3.Connection":
+def connect_writable(path: PathLike, timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
     """A plain sqlite3 connection that writes ``path`` (a copy, a restore) with this platform's sync pragmas."""
     import sqlite3
 
@@ -254,7 +257,9 @@ def check_is_sqlite(path: PathLike) -> None:
 
 def corrupt_message(path: PathLike) -> str:
     backups = os.path.join(os.path.dirname(os.fspath(path)), "backups")
-    remedy = f"restore a copy from {backups} (`app-db restore FILE`)" if os.path.isdir(backups) else "restore a copy of it"
+    remedy = (
+        f"restore a copy from {backups} (`app-db restore FILE`)" if os.path.isdir(backups) else "restore a copy of it"
+    )
     return (
         f"{path} is not a SQLite database (or is damaged). It was not changed. "
         f"Move it aside and start again, or {remedy}."
@@ -282,7 +287,7 @@ def sqlite_error_name(exc: BaseException) -> str:
     return ""
 
 
-def explain_sqlite_error(exc: BaseException, path: Optional[PathLike], action: str) -> AppDbError:
+def explain_sqlite_error(exc: BaseException, path: PathLike | None, action: str) -> AppDbError:
     """An AppDbError that says what ``exc`` means for the user's file.
 
     ``action`` completes "Could not <action> ...". Errors that are not about
@@ -314,4 +319,3 @@ def explain_sqlite_error(exc: BaseException, path: Optional[PathLike], action: s
             path=path,
         )
     return AppDbError(f"Could not {action} {where}: {exc}", path=path)
-

@@ -6,7 +6,13 @@ import logging
 import os
 
 from .connection import explaining_sqlite_errors
-from .discovery import identify_instances, identify_migrations, list_migration_files, list_migration_names, resolve_source
+from .discovery import (
+    identify_instances,
+    identify_migrations,
+    list_migration_files,
+    list_migration_names,
+    resolve_source,
+)
 from .errors import MigrationDefinitionError, SchemaDriftError
 from .migration import Migration
 from .paths import absolute_path, locate_database, resolve_environment
@@ -15,9 +21,9 @@ from .policy import policy_for
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from datetime import datetime
     from pathlib import Path
-    from typing import Callable, List, Optional, Sequence, Tuple, Union
 
     import peewee
 
@@ -42,12 +48,12 @@ class LaunchReport:
 
     def __init__(
         self,
-        path: Union[str, Path, None],
+        path: str | Path | None,
         env: str,
-        applied: Optional[List[str]] = None,
-        backup: Optional[Path] = None,
-        undone: Optional[List[str]] = None,
-        current: Optional[str] = None,
+        applied: list[str] | None = None,
+        backup: Path | None = None,
+        undone: list[str] | None = None,
+        current: str | None = None,
     ) -> None:
         self._path = path
         self.env = env
@@ -57,7 +63,7 @@ class LaunchReport:
         self.current = current
 
     @property
-    def path(self) -> Optional[Path]:
+    def path(self) -> Path | None:
         """The database file (None: in memory)."""
         return as_path(self._path)
 
@@ -74,7 +80,7 @@ class StepPreview:
 
     __slots__ = ("direction", "id", "name", "statements")
 
-    def __init__(self, id: str, name: str, direction: str, statements: List[str]) -> None:
+    def __init__(self, id: str, name: str, direction: str, statements: list[str]) -> None:
         self.id = id
         self.name = name
         self.direction = direction  # "up" (migrate) or "down" (rollback)
@@ -84,7 +90,10 @@ class StepPreview:
         if not isinstance(other, StepPreview):
             return NotImplemented
         return (self.id, self.name, self.direction, self.statements) == (
-            other.id, other.name, other.direction, other.statements
+            other.id,
+            other.name,
+            other.direction,
+            other.statements,
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable statements: compared, not hashed
@@ -96,14 +105,14 @@ class StepPreview:
 class MigrationStatus:
     """One migration, known to the app or recorded in the file."""
 
-    __slots__ = ("id", "name", "file", "applied_at", "checksum_changed", "known", "checksum_verifiable")
+    __slots__ = ("applied_at", "checksum_changed", "checksum_verifiable", "file", "id", "known", "name")
 
     def __init__(
         self,
         id: str,
         name: str,
-        file: Optional[str],
-        applied_at: Optional[datetime],
+        file: str | None,
+        applied_at: datetime | None,
         checksum_changed: bool = False,
         known: bool = True,
         checksum_verifiable: bool = True,
@@ -143,16 +152,16 @@ class Database:
         self,
         app_name: str,
         *,
-        app_author: Optional[str] = None,
+        app_author: str | None = None,
         migrations: MigrationsSource = None,
         filename: str = "app.sqlite3",
-        path: Union[str, "os.PathLike[str]", None] = None,
-        env: Optional[str] = None,
-        on_progress: Optional[Callable[[int, int, Migration], None]] = None,
-        keep_alive: Optional[Callable[[], None]] = None,
+        path: str | os.PathLike[str] | None = None,
+        env: str | None = None,
+        on_progress: Callable[[int, int, Migration], None] | None = None,
+        keep_alive: Callable[[], None] | None = None,
         models: Sequence[type] = (),
         lock_timeout: float = 60.0,
-        on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
+        on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
     ) -> None:
         self.app_name = app_name
         self.app_author = app_author
@@ -169,8 +178,8 @@ class Database:
         self.on_connect = on_connect  # called with every peewee database opened for this app
         self._path_arg = path
         self._env_arg = env
-        self._db: Optional["peewee.SqliteDatabase"] = None
-        self._db_path: Optional[str] = None  # set when connected
+        self._db: peewee.SqliteDatabase | None = None
+        self._db_path: str | None = None  # set when connected
         self._read_only = False
 
     # Where and how ------------------------------------------------------------
@@ -185,17 +194,17 @@ class Database:
         return policy_for(self.env)
 
     @property
-    def migrations(self) -> Union[Path, str, List[Migration], None]:
+    def migrations(self) -> Path | str | list[Migration] | None:
         """Where the migrations come from: a folder Path, a package name, or a list of instances."""
         source = self._migrations
         return as_path(source) if isinstance(source, str) and os.path.isabs(source) else source
 
     @property
-    def path(self) -> Optional[Path]:
+    def path(self) -> Path | None:
         """The database file a launch opens now (None: in memory)."""
         return as_path(self._db_path if self._db is not None else self._locate())
 
-    def _locate(self) -> Optional[str]:
+    def _locate(self) -> str | None:
         return locate_database(
             self.app_name, app_author=self.app_author, filename=self.filename, path=self._path_arg, env=self.env
         )
@@ -203,13 +212,13 @@ class Database:
     def configured(
         self,
         *,
-        env: Optional[str] = None,
-        path: Union[str, "os.PathLike[str]", None] = None,
-        read_only: Optional[bool] = None,
-        on_progress: Optional[Callable[[int, int, Migration], None]] = None,
-        keep_alive: Optional[Callable[[], None]] = None,
-        on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
-    ) -> "Database":
+        env: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        read_only: bool | None = None,
+        on_progress: Callable[[int, int, Migration], None] | None = None,
+        keep_alive: Callable[[], None] | None = None,
+        on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+    ) -> Database:
         """A copy of this Database with another environment, file or callbacks; this one is not changed.
 
         The CLI's --env and --path, or one launch's splash screen
@@ -235,11 +244,11 @@ class Database:
         return copy
 
     @property
-    def db(self) -> "peewee.SqliteDatabase":
+    def db(self) -> peewee.SqliteDatabase:
         """The open peewee database (opened on first use)."""
         return self._connect()
 
-    def _connect(self, path: Optional[str] = None) -> "peewee.SqliteDatabase":
+    def _connect(self, path: str | None = None) -> peewee.SqliteDatabase:
         if self._db is None:
             from .connection import open_database
 
@@ -254,7 +263,7 @@ class Database:
             self._db = None
 
     # The launch ---------------------------------------------------------------
-    def register_models(self, models: Optional[Sequence[type]] = None) -> LaunchReport:
+    def register_models(self, models: Sequence[type] | None = None) -> LaunchReport:
         """Bring the file up to date, create the models' missing tables, and bind the models to it.
 
         Pending migrations run in one transaction that also records them:
@@ -291,7 +300,7 @@ class Database:
         """Known versus applied, with every migration's text read: what status, check and the CLI show. Only reads."""
         return self._plan(read_all=True)
 
-    def pending(self) -> List[MigrationStatus]:
+    def pending(self) -> list[MigrationStatus]:
         """The migrations a launch would apply now, in order (``.id``, ``.name``, ``.file``). Only reads.
 
         A missing file is not created.
@@ -302,16 +311,16 @@ class Database:
             for step in plan.steps("up", path=self.path)
         ]
 
-    def status(self) -> List[MigrationStatus]:
+    def status(self) -> list[MigrationStatus]:
         """Every migration, known or recorded, oldest first, with its state."""
         return status_records(self.plan())
 
     # Operations for tools (the CLI) ---------------------------------------------
-    def migrate(self, to: Optional[str] = None) -> LaunchReport:
+    def migrate(self, to: str | None = None) -> LaunchReport:
         """Apply pending migrations (through ``to``) as a launch would, without touching models."""
         return self._apply(self._plan(), target=to)
 
-    def rollback(self, steps: int = 1, to: Optional[str] = None) -> LaunchReport:
+    def rollback(self, steps: int = 1, to: str | None = None) -> LaunchReport:
         """Undo the newest ``steps`` migrations, or all after ``to``, newest first, in one transaction.
 
         The report's ``undone`` lists them. Raises IrreversibleMigrationError,
@@ -343,15 +352,15 @@ class Database:
         result = stamp_migrations(self._connect(), self.path, plan.known, to, self.lock_timeout)
         return self._report(result.current, applied=result.applied)
 
-    def preview(self, to: Optional[str] = None) -> List[StepPreview]:
-        """What migrate(to) would run, per migration, found by running it on an in-memory copy; the file is not changed."""
+    def preview(self, to: str | None = None) -> list[StepPreview]:
+        """What migrate(to) would run, per migration, found by running it on an in-memory copy; the file is kept."""
         return self._preview("up", to, 1)
 
-    def preview_rollback(self, steps: int = 1, to: Optional[str] = None) -> List[StepPreview]:
+    def preview_rollback(self, steps: int = 1, to: str | None = None) -> list[StepPreview]:
         """What rollback(steps, to) would run, per migration, newest first; the file is not changed."""
         return self._preview("down", to, steps)
 
-    def _preview(self, direction: str, to: Optional[str], count: int) -> List[StepPreview]:
+    def _preview(self, direction: str, to: str | None, count: int) -> list[StepPreview]:
         from .runner import preview_statements
 
         plan = self._plan()  # connects, so the file is known
@@ -363,7 +372,7 @@ class Database:
             )
         ]
 
-    def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
+    def restore(self, source: str | os.PathLike[str]) -> Path | None:
         """Replace the database's content with the SQLite file ``source``; return the copy of what it replaced.
 
         Refuses, changing nothing, a file that is not SQLite, is damaged, or
@@ -386,7 +395,7 @@ class Database:
         source_path = absolute_path(source)
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
-        cause: Optional[BaseException] = None
+        cause: BaseException | None = None
         try:
             recorded = read_recorded_ids(source_path)
             damage = judge_damage(source_path)
@@ -413,7 +422,7 @@ class Database:
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
         return safety
 
-    def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
+    def backup(self, destination: str | os.PathLike[str] | None = None) -> Path:
         """An online backup of the file: to ``destination``, or into ``backups/`` beside it; returns its path.
 
         A manual backup: app_db never deletes it. It is on the disk under its
@@ -432,7 +441,7 @@ class Database:
         return backup_database(self.path, destination=target)
 
     # Internals ------------------------------------------------------------------
-    def _apply(self, plan: Plan, models: Sequence[type] = (), target: Optional[str] = None) -> LaunchReport:
+    def _apply(self, plan: Plan, models: Sequence[type] = (), target: str | None = None) -> LaunchReport:
         """Check every file that will run, say what is odd about the plan, then run it under the lock."""
         from .runner import run_steps
 
@@ -448,10 +457,10 @@ class Database:
         result = run_steps(self._session("up", to=target, models=models), plan.known)
         return self._report(result.current, applied=result.applied, backup=result.backup)
 
-    def _report(self, current: Optional[str], **done: object) -> LaunchReport:
+    def _report(self, current: str | None, **done: object) -> LaunchReport:
         return LaunchReport(path=self._db_path, env=self.env, current=current, **done)  # type: ignore[arg-type]
 
-    def _session(self, direction: str, *, to: Optional[str] = None, count: Optional[int] = 1, models: Sequence[type] = ()):
+    def _session(self, direction: str, *, to: str | None = None, count: int | None = 1, models: Sequence[type] = ()):
         """The loop's session on the connected file, with this Database's callbacks and policy."""
         from .runner import Session
 
@@ -468,7 +477,7 @@ class Database:
             lock_timeout=self.lock_timeout,
         )
 
-    def _known(self, applied: dict, read_all: bool) -> List[KnownMigration]:
+    def _known(self, applied: dict, read_all: bool) -> list[KnownMigration]:
         source = self._migrations
         if source is None:
             return []
@@ -498,7 +507,7 @@ class Database:
             return sorted(migration.id for migration in source) == sorted(migration_id for migration_id, _ in recorded)
         return is_up_to_date(list_migration_names(source), recorded)
 
-    def _plan_if_no_file(self, path: Optional[str]) -> Optional[Plan]:
+    def _plan_if_no_file(self, path: str | None) -> Plan | None:
         """Known versus nothing applied when ``path`` does not exist yet (else None), planned without creating it.
 
         So a launch that fails while planning (no migrations found, a broken
@@ -508,7 +517,7 @@ class Database:
             return None
         return plan_migrations(self._known({}, read_all=self.policy.checks_every_launch), {})
 
-    def _plan(self, read_all: Optional[bool] = None) -> Plan:
+    def _plan(self, read_all: bool | None = None) -> Plan:
         """Known versus applied, read without taking any lock."""
         from .tracking import read_applied
 
@@ -557,7 +566,7 @@ class Database:
             )
 
 
-def as_path(value: Union[str, Path, None]) -> Optional[Path]:
+def as_path(value: str | Path | None) -> Path | None:
     """``value`` as a Path; pathlib is imported only when someone asks for one."""
     if value is None:
         return None
@@ -566,7 +575,7 @@ def as_path(value: Union[str, Path, None]) -> Optional[Path]:
     return Path(value)
 
 
-def status_records(plan: Plan) -> List[MigrationStatus]:
+def status_records(plan: Plan) -> list[MigrationStatus]:
     """One MigrationStatus per migration of ``plan``, known or recorded, oldest first (reads checksums)."""
     changed = {entry.id for entry in plan.changed_checksums()}
     unverifiable = {entry.id for entry in plan.unverifiable_checksums()}

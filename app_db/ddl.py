@@ -15,7 +15,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable, List, Optional, Sequence, Tuple
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["ColumnDefinition", "Constraint", "DdlError", "TableDefinition", "mentions", "read_create_table", "tokenize"]
 
@@ -27,7 +27,7 @@ class DdlError(ValueError):
 class Token:
     """One token of SQL: ``kind`` is space, comment, string, quoted, word, number, blob or op."""
 
-    __slots__ = ("kind", "text", "start", "end")
+    __slots__ = ("end", "kind", "start", "text")
 
     def __init__(self, kind: str, text: str, start: int, end: int) -> None:
         self.kind, self.text, self.start, self.end = kind, text, start, end
@@ -61,9 +61,9 @@ class Token:
 _OPERATORS = ("||", "==", "!=", "<>", "<=", ">=", "<<", ">>", "->>", "->")
 
 
-def tokenize(sql: str) -> "List[Token]":
+def tokenize(sql: str) -> list[Token]:
     """Every token of ``sql``, whitespace and comments included, so the spans cover the text exactly."""
-    tokens: List[Token] = []
+    tokens: list[Token] = []
     position, length = 0, len(sql)
     while position < length:
         start, char = position, sql[position]
@@ -93,9 +93,15 @@ def tokenize(sql: str) -> "List[Token]":
             kind = "blob"
         elif char.isdigit() or (char == "." and position + 1 < length and sql[position + 1].isdigit()):
             position += 1
-            while position < length and (sql[position].isalnum() or sql[position] in "._"
-                                         or (sql[position] in "+-" and sql[position - 1] in "eE"
-                                             and not sql[start:position].lower().startswith("0x"))):
+            while position < length and (
+                sql[position].isalnum()
+                or sql[position] in "._"
+                or (
+                    sql[position] in "+-"
+                    and sql[position - 1] in "eE"
+                    and not sql[start:position].lower().startswith("0x")
+                )
+            ):
                 position += 1
             kind = "number"
         elif char.isalpha() or char == "_" or ord(char) > 127:
@@ -126,9 +132,9 @@ def _closing_quote(sql: str, position: int, quote: str) -> int:
 class Constraint:
     """One column constraint: ``kind`` (e.g. "not null", "default") and its span in the statement."""
 
-    __slots__ = ("kind", "start", "end", "tokens")
+    __slots__ = ("end", "kind", "start", "tokens")
 
-    def __init__(self, kind: str, tokens: "Sequence[Token]") -> None:
+    def __init__(self, kind: str, tokens: Sequence[Token]) -> None:
         self.kind, self.tokens = kind, list(tokens)
         self.start, self.end = tokens[0].start, tokens[-1].end
 
@@ -139,18 +145,19 @@ class Constraint:
 class ColumnDefinition:
     """A column definition of CREATE TABLE: its name, its type's span and its constraints."""
 
-    def __init__(self, name_token: Token, type_tokens: "Sequence[Token]", constraints: "Sequence[Constraint]",
-                 last: Token, sql: str) -> None:
+    def __init__(
+        self, name_token: Token, type_tokens: Sequence[Token], constraints: Sequence[Constraint], last: Token, sql: str
+    ) -> None:
         self.name_token = name_token
         self.name = name_token.name
         self.type_tokens = list(type_tokens)
         #: The declared type as written ("" when there is none), e.g. "varchar(255)".
-        self.type = sql[type_tokens[0].start:type_tokens[-1].end] if type_tokens else ""
+        self.type = sql[type_tokens[0].start : type_tokens[-1].end] if type_tokens else ""
         self.constraints = list(constraints)
         self.end = last.end  # after the definition's last token (comments after it stay where they are)
-        self.comma: Optional[Token] = None  # set by read_create_table
+        self.comma: Token | None = None  # set by read_create_table
 
-    def find(self, kind: str) -> "List[Constraint]":
+    def find(self, kind: str) -> list[Constraint]:
         return [constraint for constraint in self.constraints if constraint.kind == kind]
 
     @property
@@ -165,7 +172,7 @@ class ColumnDefinition:
 class TableDefinition:
     """A parsed CREATE TABLE statement; every edit returns a new statement text and keeps the rest as written."""
 
-    def __init__(self, sql: str, name_token: Token, columns: "List[ColumnDefinition]", options: "List[Token]") -> None:
+    def __init__(self, sql: str, name_token: Token, columns: list[ColumnDefinition], options: list[Token]) -> None:
         self.sql = sql
         self.name_token = name_token
         self.name = name_token.name
@@ -174,12 +181,12 @@ class TableDefinition:
         self.without_rowid = "WITHOUT" in keywords
         self.strict = "STRICT" in keywords
 
-    def column(self, name: str) -> "Optional[ColumnDefinition]":
+    def column(self, name: str) -> ColumnDefinition | None:
         """The definition of ``name``, compared as SQLite compares names (ASCII case-insensitively)."""
         wanted = name.lower()
         return next((column for column in self.columns if column.name.lower() == wanted), None)
 
-    def splice(self, edits: "Iterable[Tuple[int, int, str]]") -> str:
+    def splice(self, edits: Iterable[tuple[int, int, str]]) -> str:
         """The statement with each (start, end, text) span replaced, everything else as written."""
         text, last = [], 0
         for start, end, replacement in sorted(edits):
@@ -189,14 +196,14 @@ class TableDefinition:
         text.append(self.sql[last:])
         return "".join(text)
 
-    def renamed(self, name: str, sql: "Optional[str]" = None) -> str:
+    def renamed(self, name: str, sql: str | None = None) -> str:
         """``sql`` (default: this statement) creating a table called ``name`` instead; the edit keeps the span."""
         sql = self.sql if sql is None else sql
         token = self.name_token
-        return sql[:token.start] + quote_name(name) + sql[token.end:]
+        return sql[: token.start] + quote_name(name) + sql[token.end :]
 
     # Edits of one column --------------------------------------------------------------
-    def removing(self, constraints: "Sequence[Constraint]") -> "List[Tuple[int, int, str]]":
+    def removing(self, constraints: Sequence[Constraint]) -> list[tuple[int, int, str]]:
         """Edits that delete each of ``constraints``, with the blanks just before each."""
         edits = []
         for constraint in constraints:
@@ -206,27 +213,27 @@ class TableDefinition:
             edits.append((start, constraint.end, ""))
         return edits
 
-    def appending(self, column: ColumnDefinition, text: str) -> "List[Tuple[int, int, str]]":
+    def appending(self, column: ColumnDefinition, text: str) -> list[tuple[int, int, str]]:
         """The edit adding ``text`` (e.g. "NOT NULL") at the end of ``column``'s definition."""
         return [(column.end, column.end, " " + text)]
 
-    def dropping(self, column: ColumnDefinition) -> "List[Tuple[int, int, str]]":
+    def dropping(self, column: ColumnDefinition) -> list[tuple[int, int, str]]:
         """Edits that delete ``column``'s definition and one comma next to it; comments around it stay."""
         if column.comma is None:
             raise DdlError(f"column {column.name!r} is the table's only column")
         return [(column.name_token.start, column.end, ""), (column.comma.start, column.comma.end, "")]
 
-    def replacing_type(self, column: ColumnDefinition, type_text: str) -> "List[Tuple[int, int, str]]":
+    def replacing_type(self, column: ColumnDefinition, type_text: str) -> list[tuple[int, int, str]]:
         if column.type_tokens:
             return [(column.type_tokens[0].start, column.type_tokens[-1].end, type_text)]
         return [(column.name_token.end, column.name_token.end, " " + type_text)]
 
-    def replacing(self, column: ColumnDefinition, kind: str, text: str) -> "List[Tuple[int, int, str]]":
+    def replacing(self, column: ColumnDefinition, kind: str, text: str) -> list[tuple[int, int, str]]:
         """Edits putting ``text`` in place of the ``kind`` constraint (or after the definition if it has none)."""
         found = column.find(kind)
         if not found:
             return self.appending(column, text)
-        return [(found[0].start, found[0].end, text)] + self.removing(found[1:])
+        return [(found[0].start, found[0].end, text), *self.removing(found[1:])]
 
 
 def mentions(sql: str, name: str) -> bool:
@@ -262,12 +269,14 @@ def read_create_table(sql: str) -> TableDefinition:
         reader.next()
         name_token = reader.name("the table's name")
     if reader.peek_text() != "(":
-        raise DdlError(f"{reader.describe()} where the list of columns in parentheses should start "
-                       "(CREATE TABLE ... AS SELECT cannot be edited)")
+        raise DdlError(
+            f"{reader.describe()} where the list of columns in parentheses should start "
+            "(CREATE TABLE ... AS SELECT cannot be edited)"
+        )
     open_paren = reader.next()
     close = _matching_paren(tokens, reader.index - 1, sql)
     columns = []
-    parts, commas = _split_top_level(tokens[reader.index:close], open_paren, sql)
+    parts, commas = _split_top_level(tokens[reader.index : close], open_paren, sql)
     for index, part in enumerate(parts):
         if part[0].keyword in _TABLE_CONSTRAINT_STARTS:
             continue  # a table constraint: kept as written, never edited here
@@ -277,10 +286,10 @@ def read_create_table(sql: str) -> TableDefinition:
         columns.append(column)
     if not columns:
         raise DdlError("no column definitions between the parentheses")
-    return TableDefinition(sql, name_token, columns, tokens[close + 1:])
+    return TableDefinition(sql, name_token, columns, tokens[close + 1 :])
 
 
-def _matching_paren(tokens: "Sequence[Token]", index: int, sql: str) -> int:
+def _matching_paren(tokens: Sequence[Token], index: int, sql: str) -> int:
     depth = 0
     for position in range(index, len(tokens)):
         text = tokens[position].text
@@ -293,10 +302,10 @@ def _matching_paren(tokens: "Sequence[Token]", index: int, sql: str) -> int:
     raise DdlError(f"the parenthesis opened at {_near(sql, tokens[index].start)} is never closed")
 
 
-def _split_top_level(tokens: "Sequence[Token]", open_paren: Token, sql: str) -> "Tuple[List[List[Token]], List[Token]]":
+def _split_top_level(tokens: Sequence[Token], open_paren: Token, sql: str) -> tuple[list[list[Token]], list[Token]]:
     """The comma-separated items of a parenthesised list and the commas between them (not those nested deeper)."""
-    parts: List[List[Token]] = [[]]
-    commas: List[Token] = []
+    parts: list[list[Token]] = [[]]
+    commas: list[Token] = []
     depth = 0
     for token in tokens:
         if token.text == "(":
@@ -311,20 +320,22 @@ def _split_top_level(tokens: "Sequence[Token]", open_paren: Token, sql: str) -> 
         else:
             parts[-1].append(token)
     if not parts[-1]:
-        raise DdlError(f"a comma with no definition after it, before {_near(sql, open_paren.start)}'s closing parenthesis")
+        raise DdlError(
+            f"a comma with no definition after it, before {_near(sql, open_paren.start)}'s closing parenthesis"
+        )
     return parts, commas
 
 
 def _near(sql: str, offset: int) -> str:
     line = sql.count("\n", 0, offset) + 1
-    snippet = " ".join(sql[offset:offset + 30].split())
+    snippet = " ".join(sql[offset : offset + 30].split())
     return f"line {line} ({snippet!r})"
 
 
 class _Reader:
     """A cursor over significant tokens, with the few look-aheads SQLite's grammar needs here."""
 
-    def __init__(self, tokens: "Sequence[Token]", sql: str) -> None:
+    def __init__(self, tokens: Sequence[Token], sql: str) -> None:
         self.tokens, self.sql, self.index = tokens, sql, 0
 
     def at_end(self) -> bool:
@@ -385,8 +396,10 @@ class _Reader:
                 if action in ("SET", "NO"):
                     self.next()
                 elif action not in ("CASCADE", "RESTRICT"):
-                    raise DdlError(f"{self.tokens[self.index - 1].text!r} is not a foreign-key action "
-                                   "(SET NULL, SET DEFAULT, CASCADE, RESTRICT, NO ACTION)")
+                    raise DdlError(
+                        f"{self.tokens[self.index - 1].text!r} is not a foreign-key action "
+                        "(SET NULL, SET DEFAULT, CASCADE, RESTRICT, NO ACTION)"
+                    )
             elif keyword == "MATCH":
                 self.index += 1
                 self.name("a MATCH name")
@@ -401,7 +414,7 @@ class _Reader:
                 return
 
 
-def _read_column(part: "List[Token]", sql: str) -> ColumnDefinition:
+def _read_column(part: list[Token], sql: str) -> ColumnDefinition:
     reader = _Reader(part, sql)
     name_token = reader.name("a column name")
     type_start = reader.index
@@ -412,7 +425,7 @@ def _read_column(part: "List[Token]", sql: str) -> ColumnDefinition:
             reader.next()
         else:
             raise DdlError(f"{reader.describe()} in the type of column {name_token.name!r}")
-    type_tokens = part[type_start:reader.index]
+    type_tokens = part[type_start : reader.index]
     constraints = []
     while not reader.at_end():
         first = reader.index
@@ -465,5 +478,5 @@ def _read_column(part: "List[Token]", sql: str) -> ColumnDefinition:
             if reader.peek_keyword() in ("STORED", "VIRTUAL"):
                 reader.next()
             kind = "generated"
-        constraints.append(Constraint(kind, part[first:reader.index]))
+        constraints.append(Constraint(kind, part[first : reader.index]))
     return ColumnDefinition(name_token, type_tokens, constraints, part[-1], sql)

@@ -21,14 +21,15 @@ from .migration import STUB_MARKER, Migration, check_migration_id
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
     from types import ModuleType
-    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+    from typing import Any
 
-    MigrationsSource = Union[str, "os.PathLike[str]", Sequence[Migration], None]
+    MigrationsSource = str | os.PathLike[str] | Sequence[Migration] | None
 
 __all__ = [
-    "KnownMigration",
     "MANIFEST_MODULE",
+    "KnownMigration",
     "MigrationFile",
     "checksum_of",
     "describe_packaging",
@@ -59,24 +60,26 @@ def checksum_of(source: bytes) -> str:
 class Manifest:
     """The ``app_db_manifest`` module beside the migrations, read on first use: file -> (id, name, checksum)."""
 
-    __slots__ = ("package", "folder", "_entries")
+    __slots__ = ("_entries", "folder", "package")
 
-    def __init__(self, package: Optional[str], folder: Optional[str]) -> None:
+    def __init__(self, package: str | None, folder: str | None) -> None:
         self.package = package
         self.folder = folder
-        self._entries: Optional[Dict[str, Tuple[str, str, str]]] = None
+        self._entries: dict[str, tuple[str, str, str]] | None = None
 
     @property
-    def entries(self) -> Dict[str, Tuple[str, str, str]]:
+    def entries(self) -> dict[str, tuple[str, str, str]]:
         if self._entries is None:
             self._entries = self._load()
         return self._entries
 
-    def _load(self) -> Dict[str, Tuple[str, str, str]]:
+    def _load(self) -> dict[str, tuple[str, str, str]]:
         import importlib
         import importlib.util
 
-        location = f"{self.package}.{MANIFEST_MODULE}" if self.package else os.path.join(self.folder or "", MANIFEST_MODULE)
+        location = (
+            f"{self.package}.{MANIFEST_MODULE}" if self.package else os.path.join(self.folder or "", MANIFEST_MODULE)
+        )
         try:
             if self.package is not None:
                 try:
@@ -116,16 +119,16 @@ class MigrationFile:
     usually reads none of them.
     """
 
-    __slots__ = ("name", "folder", "package", "shipped", "finder", "manifest")
+    __slots__ = ("finder", "folder", "manifest", "name", "package", "shipped")
 
     def __init__(
         self,
         name: str,
-        folder: Optional[str],
-        package: Optional[str] = None,
-        shipped: Optional[str] = None,
+        folder: str | None,
+        package: str | None = None,
+        shipped: str | None = None,
         finder: Any = None,
-        manifest: Optional[Manifest] = None,
+        manifest: Manifest | None = None,
     ) -> None:
         self.name = name
         self.folder = folder  # the folder holding it on disk; None inside an archive or bundle
@@ -135,7 +138,7 @@ class MigrationFile:
         self.manifest = manifest if manifest is not None else Manifest(package, folder)
 
     @property
-    def module(self) -> Optional[str]:
+    def module(self) -> str | None:
         return f"{self.package}.{self.name[:-3]}" if self.package is not None else None
 
     @property
@@ -150,7 +153,7 @@ class MigrationFile:
     def __repr__(self) -> str:
         return f"<MigrationFile {self.location}>"
 
-    def read_source(self) -> Optional[bytes]:
+    def read_source(self) -> bytes | None:
         """The source text as shipped, or None when only bytecode (or compiled code) shipped."""
         if self.folder is not None:
             if not self.shipped.endswith(".py"):
@@ -159,10 +162,12 @@ class MigrationFile:
                 with open(os.path.join(self.folder, self.shipped), "rb") as source:
                     return source.read()
             except OSError as exc:
-                raise MigrationDefinitionError(f"Cannot read migration {self.location}: {exc}", file=self.location) from exc
+                raise MigrationDefinitionError(
+                    f"Cannot read migration {self.location}: {exc}", file=self.location
+                ) from exc
         return read_source_from_importer(self.finder, self.module or "")
 
-    def manifest_entry(self) -> Optional[Tuple[str, str, str]]:
+    def manifest_entry(self) -> tuple[str, str, str] | None:
         return self.manifest.entries.get(self.name)
 
     def load_module(self) -> ModuleType:
@@ -195,7 +200,7 @@ class MigrationFile:
             ) from exc
 
 
-def read_source_from_importer(finder: Any, module: str) -> Optional[bytes]:
+def read_source_from_importer(finder: Any, module: str) -> bytes | None:
     """A module's source bytes from its path entry's finder, or None (bytecode, compiled code, no source kept)."""
     try:
         spec = finder.find_spec(module)
@@ -217,17 +222,17 @@ def read_source_from_importer(finder: Any, module: str) -> Optional[bytes]:
 class KnownMigration:
     """A migration the app ships, identified with as little I/O as possible."""
 
-    __slots__ = ("id", "name", "file", "location", "source", "instance", "_text")
+    __slots__ = ("_text", "file", "id", "instance", "location", "name", "source")
 
     def __init__(
         self,
         id: str,
         name: str,
-        file: Optional[str],
-        location: Optional[str],
-        source: Optional[MigrationFile] = None,
-        instance: Optional[Migration] = None,
-        text: Optional[bytes] = None,
+        file: str | None,
+        location: str | None,
+        source: MigrationFile | None = None,
+        instance: Migration | None = None,
+        text: bytes | None = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -240,7 +245,7 @@ class KnownMigration:
     def __repr__(self) -> str:
         return f"<KnownMigration {self.id} {self.location or ''}>"
 
-    def text(self) -> Optional[bytes]:
+    def text(self) -> bytes | None:
         """The source text, or None where the app ships none (bytecode only, frozen, compiled)."""
         if self._text is None:
             if self.source is not None:
@@ -254,7 +259,7 @@ class KnownMigration:
                     return None
         return self._text
 
-    def checksum(self) -> Optional[str]:
+    def checksum(self) -> str | None:
         """sha256 of the source text; without the text, the one the manifest recorded from it; else None."""
         text = self.text()
         if text is not None:
@@ -270,11 +275,15 @@ class KnownMigration:
             self.instance = migration_from_module(module, self.source.location)
             if self.instance.id != self.id:
                 recorded = self.source.manifest_entry() if self._text is None else None
-                where = " (taken from the manifest, which is out of date: run `app-db manifest` and rebuild)" if recorded else ""
+                where = (
+                    " (taken from the manifest, which is out of date: run `app-db manifest` and rebuild)"
+                    if recorded
+                    else ""
+                )
                 raise MigrationDefinitionError(
                     f"{self.source.location}: the class says id {self.instance.id!r} but the file was "
                     f"identified as {self.id!r}{where}; write the id as one plain string literal "
-                    f"(id = \"...\") and never change it once shipped.",
+                    f'(id = "...") and never change it once shipped.',
                     file=self.source.location,
                 )
             if f"{STUB_MARKER}: up()".encode() in (self.text() or b""):
@@ -315,7 +324,7 @@ def migration_from_module(module: ModuleType, location: str) -> Migration:
     return instance
 
 
-def resolve_source(migrations: MigrationsSource) -> Union[str, List[Migration], None]:
+def resolve_source(migrations: MigrationsSource) -> str | list[Migration] | None:
     """Check what Database(migrations=...) was given.
 
     Returns an absolute folder path (a string), a dotted package name (never
@@ -326,14 +335,14 @@ def resolve_source(migrations: MigrationsSource) -> Union[str, List[Migration], 
     if isinstance(migrations, (list, tuple)):
         for item in migrations:
             if not isinstance(item, Migration):
-                raise ConfigurationError(
-                    f"migrations= list holds {item!r}, which is not an app_db.Migration instance."
-                )
+                raise ConfigurationError(f"migrations= list holds {item!r}, which is not an app_db.Migration instance.")
             check_migration_id(getattr(item, "id", None), type(item).__qualname__)
             if item.file is None:
                 item.file = getattr(sys.modules.get(type(item).__module__), "__file__", None)
         return list(migrations)
-    if isinstance(migrations, os.PathLike) or (isinstance(migrations, str) and ("/" in migrations or os.sep in migrations)):
+    if isinstance(migrations, os.PathLike) or (
+        isinstance(migrations, str) and ("/" in migrations or os.sep in migrations)
+    ):
         folder = os.path.expanduser(os.fspath(migrations))
         if not os.path.isabs(folder):
             raise ConfigurationError(
@@ -349,7 +358,7 @@ def resolve_source(migrations: MigrationsSource) -> Union[str, List[Migration], 
     )
 
 
-def list_migration_files(source: str) -> List[MigrationFile]:
+def list_migration_files(source: str) -> list[MigrationFile]:
     """The migrations in a folder (an absolute path) or a package, by file name; nothing is read or imported.
 
     A package that yields none is a ConfigurationError saying how the app
@@ -359,7 +368,8 @@ def list_migration_files(source: str) -> List[MigrationFile]:
     if os.path.isabs(source):
         manifest = Manifest(None, source)
         return [
-            MigrationFile(name, source, shipped=shipped, manifest=manifest) for name, shipped in list_folder_files(source)
+            MigrationFile(name, source, shipped=shipped, manifest=manifest)
+            for name, shipped in list_folder_files(source)
         ]
     folders = package_folders(source)
     manifest = Manifest(source, None)
@@ -379,7 +389,7 @@ def list_migration_files(source: str) -> List[MigrationFile]:
     return files
 
 
-def list_migration_names(source: str) -> List[str]:
+def list_migration_names(source: str) -> list[str]:
     """The file names of the migrations, unchecked: the cheapest look a launch can take.
 
     Enough to tell that nothing changed since the tracking table recorded
@@ -399,16 +409,20 @@ def list_migration_names(source: str) -> List[str]:
     return [migration_file.name for migration_file in list_migration_files(source)]
 
 
-def package_folders(package: str) -> Optional[List[str]]:
+def package_folders(package: str) -> list[str] | None:
     """The folders of a migrations package, or None when it lives inside an archive or a bundle."""
     import importlib.util
 
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError) as exc:
-        raise ConfigurationError(f"Cannot find the migrations package {package!r}: {exc}. {explain_how_to_include(package)}") from exc
+        raise ConfigurationError(
+            f"Cannot find the migrations package {package!r}: {exc}. {explain_how_to_include(package)}"
+        ) from exc
     if spec is None:
-        raise ConfigurationError(f"The migrations package {package!r} is not importable. {explain_how_to_include(package)}")
+        raise ConfigurationError(
+            f"The migrations package {package!r} is not importable. {explain_how_to_include(package)}"
+        )
     if spec.submodule_search_locations is None:
         raise ConfigurationError(
             f"migrations={package!r} is a module, not a package; name the package that holds the "
@@ -418,7 +432,7 @@ def package_folders(package: str) -> Optional[List[str]]:
     return folders if folders and all(os.path.isdir(folder) for folder in folders) else None
 
 
-def list_package_modules(package: str) -> List[Tuple[str, Any]]:
+def list_package_modules(package: str) -> list[tuple[str, Any]]:
     """(file name, finder) of the package's migration modules, as the import system lists them.
 
     Each path entry's finder is asked what it holds: PyInstaller's frozen
@@ -433,7 +447,9 @@ def list_package_modules(package: str) -> List[Tuple[str, Any]]:
     try:
         locations = importlib.import_module(package).__path__
     except Exception as exc:
-        raise ConfigurationError(f"Cannot import the migrations package {package!r}: {type(exc).__name__}: {exc}.") from exc
+        raise ConfigurationError(
+            f"Cannot import the migrations package {package!r}: {type(exc).__name__}: {exc}."
+        ) from exc
     found = {}
     for location in locations:
         finder = find_path_finder(location)
@@ -457,7 +473,7 @@ def find_path_finder(location: str) -> Any:
     return finder
 
 
-def list_finder_modules(finder: Any, package: str) -> List[str]:
+def list_finder_modules(finder: Any, package: str) -> list[str]:
     """The names of the plain modules (not packages) ``finder`` holds for ``package``."""
     import zipimport
 
@@ -474,8 +490,10 @@ def list_finder_modules(finder: Any, package: str) -> List[str]:
             with zipfile.ZipFile(finder.archive) as archive:
                 names = archive.namelist()
         except (OSError, zipfile.BadZipFile) as exc:
-            raise ConfigurationError(f"Cannot read the archive {finder.archive} that holds {package!r}: {exc}.") from exc
-        inside = [name[len(finder.prefix):] for name in names if name.startswith(finder.prefix)]
+            raise ConfigurationError(
+                f"Cannot read the archive {finder.archive} that holds {package!r}: {exc}."
+            ) from exc
+        inside = [name[len(finder.prefix) :] for name in names if name.startswith(finder.prefix)]
         return sorted({name.rsplit(".", 1)[0] for name in inside if "/" not in name and name.endswith(SUFFIXES)})
     if hasattr(finder, "iter_modules"):
         return [name for name, is_package in finder.iter_modules("") if not is_package]
@@ -488,7 +506,7 @@ def list_finder_modules(finder: Any, package: str) -> List[str]:
     return [name for name, is_package in pkgutil.iter_importer_modules(finder) if not is_package]
 
 
-def list_folder(folder: str) -> List[str]:
+def list_folder(folder: str) -> list[str]:
     try:
         return os.listdir(folder)
     except OSError as exc:
@@ -503,14 +521,14 @@ def explain_frozen_folder() -> str:
     how, option = describe_packaging()
     return (
         f"This app was {how}, and packagers ship modules, not folders: name the migrations by package "
-        f"(migrations=\"myapp.migrations\") and {option.format(package='myapp.migrations')}, or ship the folder "
+        f'(migrations="myapp.migrations") and {option.format(package="myapp.migrations")}, or ship the folder '
         "with the app as data."
     )
 
 
-def list_folder_files(folder: str) -> List[Tuple[str, str]]:
+def list_folder_files(folder: str) -> list[tuple[str, str]]:
     """(source file name, file on disk) per migration in ``folder``, sorted; its .pyc where no .py shipped."""
-    found: Dict[str, str] = {}
+    found: dict[str, str] = {}
     for shipped in list_folder(folder):
         if shipped.endswith(".pyc") and is_migration_name(shipped[:-1], folder):
             found.setdefault(shipped[:-1], shipped)
@@ -533,8 +551,8 @@ def is_migration_name(name: str, where: str) -> bool:
 
 
 def identify_migrations(
-    files: Iterable[MigrationFile], recorded_files: Mapping[str, "tuple[str, str]"], *, read_all: bool = False
-) -> List[KnownMigration]:
+    files: Iterable[MigrationFile], recorded_files: Mapping[str, tuple[str, str]], *, read_all: bool = False
+) -> list[KnownMigration]:
     """A KnownMigration per file; ``recorded_files`` maps file name -> (id, name) from the tracking table.
 
     A recorded file is trusted without reading it unless ``read_all``. An
@@ -545,7 +563,9 @@ def identify_migrations(
     for migration_file in files:
         recorded = recorded_files.get(migration_file.name)
         if recorded is not None and not read_all:
-            known.append(KnownMigration(recorded[0], recorded[1], migration_file.name, migration_file.location, migration_file))
+            known.append(
+                KnownMigration(recorded[0], recorded[1], migration_file.name, migration_file.location, migration_file)
+            )
             continue
         text = migration_file.read_source()
         entry = KnownMigration("", "", migration_file.name, migration_file.location, migration_file, text=text)
@@ -570,9 +590,10 @@ def identify_migrations(
     return known
 
 
-def identify_instances(instances: Sequence[Migration]) -> List[KnownMigration]:
+def identify_instances(instances: Sequence[Migration]) -> list[KnownMigration]:
     return [
-        KnownMigration(m.id, m.name, os.path.basename(m.file) if m.file else None, m.file, instance=m) for m in instances
+        KnownMigration(m.id, m.name, os.path.basename(m.file) if m.file else None, m.file, instance=m)
+        for m in instances
     ]
 
 
@@ -583,7 +604,7 @@ def manifest_text(known: Sequence[KnownMigration]) -> str:
         "",
         "Builds that ship bytecode only (frozen apps, zips of .pyc files) take ids and checksums from here,",
         "so they record what a run from source records. Write it again after adding a migration (`app-db check`",
-        'says when it is out of date) and ship it with the migrations; never edit it by hand.',
+        "says when it is out of date) and ship it with the migrations; never edit it by hand.",
         '"""',
         "",
         "MIGRATIONS = {",
@@ -606,10 +627,13 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False)) or "__compiled__" in globals()
 
 
-def describe_packaging() -> Tuple[str, str]:
+def describe_packaging() -> tuple[str, str]:
     """(how the app seems to have been shipped, the option that includes a package: ``{package}`` in it)."""
     if hasattr(sys, "_MEIPASS"):
-        return "frozen by PyInstaller", "rebuild it with `--collect-submodules {package}` (or list the modules in hiddenimports in the .spec file)"
+        return (
+            "frozen by PyInstaller",
+            "rebuild it with `--collect-submodules {package}` (or list the modules in hiddenimports in the .spec file)",
+        )
     if "__compiled__" in globals():
         return "compiled by Nuitka", "rebuild it with `--include-package={package}`"
     if getattr(sys, "frozen", False):
@@ -618,11 +642,14 @@ def describe_packaging() -> Tuple[str, str]:
         return "frozen", "include the package {package} with all its modules when building it"
     archive = next((entry for entry in sys.path[:1] if os.path.isfile(entry)), None)
     if archive is not None:
-        return f"run from the archive {archive}", "put the package {package} with its NNN_description.py (or .pyc) files in the archive"
+        return (
+            f"run from the archive {archive}",
+            "put the package {package} with its NNN_description.py (or .pyc) files in the archive",
+        )
     return "run from source", ""
 
 
-def explain_how_to_include(package: Optional[str]) -> str:
+def explain_how_to_include(package: str | None) -> str:
     """The sentence that tells a developer how to ship the migrations, for the way this app was shipped."""
     how, option = describe_packaging()
     if not option:
@@ -642,12 +669,15 @@ def explain_no_migrations(package: str) -> str:
     return (
         f"The migrations package {package!r} holds no NNN_description.py file (nor its .pyc), so a launch would create "
         "the tables without running (or recording) a single migration. Nothing was changed. Add the first "
-        "migration (`app-db new \"initial schema\"`), or pass migrations=None while the app has none."
+        'migration (`app-db new "initial schema"`), or pass migrations=None while the app has none.'
     )
 
 
 def show_folder(folder: str) -> str:
-    """A folder as a message shows it: inside a frozen app, relative to the app (a onefile app's unpack folder is temporary)."""
+    """A folder as a message shows it: inside a frozen app, relative to the app.
+
+    A onefile app's unpack folder is temporary, so its full path means nothing to a reader.
+    """
     root = getattr(sys, "_MEIPASS", None) or (os.path.dirname(sys.executable) if is_frozen() else None)
     if root and os.path.abspath(folder).startswith(os.path.abspath(root) + os.sep):
         return os.path.relpath(folder, root)

@@ -91,7 +91,12 @@ class TrackingTableError(DatabaseCorruptError):
     """
 
     def __init__(
-        self, message: str, *, row: Optional[int] = None, column: Optional[str] = None, path: "Union[str, os.PathLike[str], None]" = None
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(message, path=path)
         self.row = row

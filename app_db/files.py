@@ -37,14 +37,15 @@ import unicodedata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, TypeVar, Union
+    from collections.abc import Callable
+    from typing import TypeVar
 
-    PathLike = Union[str, "os.PathLike[str]"]
+    PathLike = str | os.PathLike[str]
     T = TypeVar("T")
 
 __all__ = [
-    "FileHeldOpenError",
     "STRICT_FILES",
+    "FileHeldOpenError",
     "is_same_file",
     "link_file",
     "make_folder",
@@ -63,7 +64,7 @@ RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # 2 s in all, then t
 
 
 STRICT_FILES = os.environ.get("APP_DB_STRICT_FILES", "") not in ("", "0")
-WATCHED_PROCESSES: "list[int]" = []  # besides this one, in strict mode
+WATCHED_PROCESSES: list[int] = []  # besides this one, in strict mode
 
 
 class FileHeldOpenError(PermissionError):
@@ -72,7 +73,7 @@ class FileHeldOpenError(PermissionError):
     winerror = 32
 
 
-def watch_process(pid: int) -> "Callable[[], None]":
+def watch_process(pid: int) -> Callable[[], None]:
     """Strict mode: count ``pid``'s open descriptors too (a child app that keeps the file open); returns the undo."""
     WATCHED_PROCESSES.append(pid)
     return lambda: WATCHED_PROCESSES.remove(pid)
@@ -114,7 +115,7 @@ def refuse_if_held(action: str, *paths: PathLike) -> None:
                 )
 
 
-def retrying(operation: "Callable[[], T]") -> "T":
+def retrying(operation: Callable[[], T]) -> T:
     """Run ``operation``, retrying a Windows sharing violation for about 2 s before giving up."""
     for delay in RETRY_DELAYS:
         try:
@@ -204,7 +205,7 @@ def make_folder(path: PathLike) -> None:
 
 
 def replace_file(source: PathLike, target: PathLike) -> None:
-    """Rename ``source`` to ``target`` (replacing it atomically), then sync the folder so the rename survives power loss.
+    """Rename ``source`` to ``target`` (replacing it atomically), then sync the folder: the rename survives power loss.
 
     ``source`` should be synced first (sync_file): the rename must never
     reach the disk before the data it names.

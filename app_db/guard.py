@@ -20,8 +20,8 @@ or drops.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
 __all__ = ["FORBIDDEN_PRAGMAS", "StatementGuard", "guarding"]
 
@@ -36,7 +36,8 @@ WRITE_ACTIONS = frozenset(
     getattr(sqlite3, name)
     for name in dir(sqlite3)
     if name.startswith(("SQLITE_CREATE_", "SQLITE_DROP_"))
-    or name in ("SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE", "SQLITE_ALTER_TABLE", "SQLITE_REINDEX", "SQLITE_ANALYZE")
+    or name
+    in ("SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE", "SQLITE_ALTER_TABLE", "SQLITE_REINDEX", "SQLITE_ANALYZE")
 )
 # For these the table is the second argument (the first is an index,
 # trigger or database name); for the rest it is the first.
@@ -46,7 +47,9 @@ TABLE_IN_SECOND = frozenset(
     if name.endswith(("_INDEX", "_TRIGGER")) and name.startswith(("SQLITE_CREATE_", "SQLITE_DROP_"))
 ) | {sqlite3.SQLITE_ALTER_TABLE}
 # Reads, function calls and the like: allowed, and no sign of a write.
-QUIET_ACTIONS = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+QUIET_ACTIONS = frozenset(
+    {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
 OK, DENY = sqlite3.SQLITE_OK, sqlite3.SQLITE_DENY
 TRANSACTION, PRAGMA, ALTER_TABLE = sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_ALTER_TABLE
 
@@ -60,18 +63,20 @@ class StatementGuard:
     running writes anything but app_db's own tracking table.
     """
 
-    __slots__ = ("refused", "armed", "altered", "_writes", "_bookkeeping", "_new_statement", "_shown")
+    __slots__ = ("_bookkeeping", "_new_statement", "_shown", "_writes", "altered", "armed", "refused")
 
     def __init__(self) -> None:
-        self.refused: Optional[str] = None
+        self.refused: str | None = None
         self.armed = False  # installed: inside an up() or down()
         self.altered = False  # an ALTER TABLE was prepared (a table may have been renamed)
         self._writes = False
         self._bookkeeping = False
         self._new_statement = True
-        self._shown: Optional[str] = None
+        self._shown: str | None = None
 
-    def __call__(self, action: int, arg1: Optional[str], arg2: Optional[str], database: Optional[str], trigger: Optional[str]) -> int:
+    def __call__(
+        self, action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None
+    ) -> int:
         # Called a few times for every statement prepared: the common answers come first.
         if self._new_statement:  # the first question about a statement being prepared
             self._new_statement = False
@@ -132,7 +137,7 @@ class StatementGuard:
 
 
 @contextmanager
-def guarding(connection: sqlite3.Connection, guard: Optional[StatementGuard] = None) -> Iterator[StatementGuard]:
+def guarding(connection: sqlite3.Connection, guard: StatementGuard | None = None) -> Iterator[StatementGuard]:
     """Install ``guard`` (a new one by default) as ``connection``'s authorizer for the block.
 
     Setting an authorizer makes SQLite re-prepare cached statements, so a

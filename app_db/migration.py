@@ -17,7 +17,8 @@ from .errors import SchemaOperationError
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds; annotations are strings here
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, Mapping, Optional, Sequence, Tuple
+    from collections.abc import Mapping, Sequence
+    from typing import Any, ClassVar
 
     import peewee
 
@@ -44,7 +45,7 @@ class Migration:
     id: ClassVar[str]
     name: ClassVar[str] = ""
     #: Where this migration came from (set when it is loaded from a file).
-    file: Optional[str] = None
+    file: str | None = None
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at
@@ -105,14 +106,14 @@ class Schema:
     (``schema.db.execute_sql(...)``) inside the same transaction.
     """
 
-    def __init__(self, db: "peewee.SqliteDatabase") -> None:
+    def __init__(self, db: peewee.SqliteDatabase) -> None:
         from playhouse.migrate import SqliteMigrator
 
         self.db = db
         self._migrator = SqliteMigrator(db)
 
     # Tables -----------------------------------------------------------------
-    def create_table(self, table: str, columns: Mapping[str, "peewee.Field"]) -> None:
+    def create_table(self, table: str, columns: Mapping[str, peewee.Field]) -> None:
         """Create ``table`` with ``columns`` (name -> peewee field) and the indexes they ask for.
 
         As in peewee, a table given no primary key gets an ``id`` AutoField.
@@ -141,7 +142,7 @@ class Schema:
         self._run(self._migrator.rename_table(old_name, new_name))
 
     # Columns ----------------------------------------------------------------
-    def add_column(self, table: str, column: str, field: "peewee.Field") -> None:
+    def add_column(self, table: str, column: str, field: peewee.Field) -> None:
         """Add ``column``; a NOT NULL column needs a default, which fills the existing rows."""
         import peewee
 
@@ -150,14 +151,14 @@ class Schema:
             # SQLite adds "NOT NULL DEFAULT x" in place; peewee's generic path
             # would rebuild the whole table to set NOT NULL afterwards.
             literal = sql_literal(field.db_value(field.default))
-            field.constraints = list(field.constraints or []) + [peewee.SQL(f"DEFAULT {literal}")]
+            field.constraints = [*(field.constraints or []), peewee.SQL(f"DEFAULT {literal}")]
             self._run(self._migrator.add_column(table, column, field, allow_not_null=True))
         else:
             self._run(self._migrator.add_column(table, column, field))
 
     #: SQLite 3.35 added ALTER TABLE DROP COLUMN; before it, drop_column rebuilds the table.
     #: None: decide from the SQLite in use (a test may force either path).
-    native_drop_column: "Optional[bool]" = None
+    native_drop_column: bool | None = None
 
     def drop_column(self, table: str, column: str) -> None:
         """Drop ``column``: ALTER TABLE DROP COLUMN, or on older SQLite the 12-step copy without it.
@@ -177,11 +178,20 @@ class Schema:
             sql = definition.splice(definition.dropping(found))
         except DdlError as exc:
             raise SchemaOperationError(f"drop_column({table!r}, {column!r}): {exc}; drop the table instead") from None
-        users = [f"table {definition.name}'s own definition"] if mentions(
-            definition.sql[:found.name_token.start] + definition.sql[found.end:], found.name) else []
-        users += [f"{kind} {name}" for kind, name, sql_text in self.db.execute_sql(
-            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND (type IN ('trigger', 'view') "
-            "OR (type = 'index' AND tbl_name = ? COLLATE NOCASE))", (definition.name,)) if mentions(sql_text, found.name)]
+        users = (
+            [f"table {definition.name}'s own definition"]
+            if mentions(definition.sql[: found.name_token.start] + definition.sql[found.end :], found.name)
+            else []
+        )
+        users += [
+            f"{kind} {name}"
+            for kind, name, sql_text in self.db.execute_sql(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND (type IN ('trigger', 'view') "
+                "OR (type = 'index' AND tbl_name = ? COLLATE NOCASE))",
+                (definition.name,),
+            )
+            if mentions(sql_text, found.name)
+        ]
         if users:
             raise SchemaOperationError(
                 f"drop_column({table!r}, {column!r}): {', '.join(users)} use(s) column {definition.name}.{found.name}; "
@@ -194,7 +204,7 @@ class Schema:
         self._run(self._migrator.rename_column(table, old_name, new_name))
 
     def add_not_null(self, table: str, column: str) -> None:
-        """Make ``column`` NOT NULL, in place (no row is copied); rows holding NULL there are refused, with the count."""
+        """Make ``column`` NOT NULL, in place (no row is copied); rows holding NULL there are refused, counted."""
         definition, found = self._column_definition("add_not_null", table, column)
         if found.not_null:
             raise self._no_change("add_not_null", definition, found, "is already NOT NULL")
@@ -233,10 +243,14 @@ class Schema:
             )
         else:
             text = sql_literal(default)
-        current = [" ".join(definition.sql[each.start:each.end].split()[1:]) for each in found.find("default")]
+        current = [" ".join(definition.sql[each.start : each.end].split()[1:]) for each in found.find("default")]
         if current == [text]:
-            raise self._no_change(f"add_column_default({table!r}, {column!r}, {default!r})", definition, found,
-                                  f"already has DEFAULT {text}")
+            raise self._no_change(
+                f"add_column_default({table!r}, {column!r}, {default!r})",
+                definition,
+                found,
+                f"already has DEFAULT {text}",
+            )
         self._rewrite_in_place(definition, definition.splice(definition.replacing(found, "default", f"DEFAULT {text}")))
 
     def drop_column_default(self, table: str, column: str) -> None:
@@ -246,7 +260,7 @@ class Schema:
             raise self._no_change("drop_column_default", definition, found, "has no DEFAULT to drop")
         self._rewrite_in_place(definition, definition.splice(definition.removing(found.find("default"))))
 
-    def alter_column_type(self, table: str, column: str, field: "peewee.Field") -> None:
+    def alter_column_type(self, table: str, column: str, field: peewee.Field) -> None:
         """Give ``column`` the type of ``field``; a table rebuild that copies every row with its rowid.
 
         Only the type changes, plus what a peewee field always states: its
@@ -260,7 +274,13 @@ class Schema:
 
         definition, found = self._column_definition("alter_column_type", table, column)
         call = f"alter_column_type({table!r}, {column!r}, {type(field).__name__}(...))"
-        if isinstance(field, peewee.ForeignKeyField) or field.primary_key or field.unique or field.index or field.constraints:
+        if (
+            isinstance(field, peewee.ForeignKeyField)
+            or field.primary_key
+            or field.unique
+            or field.index
+            or field.constraints
+        ):
             raise SchemaOperationError(
                 f"{call}: alter_column_type changes a column's type (and NULL, COLLATE); it cannot add "
                 "a foreign key, primary key, UNIQUE, index or constraints; pass a plain field, "
@@ -283,7 +303,7 @@ class Schema:
             raise self._no_change(call, definition, found, f"already has type {type_text} and this nullability")
         self._copy_rows(definition, sql)
 
-    def foreign_key(self, table: str, column: str = "id", **field_options: Any) -> "peewee.ForeignKeyField":
+    def foreign_key(self, table: str, column: str = "id", **field_options: Any) -> peewee.ForeignKeyField:
         """A ForeignKeyField to ``table.column`` for create_table or add_column.
 
         Migrations must not import the app's models (they change; history does
@@ -298,13 +318,13 @@ class Schema:
         return peewee.ForeignKeyField(target, field=target._meta.fields[column], **field_options)
 
     # Indexes and raw SQL ------------------------------------------------------
-    def add_index(self, table: str, columns: Sequence[str], unique: bool = False, name: Optional[str] = None) -> None:
+    def add_index(self, table: str, columns: Sequence[str], unique: bool = False, name: str | None = None) -> None:
         self._run(self._migrator.add_index(table, tuple(columns), unique=unique, name=name))
 
     def drop_index(self, table: str, name: str) -> None:
         self._run(self._migrator.drop_index(table, name))
 
-    def sql(self, statement: str, params: Optional[Sequence[Any]] = None) -> Any:
+    def sql(self, statement: str, params: Sequence[Any] | None = None) -> Any:
         """Run one SQL statement (several in one string are refused by SQLite); returns the cursor."""
         return self.db.execute_sql(statement, params)
 
@@ -312,7 +332,7 @@ class Schema:
     def _run(self, operation: Any) -> None:
         operation.run()
 
-    def _model(self, table: str, columns: Mapping[str, "peewee.Field"]) -> type:
+    def _model(self, table: str, columns: Mapping[str, peewee.Field]) -> type:
         import peewee
 
         meta = type("Meta", (), {"database": self.db, "table_name": table})
@@ -329,7 +349,7 @@ class Schema:
     # comments or quoted names, and copies rows without their rowid. Here
     # the table's own statement is edited token by token (app_db.ddl) and
     # SQLite's documented procedures run on it.
-    def _column_definition(self, operation: str, table: str, column: str) -> "Tuple[TableDefinition, ColumnDefinition]":
+    def _column_definition(self, operation: str, table: str, column: str) -> tuple[TableDefinition, ColumnDefinition]:
         """The parsed statement of ``table`` and the definition of ``column``, both found case-insensitively."""
         from .ddl import DdlError, read_create_table
 
@@ -342,7 +362,11 @@ class Schema:
         try:
             definition = read_create_table(sql)
         except DdlError as exc:
-            kind = "virtual table (FTS, R*Tree...), whose columns SQLite cannot alter" if sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL") else "table"
+            kind = (
+                "virtual table (FTS, R*Tree...), whose columns SQLite cannot alter"
+                if sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL")
+                else "table"
+            )
             raise SchemaOperationError(
                 f"{operation}({table!r}, {column!r}): cannot read the CREATE TABLE statement of {kind} {name!r}: "
                 f"{exc}; write this change as schema.sql(...) statements instead "
@@ -353,12 +377,11 @@ class Schema:
         if found is None:
             columns = ", ".join(each.name for each in definition.columns)
             raise SchemaOperationError(
-                f"{operation}({table!r}, {column!r}): table {name!r} has no column {column!r} (its columns: "
-                f"{columns})"
+                f"{operation}({table!r}, {column!r}): table {name!r} has no column {column!r} (its columns: {columns})"
             )
         return definition, found
 
-    def _no_change(self, operation: str, definition: "TableDefinition", found: "ColumnDefinition", why: str) -> Exception:
+    def _no_change(self, operation: str, definition: TableDefinition, found: ColumnDefinition, why: str) -> Exception:
         if not operation.endswith(")"):
             operation = f"{operation}({definition.name!r}, {found.name!r})"
         return SchemaOperationError(
@@ -366,7 +389,7 @@ class Schema:
             "remove the call, or check the table and column names"
         )
 
-    def _implied_not_null(self, definition: "TableDefinition", found: "ColumnDefinition") -> str:
+    def _implied_not_null(self, definition: TableDefinition, found: ColumnDefinition) -> str:
         """Why SQLite never lets ``found`` hold NULL whatever its NOT NULL says, or ""."""
         keys = [row[1] for row in self.db.execute_sql(f"PRAGMA table_info({quote(definition.name)})") if row[5]]
         if found.name not in keys:
@@ -374,12 +397,14 @@ class Schema:
         if definition.without_rowid:
             return "is part of the PRIMARY KEY of a WITHOUT ROWID table, which SQLite keeps NOT NULL itself"
         declared = found.type.upper()
-        descending = any(token.keyword == "DESC" for constraint in found.find("primary key") for token in constraint.tokens)
+        descending = any(
+            token.keyword == "DESC" for constraint in found.find("primary key") for token in constraint.tokens
+        )
         if len(keys) == 1 and declared == "INTEGER" and not descending:
             return "is the table's rowid (INTEGER PRIMARY KEY), which is never NULL"
         return ""
 
-    def _refuse_nulls(self, definition: "TableDefinition", found: "ColumnDefinition") -> None:
+    def _refuse_nulls(self, definition: TableDefinition, found: ColumnDefinition) -> None:
         table, column = definition.name, found.name
         nulls = self.db.execute_sql(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL").fetchone()[0]
         if nulls:
@@ -389,7 +414,7 @@ class Schema:
                 f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")"
             )
 
-    def _rewrite_in_place(self, definition: "TableDefinition", sql: str) -> None:
+    def _rewrite_in_place(self, definition: TableDefinition, sql: str) -> None:
         """Store ``sql`` as the table's statement without touching a row.
 
         SQLite's ALTER TABLE page, "making other kinds of table schema
@@ -416,7 +441,9 @@ class Schema:
             self.db.execute_sql("PRAGMA writable_schema = OFF")
         declared = read_create_table(sql)
         expected = [(column.name, column.not_null) for column in declared.columns]
-        reported = [(row[1], bool(row[3])) for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})")]
+        reported = [
+            (row[1], bool(row[3])) for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})")
+        ]
         if declared.without_rowid:  # SQLite makes the key's columns NOT NULL itself
             keys = {row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})") if row[5]}
             expected = [(name, not_null or name in keys) for name, not_null in expected]
@@ -427,7 +454,7 @@ class Schema:
                 "statement to app_db"
             )
 
-    def _copy_rows(self, definition: "TableDefinition", sql: str) -> None:
+    def _copy_rows(self, definition: TableDefinition, sql: str) -> None:
         """Rebuild the table as ``sql`` by SQLite's 12 steps, keeping rowids, indexes, triggers and the sequence.
 
         New table, copy (rowid included, generated columns left to SQLite),
@@ -448,8 +475,11 @@ class Schema:
         ).fetchall()
         sequence = self._sequence(name)
         kept = {column.name.lower() for column in read_create_table(sql).columns}  # all but a dropped one
-        columns = [row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})")
-                   if row[6] == 0 and row[1].lower() in kept]
+        columns = [
+            row[1]
+            for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(name)})")
+            if row[6] == 0 and row[1].lower() in kept
+        ]
         if not definition.without_rowid:
             taken = {column.lower() for column in columns}
             rowid = next((alias for alias in ("rowid", "_rowid_", "oid") if alias not in taken), None)
@@ -458,7 +488,7 @@ class Schema:
                     f"Cannot rebuild table {name!r}: its columns named rowid, _rowid_ and oid hide the rowid, which "
                     "the copy must keep"
                 )
-            columns = [rowid] + columns
+            columns = [rowid, *columns]
         listed = ", ".join(quote(column) if column not in ("rowid", "_rowid_", "oid") else column for column in columns)
         temporary = f"{name}__app_db_rebuild"
         self.db.execute_sql("PRAGMA legacy_alter_table = ON")
@@ -477,7 +507,7 @@ class Schema:
             if sequence is not None:
                 self.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, sequence))
 
-    def _sequence(self, table: str) -> Optional[int]:
+    def _sequence(self, table: str) -> int | None:
         has_sequences = self.db.execute_sql(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
         ).fetchone()

@@ -179,8 +179,10 @@ class Plan:
                 )
         return [Step(by_id[migration_id], "down") for migration_id in undo_ids]
 
-    def steps(self, direction: str, to: str | None = None, count: int | None = 1, path: Path | None = None) -> list[Step]:
-        """The one decision of what runs: migrate (``up``, through ``to``) or rollback (``down``, ``count`` or to ``to``).
+    def steps(
+        self, direction: str, to: str | None = None, count: int | None = 1, path: Path | None = None
+    ) -> list[Step]:
+        """What runs, decided once: ``up`` (migrate, through ``to``) or ``down`` (roll back ``count``, or to ``to``).
 
         Every command asks this: the launch, migrate, rollback, their dry
         runs, and the loop again under the lock. ``up`` refuses a file that a

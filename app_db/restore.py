@@ -30,8 +30,8 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
 from .connection import connect_read_only, connect_writable, explain_sqlite_error, sqlite_error_name
@@ -47,7 +47,7 @@ DAMAGE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_IOERR_SHORT_READ")
 COMPANIONS = ("-wal", "-journal", "-shm")  # SQLite's files beside a database, which belong to it
 
 
-def judge_damage(path: Path) -> Optional[str]:
+def judge_damage(path: Path) -> str | None:
     """Why SQLite cannot use the file at ``path`` (quick_check's first complaint, or its error); None if it reads well.
 
     The file is opened read-only by SQLite, so a -wal that holds a valid
@@ -72,7 +72,7 @@ def judge_damage(path: Path) -> Optional[str]:
 
 def restore_database(
     path: Path, source: Path, *, lock_timeout: float, before_replacing: Callable[[], None]
-) -> Optional[Path]:
+) -> Path | None:
     """Replace ``path``'s content with ``source``'s; return the copy of what it held (None: it held nothing).
 
     ``source`` is only read, never pruned or deleted. ``before_replacing`` is
@@ -146,8 +146,8 @@ def read_page_size(path: Path) -> int:
         connection.close()
 
 
-def stage_copy(source: Path, staged: Path, page_size: Optional[int] = None) -> Path:
-    """Copy ``source`` to ``staged`` (a rollback-journal file, synced), with ``page_size`` if given; return ``staged``."""
+def stage_copy(source: Path, staged: Path, page_size: int | None = None) -> Path:
+    """Copy ``source`` to ``staged`` (a rollback-journal file, synced), with ``page_size`` if given; return it."""
     copy_database(source, staged, None)
     if page_size is not None:
         connection = connect_writable(staged)
@@ -161,8 +161,8 @@ def stage_copy(source: Path, staged: Path, page_size: Optional[int] = None) -> P
 
 
 def replace_with_copy(
-    path: Path, source: Path, staged: Path, damage: Optional[str], before_replacing: Callable[[], None]
-) -> Optional[Path]:
+    path: Path, source: Path, staged: Path, damage: str | None, before_replacing: Callable[[], None]
+) -> Path | None:
     """Rename a synced copy of ``source`` over ``path``, keeping a damaged file under a second name first."""
     stage_copy(source, staged)
     before_replacing()
@@ -224,7 +224,7 @@ def move_damaged_aside(path: Path) -> Path:
 
 def aside_name(path: Path) -> Path:
     """``<name>.damaged-<time>`` beside ``path``, with ``-2``, ``-3``... when a file (or -wal) of that name exists."""
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
+    stamp = datetime.datetime.now(datetime.UTC).strftime(STAMP_FORMAT)
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
     number = 1
     while any(os.path.lexists(f"{aside}{suffix}") for suffix in (*COMPANIONS, "")):
@@ -233,9 +233,9 @@ def aside_name(path: Path) -> Path:
     return aside
 
 
-def move_files(path: Path, pairs: List[Tuple[Path, Path]]) -> List[Tuple[Path, Path]]:
+def move_files(path: Path, pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """Rename each existing ``(original, new)`` in order; on a failure rename back what moved, then raise it."""
-    moved: List[Tuple[Path, Path]] = []
+    moved: list[tuple[Path, Path]] = []
     try:
         for original, new in pairs:
             if os.path.lexists(original):
@@ -247,7 +247,7 @@ def move_files(path: Path, pairs: List[Tuple[Path, Path]]) -> List[Tuple[Path, P
     return moved
 
 
-def move_back(path: Path, moved: List[Tuple[Path, Path]]) -> None:
+def move_back(path: Path, moved: list[tuple[Path, Path]]) -> None:
     """Undo ``move_files``, newest first; if even that fails, say where each file of ``path`` is now."""
     for original, new in reversed(moved):
         try:

@@ -14,10 +14,11 @@ import logging
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING
 
 from .backup import backup_database, remove_leftovers
 from .connection import (
@@ -56,13 +57,13 @@ KEEP_ALIVE_SECONDS = 0.1
 
 @dataclass
 class RunResult:
-    applied: List[str] = field(default_factory=list)  # ids run, in order (applied going up, undone going down)
-    backup: Optional[Path] = None
-    current: Optional[str] = None  # the newest applied id afterwards
+    applied: list[str] = field(default_factory=list)  # ids run, in order (applied going up, undone going down)
+    backup: Path | None = None
+    current: str | None = None  # the newest applied id afterwards
 
 
 @contextmanager
-def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_timeout: float) -> Iterator[None]:
+def write_transaction(db: peewee.SqliteDatabase, path: Path | None, lock_timeout: float) -> Iterator[None]:
     """Hold SQLite's write lock for the block; commit if it returns, roll back if it raises.
 
     The lock is SQLite's own (BEGIN IMMEDIATE), so it dies with the process:
@@ -123,14 +124,14 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
 
 def is_open(connection: sqlite3.Connection) -> bool:
     try:
-        connection.total_changes
+        _ = connection.total_changes  # raises once the connection is closed
     except sqlite3.ProgrammingError:
         return False
     return True
 
 
 @contextmanager
-def calling_keep_alive(db: "peewee.SqliteDatabase", keep_alive: Optional[Callable[[], None]]) -> Iterator[None]:
+def calling_keep_alive(db: peewee.SqliteDatabase, keep_alive: Callable[[], None] | None) -> Iterator[None]:
     """Call ``keep_alive()`` about every 0.1 s while SQLite works, so a splash screen can stay responsive.
 
     It runs inside SQLite's progress handler: it must not use the database.
@@ -167,24 +168,33 @@ class Session:
     """
 
     __slots__ = (
-        "count", "db", "direction", "guard", "keep_alive", "lock_timeout", "models", "on_progress", "path",
-        "take_backup", "to",
+        "count",
+        "db",
+        "direction",
+        "guard",
+        "keep_alive",
+        "lock_timeout",
+        "models",
+        "on_progress",
+        "path",
+        "take_backup",
+        "to",
     )
 
     def __init__(
         self,
-        db: "peewee.SqliteDatabase",
-        path: Optional[Path],
+        db: peewee.SqliteDatabase,
+        path: Path | None,
         direction: str = "up",
         *,
-        to: Optional[str] = None,
-        count: Optional[int] = 1,
+        to: str | None = None,
+        count: int | None = 1,
         models: Sequence[type] = (),
         take_backup: bool = False,
-        on_progress: Optional[ProgressCallback] = None,
-        keep_alive: Optional[Callable[[], None]] = None,
+        on_progress: ProgressCallback | None = None,
+        keep_alive: Callable[[], None] | None = None,
         lock_timeout: float = 60.0,
-        guard: Optional[StatementGuard] = None,
+        guard: StatementGuard | None = None,
     ) -> None:
         self.db = db
         self.path = path
@@ -238,7 +248,9 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
                 session.on_progress(index, len(steps), migration)
             logger.info("%s migration %s (%d of %d)", verb, migration.label, index, len(steps))
             started = time.perf_counter()
-            if run_step(migration, getattr(migration, step.direction), schema, plan, result.backup, path, session.guard):
+            if run_step(
+                migration, getattr(migration, step.direction), schema, plan, result.backup, path, session.guard
+            ):
                 origins.follow(read_table_roots(db))
             if step.direction == "up":
                 step.entry.name = migration.name or step.entry.name
@@ -257,7 +269,11 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
 
 
 def stamp_migrations(
-    db: "peewee.SqliteDatabase", path: Optional[Path], known: Sequence[KnownMigration], target: str, lock_timeout: float = 60.0
+    db: peewee.SqliteDatabase,
+    path: Path | None,
+    known: Sequence[KnownMigration],
+    target: str,
+    lock_timeout: float = 60.0,
 ) -> RunResult:
     """Record the pending migrations through ``target`` as applied without running them (adopting an old file)."""
     result = RunResult()
@@ -273,14 +289,14 @@ def stamp_migrations(
 
 
 def preview_statements(
-    path: Optional[Path],
+    path: Path | None,
     known: Sequence[KnownMigration],
     direction: str = "up",
     *,
-    to: Optional[str] = None,
-    count: Optional[int] = 1,
-    on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
-) -> List[Tuple[Migration, List[str]]]:
+    to: str | None = None,
+    count: int | None = 1,
+    on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+) -> list[tuple[Migration, list[str]]]:
     """The SQL each step would run, in order, as (migration, statements); the file is only read.
 
     The same loop (run_steps) runs for real, planned by the same function,
@@ -299,7 +315,7 @@ def preview_statements(
     if on_connect is not None:
         call_on_connect(on_connect, memory, path)
     guard = StatementGuard()
-    steps_run: List[Tuple[Migration, List[str]]] = []
+    steps_run: list[tuple[Migration, list[str]]] = []
 
     def trace(statement: str) -> None:
         if guard.shows(statement) and steps_run:
@@ -328,9 +344,9 @@ def run_step(
     step: Callable,
     schema: Schema,
     plan: Plan,
-    backup: Optional[Path],
-    path: Optional[Path],
-    guard: Optional[StatementGuard] = None,
+    backup: Path | None,
+    path: Path | None,
+    guard: StatementGuard | None = None,
 ) -> bool:
     """Call one up() or down() under the transaction guard, turning a failure into an error that names the migration.
 
@@ -362,17 +378,21 @@ def run_step(
 
 
 def refusal_error(
-    migration: Migration, guard: StatementGuard, plan: Plan, backup: Optional[Path], path: Optional[Path]
+    migration: Migration, guard: StatementGuard, plan: Plan, backup: Path | None, path: Path | None
 ) -> MigrationError:
-    return MigrationError(failure_message(migration, guard.problem(), plan, backup), migration=migration, backup=backup, path=path)
+    return MigrationError(
+        failure_message(migration, guard.problem(), plan, backup), migration=migration, backup=backup, path=path
+    )
 
 
-def closed_error(migration: Migration, plan: Plan, backup: Optional[Path], path: Optional[Path]) -> MigrationError:
+def closed_error(migration: Migration, plan: Plan, backup: Path | None, path: Path | None) -> MigrationError:
     problem = "it closed the database connection, which rolled the batch back; never close schema.db in a migration"
-    return MigrationError(failure_message(migration, problem, plan, backup), migration=migration, backup=backup, path=path)
+    return MigrationError(
+        failure_message(migration, problem, plan, backup), migration=migration, backup=backup, path=path
+    )
 
 
-def failure_message(migration: Migration, problem: str, plan: Plan, backup: Optional[Path]) -> str:
+def failure_message(migration: Migration, problem: str, plan: Plan, backup: Path | None) -> str:
     state = f"the database is still at {plan.current}" if plan.current else "the database is still empty of migrations"
     message = f"Migration {migration.label} failed: {problem}. Nothing was changed; {state}."
     if backup is not None:
@@ -380,21 +400,23 @@ def failure_message(migration: Migration, problem: str, plan: Plan, backup: Opti
     return message
 
 
-def backup_before(path: Optional[Path], label: str, keep_alive: Optional[Callable[[], None]] = None) -> Optional[Path]:
+def backup_before(path: Path | None, label: str, keep_alive: Callable[[], None] | None = None) -> Path | None:
     if path is None:
         return None
     report = (lambda copied, total: keep_alive()) if keep_alive is not None else None
     return backup_database(path, label=f"before-{label}", on_progress=report)
 
 
-def has_user_tables(db: "peewee.SqliteDatabase") -> bool:
+def has_user_tables(db: peewee.SqliteDatabase) -> bool:
     return (
-        db.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1").fetchone()
+        db.execute_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
+        ).fetchone()
         is not None
     )
 
 
-def missing_model_tables(db: "peewee.SqliteDatabase", models: Sequence[type]) -> List[type]:
+def missing_model_tables(db: peewee.SqliteDatabase, models: Sequence[type]) -> list[type]:
     """The models whose table does not exist yet."""
     if not models:
         return []
@@ -402,13 +424,13 @@ def missing_model_tables(db: "peewee.SqliteDatabase", models: Sequence[type]) ->
     return [model for model in models if model._meta.table_name not in tables]  # type: ignore[attr-defined]
 
 
-def fk_violations(db_or_connection) -> List[Tuple[str, Optional[int], str]]:
-    """Every foreign-key violation as (child table, child rowid, parent table); rowid is None in WITHOUT ROWID tables."""
+def fk_violations(db_or_connection) -> list[tuple[str, int | None, str]]:
+    """Every foreign-key violation as (child table, child rowid, parent table); rowid None in WITHOUT ROWID tables."""
     execute = getattr(db_or_connection, "execute_sql", None) or db_or_connection.execute
     return [(row[0], row[1], row[2]) for row in execute("PRAGMA foreign_key_check").fetchall()]
 
 
-def committed_fk_violations(path: Path) -> List[Tuple[str, Optional[int], str]]:
+def committed_fk_violations(path: Path) -> list[tuple[str, int | None, str]]:
     """Violations in the committed file, read through a second connection.
 
     In WAL mode that connection sees the file as it was before this
@@ -421,7 +443,7 @@ def committed_fk_violations(path: Path) -> List[Tuple[str, Optional[int], str]]:
         connection.close()
 
 
-def read_table_roots(db: "peewee.SqliteDatabase") -> Dict[str, int]:
+def read_table_roots(db: peewee.SqliteDatabase) -> dict[str, int]:
     """Each table's name (lower case: SQLite names are case-insensitive) and root page."""
     rows = db.execute_sql("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").fetchall()
     return {name.lower(): rootpage for name, rootpage in rows}
@@ -438,13 +460,13 @@ class TableOrigins:
     one appeared, the new one is taken to be the old one.
     """
 
-    def __init__(self, roots: Dict[str, int]) -> None:
+    def __init__(self, roots: dict[str, int]) -> None:
         self.roots = roots
         self.origin = {name: name for name in roots}
 
-    def follow(self, roots: Dict[str, int]) -> None:
+    def follow(self, roots: dict[str, int]) -> None:
         by_root = {root: name for name, root in self.roots.items()}
-        origin: Dict[str, str] = {}
+        origin: dict[str, str] = {}
         for name, root in roots.items():
             before = by_root.get(root)
             if name in self.origin and self.roots[name] == root:
@@ -459,20 +481,20 @@ class TableOrigins:
             origin[appeared[0]] = self.origin[vanished[0]]  # renamed and rebuilt in one step
         self.roots, self.origin = roots, origin
 
-    def key(self, table: str, rowid: Optional[int]) -> Tuple[Optional[str], Optional[int]]:
+    def key(self, table: str, rowid: int | None) -> tuple[str | None, int | None]:
         """What identifies a violating row across the batch: its table's origin and its rowid."""
         name = table.lower()
         return (self.origin.get(name, "new:" + name), rowid)
 
 
 def check_foreign_keys(
-    db: "peewee.SqliteDatabase",
-    path: Optional[Path],
-    before: Optional[List[Tuple[str, Optional[int], str]]],
+    db: peewee.SqliteDatabase,
+    path: Path | None,
+    before: list[tuple[str, int | None, str]] | None,
     origins: TableOrigins,
     last: Migration,
     plan: Plan,
-    backup: Optional[Path],
+    backup: Path | None,
 ) -> None:
     """Refuse to commit a batch that adds foreign-key violations.
 
@@ -487,7 +509,7 @@ def check_foreign_keys(
     if before is None:
         before = committed_fk_violations(path) if path is not None else []
     tolerated = Counter((table.lower(), rowid) for table, rowid, _ in before)
-    added: Dict[Tuple[str, str], List[Optional[int]]] = {}
+    added: dict[tuple[str, str], list[int | None]] = {}
     for table, rowid, parent in after:
         key = origins.key(table, rowid)
         if tolerated[key] > 0:
@@ -513,7 +535,7 @@ def check_foreign_keys(
     )
 
 
-def describe_rowids(rowids: Sequence[Optional[int]]) -> str:
+def describe_rowids(rowids: Sequence[int | None]) -> str:
     known = sorted(rowid for rowid in rowids if rowid is not None)
     if not known:
         return ""

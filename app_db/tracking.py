@@ -10,8 +10,6 @@ import datetime
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds
 if TYPE_CHECKING:
-    from typing import Dict, Optional
-
     import peewee
 
     from .discovery import KnownMigration
@@ -41,7 +39,9 @@ class AppliedMigration:
 
     __slots__ = ("_applied_at", "checksum", "duration", "file", "id", "name")
 
-    def __init__(self, id: str, name: str, file: Optional[str], checksum: Optional[str], applied_at: str, duration: float) -> None:
+    def __init__(
+        self, id: str, name: str, file: str | None, checksum: str | None, applied_at: str, duration: float
+    ) -> None:
         self.id = id
         self.name = name
         self.file = file
@@ -57,7 +57,7 @@ class AppliedMigration:
         return datetime.datetime.fromisoformat(self._applied_at)
 
 
-def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
+def read_applied(db: peewee.SqliteDatabase) -> dict[str, AppliedMigration]:
     """Every recorded migration by id; empty when the table does not exist yet. Only reads.
 
     A damaged table (a missing column, a NOT NULL column app_db does not
@@ -65,9 +65,7 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
     recorded twice) raises TrackingTableError naming the file and the row,
     before anything is written.
     """
-    cursor = db.execute_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
-    )
+    cursor = db.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
     if cursor.fetchone() is None:
         return {}
     check_columns(db)
@@ -77,17 +75,26 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
         if "rowid" not in str(exc):
             raise
         rows = db.execute_sql(f"SELECT NULL, {', '.join(COLUMNS)} FROM {TABLE}").fetchall()
-    applied: Dict[str, AppliedMigration] = {}
+    applied: dict[str, AppliedMigration] = {}
     for position, (rowid, migration_id, name, file, checksum, applied_at, duration) in enumerate(rows, start=1):
         row = f"row {rowid}" if rowid is not None else f"row {position}"
         if not isinstance(migration_id, str) or not migration_id:
             raise damaged(db, f"{row} has id {migration_id!r}, not a migration id", rowid, "id")
         row = f"{row} (id {migration_id!r})"
         if migration_id in applied:
-            raise damaged(db, f"{row} records a migration that an earlier row already records (delete one of the two)", rowid, "id")
+            raise damaged(
+                db,
+                f"{row} records a migration that an earlier row already records (delete one of the two)",
+                rowid,
+                "id",
+            )
         if not is_timestamp(applied_at):
-            raise damaged(db, f"{row} has applied_at {applied_at!r}, not a date and time like "
-                              "'2024-06-01T09:00:00.000000+00:00'", rowid, "applied_at")
+            raise damaged(
+                db,
+                f"{row} has applied_at {applied_at!r}, not a date and time like '2024-06-01T09:00:00.000000+00:00'",
+                rowid,
+                "applied_at",
+            )
         if duration is not None and not isinstance(duration, (int, float)):
             raise damaged(db, f"{row} has duration {duration!r}, not a number of seconds", rowid, "duration")
         applied[migration_id] = AppliedMigration(
@@ -96,17 +103,17 @@ def read_applied(db: "peewee.SqliteDatabase") -> Dict[str, AppliedMigration]:
     return applied
 
 
-def read_recorded_files(db: "peewee.SqliteDatabase") -> "list[tuple[str, Optional[str]]]":
+def read_recorded_files(db: peewee.SqliteDatabase) -> list[tuple[str, str | None]]:
     """(id, file name) of every recorded migration; the table must exist. Only reads."""
     try:
-        rows: "list[tuple[str, Optional[str]]]" = db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
+        rows: list[tuple[str, str | None]] = db.execute_sql(f"SELECT id, file FROM {TABLE}").fetchall()
         return rows
     except Exception:
         check_columns(db)  # a missing column is named; anything else is SQLite's to explain
         raise
 
 
-def check_columns(db: "peewee.SqliteDatabase") -> None:
+def check_columns(db: peewee.SqliteDatabase) -> None:
     """TrackingTableError unless the table has app_db's columns and no other column a new record would fail on."""
     info = db.execute_sql(f"PRAGMA table_info({TABLE})").fetchall()
     names = {row[1].lower() for row in info}
@@ -134,11 +141,11 @@ def is_timestamp(value: object) -> bool:
     return True
 
 
-def as_text(value: object) -> Optional[str]:
+def as_text(value: object) -> str | None:
     return value if value is None or isinstance(value, str) else str(value)
 
 
-def damaged(db: "peewee.SqliteDatabase", problem: str, rowid: Optional[int], column: str) -> Exception:
+def damaged(db: peewee.SqliteDatabase, problem: str, rowid: int | None, column: str) -> Exception:
     """The TrackingTableError for ``problem``, naming the file and saying what to do."""
     import os
 
@@ -148,7 +155,9 @@ def damaged(db: "peewee.SqliteDatabase", problem: str, rowid: Optional[int], col
     path = next((row[2] for row in listed if row[1] == "main" and row[2]), None)
     where = path or "the in-memory database"
     backups = os.path.join(os.path.dirname(path), "backups") if path else None
-    restore = f" or restore a backup from {backups} (`app-db restore FILE`)" if backups and os.path.isdir(backups) else ""
+    restore = (
+        f" or restore a backup from {backups} (`app-db restore FILE`)" if backups and os.path.isdir(backups) else ""
+    )
     fix = (
         f"Fix that row with the sqlite3 shell (e.g. UPDATE {TABLE} SET {column} = ... WHERE rowid = {rowid})"
         if rowid is not None
@@ -163,16 +172,16 @@ def damaged(db: "peewee.SqliteDatabase", problem: str, rowid: Optional[int], col
     )
 
 
-def table_names(db: "peewee.SqliteDatabase") -> "set[str]":
+def table_names(db: peewee.SqliteDatabase) -> set[str]:
     """The names of the file's tables."""
     return {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def ensure_table(db: "peewee.SqliteDatabase") -> None:
+def ensure_table(db: peewee.SqliteDatabase) -> None:
     db.execute_sql(CREATE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
-def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", duration: float) -> None:
+def record_applied(db: peewee.SqliteDatabase, migration: KnownMigration, duration: float) -> None:
     db.execute_sql(
         f"INSERT INTO {TABLE} (id, name, file, checksum, applied_at, duration) VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -186,6 +195,5 @@ def record_applied(db: "peewee.SqliteDatabase", migration: "KnownMigration", dur
     )
 
 
-def delete_record(db: "peewee.SqliteDatabase", migration_id: str) -> None:
+def delete_record(db: peewee.SqliteDatabase, migration_id: str) -> None:
     db.execute_sql(f"DELETE FROM {TABLE} WHERE id = ?", (migration_id,))
-

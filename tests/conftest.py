@@ -7,8 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
 
@@ -75,14 +75,14 @@ class Project:
     def connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path)
 
-    def rows(self, sql: str, params=()) -> List[tuple]:
+    def rows(self, sql: str, params=()) -> list[tuple]:
         connection = self.connect()
         try:
             return connection.execute(sql, params).fetchall()
         finally:
             connection.close()
 
-    def dump(self) -> List[str]:
+    def dump(self) -> list[str]:
         """Schema and rows, in a stable order: equal dumps mean an equal database."""
         connection = self.connect()
         try:
@@ -90,7 +90,7 @@ class Project:
         finally:
             connection.close()
 
-    def applied(self) -> List[str]:
+    def applied(self) -> list[str]:
         try:
             return [row[0] for row in self.rows("SELECT id FROM app_db_migrations ORDER BY id")]
         except sqlite3.OperationalError:
@@ -108,7 +108,7 @@ def platform_lacks(marker: str) -> str:
     return ""
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip, with the marker's reason, each test the platform cannot run: by marker, never by a call at import."""
     for item in items:
         for name in ("posix_only", "needs_root"):

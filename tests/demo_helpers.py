@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASE_2 = "20240602_130000_add_user_preferences"  # the last migration the older user's app had
 
 # Notes as release 2 stored them: no title column, the first line was the title.
-OLD_NOTES: List[Dict] = [
+OLD_NOTES: list[dict] = [
     {"id": 1, "body": "Groceries\nmilk\neggs\nbread", "tags": ["home", "shopping"]},
     {"id": 2, "body": "Release plan\nShip 0.2 on Friday.\n\n- splash\n- migrations", "tags": ["work"]},
     {"id": 3, "body": "  Padded first line  \nthe rest", "tags": []},
@@ -30,7 +29,7 @@ OLD_NOTES: List[Dict] = [
     {"id": 9, "body": "\nfirst line was empty", "tags": []},
 ]
 OLD_PREFERENCES = {"user_id": "local", "theme": "dark"}
-SCREENSHOT_NOTES: List[Dict] = [
+SCREENSHOT_NOTES: list[dict] = [
     {"id": 1, "body": "Groceries\nmilk, eggs, bread\nsomething for the weekend", "tags": ["home", "shopping"]},
     {"id": 2, "body": "Book ideas\nA desktop app that never loses a note, even across upgrades.", "tags": ["ideas"]},
     {"id": 3, "body": "Dentist\nTuesday 9:30, bring the insurance card.", "tags": ["home"]},
@@ -39,13 +38,13 @@ SCREENSHOT_NOTES: List[Dict] = [
 ]
 
 
-def expected_after_upgrade(body: str) -> Tuple[str, str]:
+def expected_after_upgrade(body: str) -> tuple[str, str]:
     """(title, body) that migration 006 must make of a release-2 body."""
     first, _newline, rest = body.partition("\n")
     return first.strip(), rest
 
 
-def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, theme: str = "dark") -> None:
+def build_release_2_database(path: Path, notes: list[dict] | None = None, theme: str = "dark") -> None:
     """A database as an older user has it: the first two migrations, with their rows in it."""
     from demo_app.db import notes_database
 
@@ -55,12 +54,12 @@ def build_release_2_database(path: Path, notes: Optional[List[Dict]] = None, the
     insert_release_2_rows(path, notes, theme)
 
 
-def insert_release_2_rows(path: Path, notes: Optional[List[Dict]] = None, theme: str = "dark") -> None:
+def insert_release_2_rows(path: Path, notes: list[dict] | None = None, theme: str = "dark") -> None:
     """The notes, tags and preferences a user of release 2 has, into a file at release 2."""
     connection = sqlite3.connect(path)
     try:
         with connection:
-            tag_ids: Dict[str, int] = {}
+            tag_ids: dict[str, int] = {}
             for number, note in enumerate(OLD_NOTES if notes is None else notes):
                 stamp = f"2024-06-{10 + number:02d} 09:30:00"
                 connection.execute(
@@ -84,7 +83,7 @@ def insert_release_2_rows(path: Path, notes: Optional[List[Dict]] = None, theme:
 LARGE_TOPICS = ("garden", "invoices", "holiday", "recipes", "meeting", "books", "bicycle", "taxes")
 
 
-def build_large_notebook(path: Path, count: int, release: Optional[str] = None, theme: str = "light") -> None:
+def build_large_notebook(path: Path, count: int, release: str | None = None, theme: str = "light") -> None:
     """A file holding ``count`` notes, written in bulk by SQLite itself; every tenth note is tagged.
 
     ``release=None``: the current schema, note i titled "Note i about <topic>"
@@ -152,7 +151,7 @@ def build_newer_version_database(path: Path, workspace: Path) -> None:
     newer_app.close()
 
 
-def rows(path: Path, sql: str, params: tuple = ()) -> List[tuple]:
+def rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
     connection = sqlite3.connect(path)
     try:
         return connection.execute(sql, params).fetchall()
@@ -160,8 +159,8 @@ def rows(path: Path, sql: str, params: tuple = ()) -> List[tuple]:
         connection.close()
 
 
-def tags_by_note(path: Path) -> Dict[int, List[str]]:
-    found: Dict[int, List[str]] = {}
+def tags_by_note(path: Path) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
     for note_id, name in rows(
         path, "SELECT note_tag.note_id, tag.name FROM note_tag JOIN tag ON tag.id = note_tag.tag_id ORDER BY tag.name"
     ):
@@ -189,7 +188,7 @@ class VirtualDisplay:
             self.process.wait()
 
 
-def start_virtual_display(width: int = 1280, height: int = 800) -> Tuple[Optional[VirtualDisplay], str]:
+def start_virtual_display(width: int = 1280, height: int = 800) -> tuple[VirtualDisplay | None, str]:
     """(display, "") or (None, why it could not start)."""
     executable = shutil.which("Xvfb")
     if executable is None:

@@ -12,8 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ class BuildFailed(Exception):
     """A packager's command failed; the message holds its output."""
 
 
-def stage_app(target: Path, migrations: Optional[Sequence[str]] = None) -> Path:
+def stage_app(target: Path, migrations: Sequence[str] | None = None) -> Path:
     """A copy of app_db and the demo laid out as an app is, with the demo's migrations (or only ``migrations``)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "app_db", target / "app_db", ignore=ignore)
@@ -104,7 +104,7 @@ def run_commands(commands: Sequence[str], cwd: Path, timeout: float = 600) -> No
 class BuiltApp:
     """A built demo: the command that starts it and the environment it needs."""
 
-    def __init__(self, kind: str, command: List[str], pythonpath: Optional[str] = None, folder: Optional[Path] = None) -> None:
+    def __init__(self, kind: str, command: list[str], pythonpath: str | None = None, folder: Path | None = None) -> None:
         self.kind = kind
         self.command = command
         self.folder = folder  # where the packager ran (its build/ and dist/)
@@ -116,7 +116,7 @@ class BuiltApp:
         return subprocess.run([*self.command, *args], capture_output=True, text=True, env=self.env, timeout=timeout)
 
 
-def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None) -> BuiltApp:
+def build(kind: str, workspace: Path, migrations: Sequence[str] | None = None) -> BuiltApp:
     """Build the demo with ``kind`` in ``workspace`` (with only ``migrations``, as an older release)."""
     source = stage_app(workspace / "app", migrations)
     commands = {
@@ -140,7 +140,7 @@ def build(kind: str, workspace: Path, migrations: Optional[Sequence[str]] = None
     return BuiltApp(kind, [str(source / product)], folder=source)
 
 
-def packagers_missing() -> List[str]:
+def packagers_missing() -> list[str]:
     """The packagers this machine lacks (`pip install -e ".[packaging]"` brings them)."""
     missing = []
     for module in ("PyInstaller", "cx_Freeze", "nuitka"):

@@ -21,8 +21,9 @@ it on the file before and after a migration and compare.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple
+from typing import NamedTuple
 
 
 def sort_key(title):
@@ -439,11 +440,11 @@ class RealWorldSchema(NamedTuple):
     ddl: str
     fill: Callable[[sqlite3.Connection], None]
     exercise: Callable[[sqlite3.Connection], None]
-    fts: List[str]  # full-text tables: checked with their 'integrity-check' command
-    searches: List[str]  # queries whose results must not change
+    fts: list[str]  # full-text tables: checked with their 'integrity-check' command
+    searches: list[str]  # queries whose results must not change
 
 
-SCHEMAS: Dict[str, RealWorldSchema] = {
+SCHEMAS: dict[str, RealWorldSchema] = {
     schema.name: schema
     for schema in (
         RealWorldSchema("library", LIBRARY, fill_library, exercise_library, [], [

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import List, NamedTuple, Tuple
+from typing import NamedTuple
 
 import pytest
 
@@ -24,11 +24,11 @@ needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace
 
 class Call(NamedTuple):
     name: str  # fsync, rename, unlink, link, mkdir (the *at variants folded in)
-    paths: Tuple[str, ...]  # the paths it names (for fsync: the file or folder synced)
+    paths: tuple[str, ...]  # the paths it names (for fsync: the file or folder synced)
     ok: bool
 
 
-def trace(code: str, tmp_path: Path) -> List[Call]:
+def trace(code: str, tmp_path: Path) -> list[Call]:
     """Run ``code`` in a new interpreter under strace; its calls, ending at ``mark()`` (which ``code`` may call)."""
     log = tmp_path / "strace.log"
     preamble = f"import os\ndef mark():\n    try:\n        os.unlink({MARKER!r})\n    except OSError:\n        pass\n"
@@ -52,7 +52,7 @@ def trace(code: str, tmp_path: Path) -> List[Call]:
     return calls
 
 
-def index(calls: List[Call], name: str, path_end: str, start: int = 0) -> int:
+def index(calls: list[Call], name: str, path_end: str, start: int = 0) -> int:
     """Where the first ``name`` call at or after ``start`` naming a path that ends with ``path_end`` is (-1: none)."""
     for position in range(start, len(calls)):
         call = calls[position]

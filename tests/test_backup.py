@@ -8,10 +8,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from syscall_trace import index, needs_strace, trace
 
 from app_db import DatabaseCorruptError, SchemaTooNewError
 from app_db.backup import backup_database, list_backups
-from syscall_trace import index, needs_strace, trace
 
 
 def initial(project):
@@ -225,7 +225,9 @@ def test_backups_named_in_another_case_or_in_nfd_are_pruned_as_one_set(tmp_path)
     path = make_database(tmp_path / "Crème.sqlite3")  # NFC, as typed
     folder = tmp_path / "backups"
     folder.mkdir()
-    nfd = lambda text: unicodedata.normalize("NFD", text)  # how HFS+ lists a name
+    def nfd(text):
+        return unicodedata.normalize("NFD", text)  # how HFS+ lists a name
+
     spellings = [nfd("Crème"), "CRÈME", nfd("crème"), "Crème", nfd("CRÈME"), "crème"]
     olds = []
     for number, stem in enumerate(spellings):

@@ -9,18 +9,19 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
+
 from demo_helpers import (
+    LARGE_TOPICS,
     OLD_NOTES,
     RELEASE_2,
     build_large_notebook,
     build_newer_version_database,
     build_release_2_database,
     expected_after_upgrade,
-    LARGE_TOPICS,
     rows,
     start_virtual_display,
 )
@@ -53,7 +54,7 @@ def display() -> Iterator[str]:
 
 
 @pytest.fixture
-def app(display: str) -> Iterator["App"]:
+def app(display: str) -> Iterator[App]:
     runner = App()
     yield runner
     runner.quit()
@@ -65,8 +66,8 @@ class App:
     def __init__(self) -> None:
         self.root = None
         self.launch = None
-        self.opened_folders: List[Path] = []
-        self.splash_seen: List[tuple] = []
+        self.opened_folders: list[Path] = []
+        self.splash_seen: list[tuple] = []
 
     def start(self, path: Path) -> GuiLaunch:
         self.quit()
@@ -86,7 +87,7 @@ class App:
         self.root.update()
         return self.launch
 
-    def toplevel_titles(self) -> List[str]:
+    def toplevel_titles(self) -> list[str]:
         return [child.title() for child in self.root.winfo_children() if isinstance(child, tk.Toplevel)]
 
     def quit(self) -> None:
@@ -100,7 +101,7 @@ class App:
         self.root = self.launch = None
 
 
-def listed(window) -> List[str]:
+def listed(window) -> list[str]:
     return list(window.note_list.get(0, "end"))
 
 
@@ -380,8 +381,8 @@ def test_the_splash_handles_events_inside_a_long_data_migration(
     root = tk.Tk(className="AppDbNotes")
     root.withdraw()
     app.root = root
-    seen_by_event: List[float] = []
-    still_working: List[str] = []
+    seen_by_event: list[float] = []
+    still_working: list[str] = []
 
     def on_splash_step(splash) -> None:  # called once the step's text is on screen, before the step runs
         if splash.message_var.get().startswith("Updating your data (4 of 5)"):

@@ -9,6 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from demo_app.__main__ import main
+from demo_app.db import notes_database
+from demo_app.headless import run_headless
+from demo_app.launch import open_notes
+
 from demo_helpers import (
     OLD_NOTES,
     RELEASE_2,
@@ -18,11 +24,6 @@ from demo_helpers import (
     rows,
     tags_by_note,
 )
-
-from demo_app.__main__ import main
-from demo_app.db import notes_database
-from demo_app.headless import run_headless
-from demo_app.launch import open_notes
 
 ALL_IDS = [
     "20240601_090000_initial_schema",

@@ -12,6 +12,7 @@ import peewee
 import pytest
 
 from app_db import ConfigurationError, Database, MigrationDefinitionError, SchemaDriftError
+
 from conftest import REPO
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from app_db import ConfigurationError, Database, DatabaseCorruptError, MigrationError
 from app_db.testing import assert_models_match, assert_reversible
+
 from conftest import REPO, migration_source
 
 # A long-lived app's hand-written schema: a trigger and a view call slugify(),

@@ -20,6 +20,7 @@ import textwrap
 import pytest
 
 from app_db import DatabaseCorruptError
+
 from conftest import REPO
 
 INITIAL = 'schema.create_table("note", {"id": peewee.AutoField(), "body": peewee.TextField()})'

@@ -11,11 +11,23 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
 
 import pytest
+from packaging_builds import (
+    BUILDS,
+    CX_FREEZE,
+    NUITKA,
+    NUITKA_WANTED,
+    PYINSTALLER_ONEDIR,
+    PYINSTALLER_ONEFILE,
+    REPO,
+    ZIPAPP,
+    BuiltApp,
+    build,
+    packagers_missing,
+)
+
 from demo_helpers import OLD_NOTES, RELEASE_2, expected_after_upgrade, insert_release_2_rows, rows
-from packaging_builds import BUILDS, CX_FREEZE, NUITKA, NUITKA_WANTED, PYINSTALLER_ONEDIR, PYINSTALLER_ONEFILE, REPO, ZIPAPP, BuiltApp, build, packagers_missing
 
 pytestmark = pytest.mark.packaging
 
@@ -27,7 +39,7 @@ RELEASE_2_FILES = ["001_initial_schema.py", "002_add_user_preferences.py"]
 def built(tmp_path_factory: pytest.TempPathFactory):
     """build(kind) -> BuiltApp, each kind built once per session."""
     missing = packagers_missing()
-    cache: Dict[str, BuiltApp] = {}
+    cache: dict[str, BuiltApp] = {}
 
     def get(kind: str) -> BuiltApp:
         if kind == "nuitka" and not NUITKA_WANTED:

@@ -23,6 +23,7 @@ import pytest
 from app_db import ConfigurationError, Database, DatabaseNotWritableError
 from app_db.connection import connect_read_only, connect_writable, open_database, read_only_uri
 from app_db.paths import ensure_folder, explain_unusable_path, locate_database
+
 from conftest import REPO, migration_source
 
 SCRIPT = Path(sys.executable).with_name("app-db")

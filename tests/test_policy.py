@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app_db.policy import POLICIES
+
 from conftest import REPO
 
 

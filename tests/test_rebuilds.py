@@ -17,16 +17,14 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import peewee
 import pytest
-
-from app_db import Database, Migration, MigrationError, SchemaOperationError
-from app_db.reflection import sqlite_affinity as affinity
-from app_db.ddl import read_create_table
-
 from real_world_schemas import SCHEMAS, RealWorldSchema, build, register_functions
+
+from app_db import Database, Migration
+from app_db.ddl import read_create_table
+from app_db.reflection import sqlite_affinity as affinity
 
 # A new type of the same affinity for each affinity (so the stored values must come through unchanged).
 SAME_AFFINITY = {"INTEGER": "INT8", "TEXT": "CLOB", "REAL": "FLOAT8", "NUMERIC": "DECIMAL(12, 4)"}
@@ -37,7 +35,7 @@ def typed_field(type_text: str, null: bool) -> peewee.Field:
     return type("Typed", (peewee.Field,), {"field_type": type_text})(null=null)
 
 
-def ordinary_tables(connection: sqlite3.Connection) -> List[str]:
+def ordinary_tables(connection: sqlite3.Connection) -> list[str]:
     """The app's own tables: not virtual, not SQLite's, not an FTS index's shadow tables."""
     virtual = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'")]
     tables = []
@@ -48,7 +46,7 @@ def ordinary_tables(connection: sqlite3.Connection) -> List[str]:
     return tables
 
 
-def rebuild_cases(schema: RealWorldSchema, path: Path) -> List[tuple]:
+def rebuild_cases(schema: RealWorldSchema, path: Path) -> list[tuple]:
     """(operation, table, column, new type or None) for every table: the first column each operation applies to."""
     connection = sqlite3.connect(path)
     cases = []
@@ -85,12 +83,12 @@ def rebuild_cases(schema: RealWorldSchema, path: Path) -> List[tuple]:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Dict[str, Path]:
+def templates(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("real-world")
     return {name: build(schema, folder / f"{name}.sqlite3") for name, schema in SCHEMAS.items()}
 
 
-def _all_cases() -> List[tuple]:
+def _all_cases() -> list[tuple]:
     import tempfile
 
     cases = []
@@ -136,7 +134,7 @@ def snapshot(path: Path, schema: RealWorldSchema) -> dict:
         connection.close()
 
 
-def exercised(path: Path, schema: RealWorldSchema, folder: Path) -> Optional[dict]:
+def exercised(path: Path, schema: RealWorldSchema, folder: Path) -> dict | None:
     """The snapshot after the app's next actions, on a copy of ``path``; None if the app's insert is now refused."""
     copy = folder / f"exercised-{path.name}"
     shutil.copyfile(path, copy)
@@ -160,7 +158,7 @@ def checkpointed_copy(template: Path, folder: Path) -> Path:
     return path
 
 
-def operation_migration(operation: str, table: str, column: str, new_type: Optional[str], nullable: bool) -> Migration:
+def operation_migration(operation: str, table: str, column: str, new_type: str | None, nullable: bool) -> Migration:
     def up(self, schema):
         if operation == "alter_column_type":
             schema.alter_column_type(table, column, typed_field(new_type, null=nullable))
@@ -180,7 +178,7 @@ def run_migration(path: Path, migration: Migration) -> None:
         database.close()
 
 
-def column_span(sql: str, column: str) -> Tuple[int, int]:
+def column_span(sql: str, column: str) -> tuple[int, int]:
     found = read_create_table(sql).column(column)
     return found.name_token.start, found.end
 

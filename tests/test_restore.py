@@ -11,17 +11,15 @@ import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
-from typing import List
 
 import pytest
+from syscall_trace import index, needs_strace, trace
 
-from app_db import DatabaseCorruptError, DatabaseNotWritableError, MigrationError
-from app_db import files, restore
+from app_db import DatabaseCorruptError, DatabaseNotWritableError, MigrationError, files, restore
 from app_db.backup import backup_kind, list_backups, list_damaged
 from app_db.restore import move_damaged_aside
 
 from conftest import REPO, run_python
-from syscall_trace import index, needs_strace, trace
 
 
 def initial(project):
@@ -39,7 +37,7 @@ def write_notes(path: Path, *bodies: str, replace: bool = True) -> None:
         connection.close()
 
 
-def notes(path: Path) -> List[str]:
+def notes(path: Path) -> list[str]:
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return [row[0] for row in connection.execute("SELECT body FROM note ORDER BY id")]
@@ -71,7 +69,7 @@ def saved(project):
     return copy
 
 
-def update_backups(project, count: int) -> List[Path]:
+def update_backups(project, count: int) -> list[Path]:
     """``count`` launches, each adding a migration, so each takes a pre-update backup."""
     made = []
     for number in range(2, 2 + count):
@@ -386,7 +384,7 @@ print("restored", calls[0])
 """
 
 
-def kill_restore_at_every_point(project, saved, old_state) -> List[str]:
+def kill_restore_at_every_point(project, saved, old_state) -> list[str]:
     """Run the restore, killed at its 1st, 2nd, ... file operation or SQLite backup step, each time from the same starting files."""
     folder = project.path.parent
     start = {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.is_file()}
@@ -524,7 +522,7 @@ def blocked(monkeypatch):
     """Make os.replace onto (or from) ``path`` fail with WinError 32 ``times`` times; no real sleeping between retries."""
     monkeypatch.setattr(files.time, "sleep", lambda seconds: None)
 
-    def install(path: Path, times: int = 1000) -> List[tuple]:
+    def install(path: Path, times: int = 1000) -> list[tuple]:
         real, calls = os.replace, []
 
         def replace(source, target, *args, **kwargs):

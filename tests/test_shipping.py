@@ -14,13 +14,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict
 
 import pytest
-from conftest import migration_source
 
 from app_db import ConfigurationError, Database, MigrationDefinitionError, SchemaTooNewError
 from app_db.discovery import MANIFEST_MODULE, checksum_of, identify_migrations, list_migration_files, manifest_text
+
+from conftest import migration_source
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = {
@@ -33,7 +33,7 @@ SOURCES = {
 }
 
 
-def write_sources(folder: Path, sources: Dict[str, str] = SOURCES, package: bool = False) -> Path:
+def write_sources(folder: Path, sources: dict[str, str] = SOURCES, package: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     if package:
         (folder / "__init__.py").write_text("")

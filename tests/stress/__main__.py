@@ -17,8 +17,8 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional
 
 # Windows' rule for open files, enforced here too (app_db/files.py), as in the pytest run.
 os.environ.setdefault("APP_DB_STRICT_FILES", "1")
@@ -28,7 +28,7 @@ from .properties import property_round_trips  # noqa: E402
 from .scenarios import Outcome  # noqa: E402
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.stress", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(scenarios.SCALES), default=None,
                         help="how many runs per scenario (default: $APP_DB_STRESS, else short)")
@@ -41,10 +41,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="app-db-stress-"))
     os.chmod(root, 0o755)  # the not-writable scenario's unprivileged child must reach it
     started = time.perf_counter()
-    outcomes: List[Outcome] = []
+    outcomes: list[Outcome] = []
     try:
         reference = scenarios.build_reference(root / "reference")
-        steps: List[Callable[[], Outcome]] = [
+        steps: list[Callable[[], Outcome]] = [
             lambda: scenarios.kill_at_random_points(reference, runs["kill"]),
             lambda: scenarios.simultaneous_launches(root / "simultaneous", runs["simultaneous"]),
             lambda: scenarios.disk_full(reference, runs["disk_full"]),

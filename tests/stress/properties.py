@@ -14,15 +14,15 @@ original.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 import peewee
 
 from app_db import Database, Migration
 
 # name -> (columns it changes, up, down); each a call on the Schema.
-OPERATIONS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
+OPERATIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "add nullable column": ((), 'schema.add_column("item", "extra", peewee.TextField(null=True))',
                             'schema.drop_column("item", "extra")'),
     "add column with default": ((), 'schema.add_column("item", "rank", peewee.IntegerField(default=7))',
@@ -52,7 +52,7 @@ QUOTINGS = ("{}", '"{}"', "[{}]", "`{}`")
 ITEM_SPELLINGS = ("item", "Item", "ITEM")
 
 
-def item_table_sql(draw) -> Tuple[str, str]:
+def item_table_sql(draw) -> tuple[str, str]:
     """(the table's name as written, its CREATE TABLE) with every choice drawn from ``draw``."""
     from hypothesis import strategies as st
 
@@ -120,9 +120,9 @@ def operation_migration(index: int, name: str) -> Migration:
     return cls()
 
 
-def shape(connection: sqlite3.Connection) -> List[tuple]:
+def shape(connection: sqlite3.Connection) -> list[tuple]:
     """The schema as structure (columns, indexes, foreign keys, triggers, views, sequences), not SQL text."""
-    described: List[tuple] = []
+    described: list[tuple] = []
     objects = connection.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex%' ORDER BY type, name"
     ).fetchall()
@@ -140,12 +140,12 @@ def shape(connection: sqlite3.Connection) -> List[tuple]:
     return described
 
 
-def rows(connection: sqlite3.Connection, columns: Sequence[str], renamed: Dict[str, str]) -> List[tuple]:
+def rows(connection: sqlite3.Connection, columns: Sequence[str], renamed: dict[str, str]) -> list[tuple]:
     selected = ", ".join(f'"{renamed.get(column, column)}"' for column in columns)
     return connection.execute(f"SELECT {selected} FROM item ORDER BY id").fetchall()
 
 
-def check_round_trip(folder: Path, names: Sequence[str], item: Tuple[str, str] = PLAIN_ITEM) -> None:
+def check_round_trip(folder: Path, names: Sequence[str], item: tuple[str, str] = PLAIN_ITEM) -> None:
     """Apply ``names`` (one migration each) in one launch, check, roll all back, check; AssertionError if not.
 
     ``item`` is the item table's name as its DDL writes it and that DDL; the
@@ -176,7 +176,7 @@ def check_round_trip(folder: Path, names: Sequence[str], item: Tuple[str, str] =
     connection.close()
 
     database = Database("PropertyApp", path=path, migrations=migrations, env="development")
-    assert database.rollback(steps=len(names)) == [migration.id for migration in reversed(migrations[1:])]
+    assert database.rollback(steps=len(names)).undone == [migration.id for migration in reversed(migrations[1:])]
     database.close()
     connection = sqlite3.connect(path)
     try:
@@ -204,12 +204,12 @@ def property_round_trips(runs: int, root: Path):
                       "item table whose hand-written DDL is drawn too (keyword case, the four quotings, comments, "
                       "CHECK, UNIQUE, DEFAULT holding JSON): after up, rows in untouched columns unchanged; "
                       "after down, schema and every row as before")
-    tried: List[Tuple[str, ...]] = []
-    tables: List[str] = []
+    tried: list[tuple[str, ...]] = []
+    tables: list[str] = []
 
     @settings(max_examples=runs, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=len(OPERATIONS), unique=True), st.data())
-    def round_trip(names: List[str], data) -> None:
+    def round_trip(names: list[str], data) -> None:
         item = item_table_sql(data.draw)
         tried.append(tuple(names))
         tables.append(item[1])

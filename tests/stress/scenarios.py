@@ -14,22 +14,21 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 NOBODY = 65534
 
 # How many runs each scenario makes at each scale. "short" is what CI runs.
-SCALES: Dict[str, Dict[str, int]] = {
+SCALES: dict[str, dict[str, int]] = {
     "short": {"kill": 20, "simultaneous": 3, "disk_full": 6, "properties": 15},
     "medium": {"kill": 60, "simultaneous": 8, "disk_full": 16, "properties": 60},
     "full": {"kill": 200, "simultaneous": 25, "disk_full": 40, "properties": 200},
@@ -49,11 +48,11 @@ class Outcome:
     runs: int
     checked: str
     survived: int = 0
-    failures: List[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
     notes: str = ""
     seconds: float = 0.0
 
-    def record(self, problems: List[str], label: str) -> None:
+    def record(self, problems: list[str], label: str) -> None:
         if problems:
             self.failures.append(f"{label}: " + "; ".join(problems))
         else:
@@ -63,7 +62,7 @@ class Outcome:
 # Migration sources ---------------------------------------------------------------------------------------
 
 
-def migration_text(migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", log: Optional[Path] = None) -> str:
+def migration_text(migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", log: Path | None = None) -> str:
     """One migration file; with ``log``, up() first appends its id to that file (O_APPEND, outside the database)."""
     body = textwrap.dedent(up).strip()
     if log is not None:
@@ -134,7 +133,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=30)
 
 
-def state_of(path: Path) -> List[str]:
+def state_of(path: Path) -> list[str]:
     """Schema and rows, sorted; the tracking table without its times (they differ run to run)."""
     connection = connect(path)
     try:
@@ -147,7 +146,7 @@ def state_of(path: Path) -> List[str]:
         connection.close()
 
 
-def health_problems(path: Path) -> List[str]:
+def health_problems(path: Path) -> list[str]:
     """integrity_check and foreign_key_check, as problems (empty: healthy)."""
     connection = connect(path)
     try:
@@ -163,7 +162,7 @@ def health_problems(path: Path) -> List[str]:
         connection.close()
 
 
-def backup_problems(database: Path, before: List[str]) -> List[str]:
+def backup_problems(database: Path, before: list[str]) -> list[str]:
     """Every finished backup is a healthy copy of the state before the batch; a .partial is never a backup."""
     folder = database.parent / "backups"
     problems = []
@@ -190,7 +189,7 @@ def parse_report(stdout: str, stderr: str) -> dict:
     return json.loads(lines[-1])
 
 
-def reaches_after(path: Path, migrations: Path, after: List[str]) -> List[str]:
+def reaches_after(path: Path, migrations: Path, after: list[str]) -> list[str]:
     """A normal launch completes and leaves the state after the batch."""
     result = launch(path, migrations)
     if not result.get("ok"):
@@ -210,8 +209,8 @@ class Reference:
     template: Path  # the database before the batch (checkpointed: one file)
     migrations: Path  # 001 and the batch
     initial_only: Path  # 001 alone
-    before: List[str]
-    after: List[str]
+    before: list[str]
+    after: list[str]
     batch_seconds: float
     size: int
 
@@ -271,9 +270,9 @@ def kill_at_random_points(reference: Reference, runs: int, seed: int = 1) -> Out
     rng = random.Random(seed)
     window = reference.batch_seconds * 1.1 + 0.02  # a little past the end: some kills land after COMMIT
     delays = [rng.uniform(0, window) for _ in range(runs)]
-    landed: Dict[str, int] = {}
+    landed: dict[str, int] = {}
 
-    def one(index: int) -> Tuple[List[str], str]:
+    def one(index: int) -> tuple[list[str], str]:
         path = fresh_copy(reference, f"kill-{index}")
         phases = path.parent / "phases.log"
         options = {"path": str(path), "migrations": str(reference.migrations), "phases": str(phases)}
@@ -345,7 +344,7 @@ print(json.dumps({"written": written, "last": n, "retries": retries, "errors": e
 '''
 
 
-def round_migrations(round_number: int) -> List[Tuple[str, str, str]]:
+def round_migrations(round_number: int) -> list[tuple[str, str, str]]:
     """The migrations that appear before round ``round_number`` (1-based), cycling through kinds of change."""
     stamp = f"2024{(round_number // 28) + 7:02d}{(round_number % 28) + 1:02d}"
     kind = round_number % 4
@@ -386,7 +385,7 @@ def simultaneous_launches(root: Path, rounds: int, processes: int = 8) -> Outcom
         "20240601_100000_event", 'schema.create_table("event", {"id": peewee.AutoField(), "n": peewee.IntegerField()})', log=log))
     expected = ["20240601_090000_initial", "20240601_100000_event"]
     stop = root / "stop"
-    writer: Optional[subprocess.Popen] = None
+    writer: subprocess.Popen | None = None
     try:
         for round_number in range(rounds + 1):
             if round_number > 0:
@@ -460,9 +459,9 @@ def disk_full(reference: Reference, runs: int) -> Outcome:
                       "DiskFullError naming the file or success; state before (error) or after (success); "
                       "no half-written backup")
     low, high = 16_000, reference.size * 4  # below 32 KiB even the -shm file cannot be made
-    stages: Dict[str, int] = {}
+    stages: dict[str, int] = {}
 
-    def one(index: int) -> List[str]:
+    def one(index: int) -> list[str]:
         limit = int(low + (high - low) * index / max(runs - 1, 1))
         path = fresh_copy(reference, f"full-{index}")
         phases = path.parent / "phases.log"
@@ -504,7 +503,7 @@ def disk_full(reference: Reference, runs: int) -> Outcome:
 
 def not_writable(reference: Reference) -> Outcome:
     """Each way a user's files can refuse writes, once; the child drops to 'nobody' where root would be let through."""
-    cases: List[Tuple[str, Callable[[Path], Tuple[Path, dict, Callable[[], None]]]]] = []
+    cases: list[tuple[str, Callable[[Path], tuple[Path, dict, Callable[[], None]]]]] = []
 
     def readonly_folder_new_file(folder: Path):
         folder.chmod(0o755)
@@ -548,7 +547,7 @@ def not_writable(reference: Reference) -> Outcome:
     outcome = Outcome("Not writable (child drops to uid 65534; a path under a regular file)", len(cases),
                       "; ".join(name for name, _ in cases) + ": DatabaseNotWritableError/BackupError naming the path, "
                       "file unchanged byte for byte, next launch (writable again) completes")
-    errors: List[str] = []
+    errors: list[str] = []
     for name, prepare in cases:
         folder = reference.root / "runs" / ("ro-" + name.replace(" ", "-").replace(",", ""))
         folder.mkdir(parents=True)
