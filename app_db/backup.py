@@ -72,7 +72,7 @@ def backup_database(
     ``on_progress(copied_pages, total_pages)`` is called during the copy.
     """
     if destination is None:
-        stamp = datetime.datetime.now(datetime.UTC).strftime(STAMP_FORMAT)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)  # noqa: UP017 (tests stub timezone)
         destination = path.parent / BACKUP_FOLDER / f"{path.stem}-{stamp}-{label}{path.suffix or '.sqlite3'}"
     partial = destination.with_name(destination.name + ".partial")
     try:

@@ -59,7 +59,7 @@ SYNC_PRAGMAS = {  # sys.platform -> what makes SQLite's syncs reach the disk the
 }
 
 
-def sync_pragmas() -> tuple:
+def sync_pragmas() -> tuple[tuple[str, object], ...]:
     """The pragmas that make a sync durable on this platform (asked at each connect, not at import)."""
     return SYNC_PRAGMAS.get(sys.platform, ())
 
@@ -91,7 +91,7 @@ def open_database(
         if read_only:
             database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         else:
-            ensure_folder(path)
+            ensure_folder(os.fspath(path))
             database = peewee.SqliteDatabase(
                 os.fspath(path), pragmas=[*PRAGMAS, *sync_pragmas()], timeout=BUSY_TIMEOUT_SECONDS
             )
@@ -273,7 +273,7 @@ def sqlite_error_name(exc: BaseException) -> str:
     and as __context__; look through both.
     """
     seen = set()
-    stack = [exc]
+    stack: list[BaseException | None] = [exc]
     while stack:
         current = stack.pop()
         if current is None or id(current) in seen:
@@ -281,8 +281,8 @@ def sqlite_error_name(exc: BaseException) -> str:
         seen.add(id(current))
         name = getattr(current, "sqlite_errorname", None)
         if name:
-            return name
-        stack.extend([current.__cause__, current.__context__])
+            return str(name)
+        stack.extend((current.__cause__, current.__context__))
         stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
     return ""
 

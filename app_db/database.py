@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from .discovery import KnownMigration, MigrationsSource
     from .policy import Policy
+    from .runner import Session
+    from .tracking import AppliedMigration
 
 __all__ = ["Database", "LaunchReport", "MigrationStatus", "StepPreview"]
 
@@ -171,10 +173,7 @@ class Database:
         self.keep_alive = keep_alive
         self.models = list(models)
         self.lock_timeout = lock_timeout
-        if on_connect is not None and not callable(on_connect):
-            from .errors import ConfigurationError
-
-            raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
+        check_on_connect(on_connect)
         self.on_connect = on_connect  # called with every peewee database opened for this app
         self._path_arg = path
         self._env_arg = env
@@ -227,10 +226,7 @@ class Database:
         the copy opens the file read-only and never creates it (a missing file
         reads as empty), for status, check and previews.
         """
-        if on_connect is not None and not callable(on_connect):
-            from .errors import ConfigurationError
-
-            raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
+        check_on_connect(on_connect)
         copy = Database.__new__(Database)
         copy.__dict__.update(self.__dict__)
         copy._env_arg = env if env is not None else self._env_arg
@@ -286,7 +282,7 @@ class Database:
         from .runner import missing_model_tables
 
         plan = plan or self._plan()  # plan (reads only)
-        plan.raise_if_too_new(self._db_path)
+        plan.raise_if_too_new(self.path)
         if policy.changed == "refuse":
             self._refuse_changed_migrations(plan)
         if plan.pending or missing_model_tables(db, models):
@@ -417,7 +413,7 @@ class Database:
         unknown = sorted(set(recorded) - {entry.id for entry in known})
         Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
         safety = restore_database(
-            as_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
+            absolute_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
         )
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
         return safety
@@ -438,7 +434,7 @@ class Database:
             raise ConfigurationError(f"There is no database at {path} yet, so there is nothing to back up.")
         self._connect()
         target = absolute_path(destination) if destination is not None else None
-        return backup_database(self.path, destination=target)
+        return backup_database(path, destination=target)
 
     # Internals ------------------------------------------------------------------
     def _apply(self, plan: Plan, models: Sequence[type] = (), target: str | None = None) -> LaunchReport:
@@ -460,7 +456,9 @@ class Database:
     def _report(self, current: str | None, **done: object) -> LaunchReport:
         return LaunchReport(path=self._db_path, env=self.env, current=current, **done)  # type: ignore[arg-type]
 
-    def _session(self, direction: str, *, to: str | None = None, count: int | None = 1, models: Sequence[type] = ()):
+    def _session(
+        self, direction: str, *, to: str | None = None, count: int | None = 1, models: Sequence[type] = ()
+    ) -> Session:
         """The loop's session on the connected file, with this Database's callbacks and policy."""
         from .runner import Session
 
@@ -477,7 +475,7 @@ class Database:
             lock_timeout=self.lock_timeout,
         )
 
-    def _known(self, applied: dict, read_all: bool) -> list[KnownMigration]:
+    def _known(self, applied: dict[str, AppliedMigration], read_all: bool) -> list[KnownMigration]:
         source = self._migrations
         if source is None:
             return []
@@ -545,7 +543,7 @@ class Database:
     def check_models(self, models: Sequence[type]) -> None:
         """SchemaDriftError when a model has a column its (existing) table lacks."""
         db = self._connect()
-        missing = []
+        missing: list[tuple[str, str]] = []
         for model in models:
             table = model._meta.table_name  # type: ignore[attr-defined]
             columns = {column.name for column in db.get_columns(table)}
@@ -564,6 +562,14 @@ class Database:
                 missing=missing,
                 path=self._db_path,
             )
+
+
+def check_on_connect(on_connect: object) -> None:
+    """ConfigurationError at once for an ``on_connect`` that cannot be called, not at the first connect."""
+    if on_connect is not None and not callable(on_connect):
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
 
 
 def as_path(value: str | Path | None) -> Path | None:

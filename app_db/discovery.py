@@ -210,7 +210,8 @@ def read_source_from_importer(finder: Any, module: str) -> bytes | None:
         origin = spec.origin or ""
         if origin.endswith(".py") and hasattr(loader, "get_data"):
             try:
-                return loader.get_data(origin)  # the bytes as written, whatever their encoding
+                data: bytes = loader.get_data(origin)  # the bytes as written, whatever their encoding
+                return data
             except OSError:
                 pass
         text = loader.get_source(module) if hasattr(loader, "get_source") else None
@@ -450,7 +451,7 @@ def list_package_modules(package: str) -> list[tuple[str, Any]]:
         raise ConfigurationError(
             f"Cannot import the migrations package {package!r}: {type(exc).__name__}: {exc}."
         ) from exc
-    found = {}
+    found: dict[str, Any] = {}
     for location in locations:
         finder = find_path_finder(location)
         for stem in list_finder_modules(finder, package) if finder is not None else ():

@@ -133,7 +133,7 @@ class Schema:
                 "Rename or alter it in this migration instead of creating it."
             )
         logger.info("Table %s already exists with these columns (created from a model); kept", table)
-        model._schema.create_indexes(safe=True)
+        model._schema.create_indexes(safe=True)  # type: ignore[attr-defined]  # peewee-stubs lack Model._schema
 
     def drop_table(self, table: str) -> None:
         self._run(self._migrator.drop_table(table))
@@ -332,11 +332,11 @@ class Schema:
     def _run(self, operation: Any) -> None:
         operation.run()
 
-    def _model(self, table: str, columns: Mapping[str, peewee.Field]) -> type:
+    def _model(self, table: str, columns: Mapping[str, peewee.Field]) -> type[peewee.Model]:
         import peewee
 
         meta = type("Meta", (), {"database": self.db, "table_name": table})
-        attrs: dict = {"Meta": meta, "__module__": __name__}
+        attrs: dict[str, object] = {"Meta": meta, "__module__": __name__}
         for column, field in columns.items():
             attrs[column] = field.clone() if hasattr(field, "clone") else field
         return type(table, (peewee.Model,), attrs)  # peewee names indexes after the class

@@ -141,7 +141,7 @@ def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, saf
 def read_page_size(path: Path) -> int:
     connection = connect_read_only(path)
     try:
-        return connection.execute("PRAGMA page_size").fetchone()[0]
+        return int(connection.execute("PRAGMA page_size").fetchone()[0])
     finally:
         connection.close()
 
@@ -224,7 +224,7 @@ def move_damaged_aside(path: Path) -> Path:
 
 def aside_name(path: Path) -> Path:
     """``<name>.damaged-<time>`` beside ``path``, with ``-2``, ``-3``... when a file (or -wal) of that name exists."""
-    stamp = datetime.datetime.now(datetime.UTC).strftime(STAMP_FORMAT)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)  # noqa: UP017 (tests stub timezone)
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
     number = 1
     while any(os.path.lexists(f"{aside}{suffix}") for suffix in (*COMPANIONS, "")):

@@ -341,7 +341,7 @@ def preview_statements(
 
 def run_step(
     migration: Migration,
-    step: Callable,
+    step: Callable[[Schema], None],
     schema: Schema,
     plan: Plan,
     backup: Path | None,
@@ -424,7 +424,7 @@ def missing_model_tables(db: peewee.SqliteDatabase, models: Sequence[type]) -> l
     return [model for model in models if model._meta.table_name not in tables]  # type: ignore[attr-defined]
 
 
-def fk_violations(db_or_connection) -> list[tuple[str, int | None, str]]:
+def fk_violations(db_or_connection: peewee.SqliteDatabase | sqlite3.Connection) -> list[tuple[str, int | None, str]]:
     """Every foreign-key violation as (child table, child rowid, parent table); rowid None in WITHOUT ROWID tables."""
     execute = getattr(db_or_connection, "execute_sql", None) or db_or_connection.execute
     return [(row[0], row[1], row[2]) for row in execute("PRAGMA foreign_key_check").fetchall()]
@@ -481,7 +481,7 @@ class TableOrigins:
             origin[appeared[0]] = self.origin[vanished[0]]  # renamed and rebuilt in one step
         self.roots, self.origin = roots, origin
 
-    def key(self, table: str, rowid: int | None) -> tuple[str | None, int | None]:
+    def key(self, table: str, rowid: int | None) -> tuple[str, int | None]:
         """What identifies a violating row across the batch: its table's origin and its rowid."""
         name = table.lower()
         return (self.origin.get(name, "new:" + name), rowid)

@@ -8,5 +8,5 @@ import os
 __all__ = ["get_hook_dirs"]
 
 
-def get_hook_dirs() -> list:
+def get_hook_dirs() -> list[str]:
     return [os.path.dirname(__file__)]

@@ -9,7 +9,7 @@ The app's own migrations are named only as a string (``migrations="myapp.migrati
 so no hook can see them: include them with ``--collect-submodules myapp.migrations``.
 """
 
-from PyInstaller.utils.hooks import collect_submodules
+from PyInstaller.utils.hooks import collect_submodules  # type: ignore[import-untyped]
 
 hiddenimports = collect_submodules(
     "app_db", filter=lambda name: name != "app_db.testing" and not name.startswith("app_db._pyinstaller")
