@@ -327,7 +327,7 @@ class Database:
         plan = self._plan()
         for step in plan.steps("down", to, steps, self.path):
             step.entry.load()  # import and check every file before the first write
-        result = run_steps(self._session("down", to=to, count=steps), plan.known)
+        result = run_steps(self._session(self.policy, "down", to=to, count=steps), plan.known)
         return self._report(result.current, undone=result.applied, backup=result.backup)
 
     def stamp(self, to: str) -> LaunchReport:
@@ -450,14 +450,26 @@ class Database:
         for finding in plan.findings(self.path, to_run):
             if finding.kind in told:
                 logger.warning("%s", finding.message)
-        result = run_steps(self._session("up", to=target, models=models), plan.known)
+        result = run_steps(self._session(policy, "up", to=target, models=models), plan.known)
         return self._report(result.current, applied=result.applied, backup=result.backup)
 
-    def _report(self, current: str | None, **done: object) -> LaunchReport:
-        return LaunchReport(path=self._db_path, env=self.env, current=current, **done)  # type: ignore[arg-type]
+    def _report(
+        self,
+        current: str | None,
+        applied: list[str] | None = None,
+        undone: list[str] | None = None,
+        backup: Path | None = None,
+    ) -> LaunchReport:
+        return LaunchReport(self._db_path, self.env, applied=applied, backup=backup, undone=undone, current=current)
 
     def _session(
-        self, direction: str, *, to: str | None = None, count: int | None = 1, models: Sequence[type] = ()
+        self,
+        policy: Policy,
+        direction: str,
+        *,
+        to: str | None = None,
+        count: int | None = 1,
+        models: Sequence[type] = (),
     ) -> Session:
         """The loop's session on the connected file, with this Database's callbacks and policy."""
         from .runner import Session
@@ -469,7 +481,7 @@ class Database:
             to=to,
             count=count,
             models=models,
-            take_backup=self.policy.backups,
+            take_backup=policy.backups,
             on_progress=self.on_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
