@@ -39,7 +39,7 @@ __all__ = [
     "resolve_source",
 ]
 
-FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
+FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py", re.ASCII)  # ASCII: case is all a file system folds
 # Class-level ``id = "..."`` and ``name = "..."`` lines (compiled by re's cache on first use).
 ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?\r?$"""  # \r: a CRLF checkout
 NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
@@ -358,9 +358,11 @@ def list_migration_files(source: str) -> List[MigrationFile]:
     """
     if os.path.isabs(source):
         manifest = Manifest(None, source)
-        return [
+        files = [
             MigrationFile(name, source, shipped=shipped, manifest=manifest) for name, shipped in list_folder_files(source)
         ]
+        refuse_names_one_file_system_merges(files)
+        return files
     folders = package_folders(source)
     manifest = Manifest(source, None)
     files = [
@@ -376,7 +378,28 @@ def list_migration_files(source: str) -> List[MigrationFile]:
         ]
     if not files:
         raise ConfigurationError(explain_no_migrations(source))
+    refuse_names_one_file_system_merges(files)
     return files
+
+
+def refuse_names_one_file_system_merges(files: Sequence[MigrationFile]) -> None:
+    """MigrationDefinitionError for two files whose names differ only in case, on every platform.
+
+    NTFS and APFS compare names case-insensitively: ``001_Init.py`` and
+    ``001_init.py`` are two migrations on Linux but one file there, so a
+    Windows or macOS user would silently lose one. The names are ASCII
+    (FILE_PATTERN), so case is the only difference those file systems fold.
+    """
+    seen: Dict[str, MigrationFile] = {}
+    for migration_file in files:
+        twin = seen.setdefault(migration_file.name.casefold(), migration_file)
+        if twin is not migration_file:
+            raise MigrationDefinitionError(
+                f"{twin.location} and {migration_file.location} differ only in case: on Windows and macOS they "
+                "are one file, so one migration would silently go missing there. Nothing was changed. Rename one "
+                "(a new number and description), or merge them.",
+                file=migration_file.location,
+            )
 
 
 def list_migration_names(source: str) -> List[str]:
