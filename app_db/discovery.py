@@ -362,6 +362,7 @@ def list_migration_files(source: str) -> List[MigrationFile]:
             MigrationFile(name, source, shipped=shipped, manifest=manifest) for name, shipped in list_folder_files(source)
         ]
         refuse_names_one_file_system_merges(files)
+        refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
         return files
     folders = package_folders(source)
     manifest = Manifest(source, None)
@@ -379,7 +380,28 @@ def list_migration_files(source: str) -> List[MigrationFile]:
     if not files:
         raise ConfigurationError(explain_no_migrations(source))
     refuse_names_one_file_system_merges(files)
+    refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
     return files
+
+
+def refuse_files_the_manifest_lists_but_the_app_lacks(files: Sequence[MigrationFile], manifest: Manifest, source: str) -> None:
+    """ConfigurationError when the manifest names a migration the app does not contain.
+
+    The manifest is written from the source tree before a build, so a file it
+    lists and the build lacks was left out by the packaging (a hidden-imports
+    list not updated, a stale installed copy collected instead of the tree):
+    a launch would otherwise apply the others and report success.
+    """
+    missing = sorted(set(manifest.entries) - {migration_file.name for migration_file in files})
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise ConfigurationError(
+            f"The migrations manifest of {source} lists {len(missing)} migration(s) that this app does not "
+            f"contain: {shown}. Nothing was changed. Either the build left them out ("
+            + explain_how_to_include(None if os.path.isabs(source) else source).rstrip(".")
+            + "; with PyInstaller, check that it collected the package from your source tree, not an older "
+            "installed copy) or they were deleted since the manifest was written (run `app-db manifest`)."
+        )
 
 
 def refuse_names_one_file_system_merges(files: Sequence[MigrationFile]) -> None:
