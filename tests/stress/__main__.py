@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from . import scenarios
+from .power_cut import power_cuts
 from .properties import property_round_trips
 from .scenarios import Outcome
 
@@ -49,6 +50,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             lambda: scenarios.bad_migration_files(reference),
             lambda: scenarios.unusual_files(reference),
             lambda: property_round_trips(runs["properties"], root / "properties"),
+            lambda: power_cuts(root / "power-cut", runs["power_cut_samples"], runs["power_cut_states"])[0],
         ]
         for step in steps:
             step_started = time.perf_counter()
