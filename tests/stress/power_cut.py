@@ -270,35 +270,45 @@ class History:
         """(crash point, description, chosen changes per node) for every state the model allows that we check."""
         for point in self.crash_points():
             durable: Dict[int, List[int]] = {}
-            variants: Dict[int, List[List[int]]] = {}
-            for node_index, node in enumerate(self.nodes):
-                done, waiting = self.pending(node_index, point)
-                durable[node_index] = done
-                if not waiting:
-                    continue
-                if node.kind == "file":
-                    cuts = sorted({0, len(waiting)} | {round(len(waiting) * k / (samples + 1)) for k in range(1, samples + 1)})
-                    options = [waiting[:cut] for cut in cuts]
-                else:
-                    options = [waiting[:cut] for cut in range(len(waiting) + 1)]
-                    options += [[change] for change in waiting]
-                    options += [[c for c in waiting if c != change] for change in waiting]
-                unique: List[List[int]] = []
-                for option in options:
-                    if option not in unique:
-                        unique.append(option)
-                variants[node_index] = unique
-            everything = {n: durable[n] + self.pending(n, point)[1] for n in durable}
+            waiting: Dict[int, List[int]] = {}
+            for node_index in range(len(self.nodes)):
+                durable[node_index], waiting[node_index] = self.pending(node_index, point)
             nothing = dict(durable)
+            everything = {node: durable[node] + waiting[node] for node in durable}
             yield point, "nothing unsynced reached the disk", nothing
             yield point, "everything reached the disk", everything
-            for node_index, options in variants.items():
+            for node_index, changes in waiting.items():
+                if not changes:
+                    continue
                 name = self.name_of(node_index, point)
-                for option in options:
-                    for base, base_name in ((nothing, "nothing else"), (everything, "everything else")):
+                for option, what in self.variants(node_index, changes, samples, point):
+                    for base, others in ((nothing, "nothing else"), (everything, "everything else")):
+                        if option == base[node_index][len(durable[node_index]):]:
+                            continue  # the base itself, already counted
                         chosen = dict(base)
                         chosen[node_index] = durable[node_index] + option
-                        yield point, f"{name}: {len(option)} of its unsynced changes, {base_name}", chosen
+                        yield point, f"{name}: {what} of its unsynced changes, {others}", chosen
+
+    def variants(self, node: int, changes: List[int], samples: int, point: int) -> List[Tuple[List[int], str]]:
+        """The subsets of a node's unsynced ``changes`` that may have reached the disk, each with words for it.
+
+        A file's writes arrive in order: sampled prefixes. A folder's entry
+        changes in any order: each prefix, each one alone, all but each one.
+        """
+        count = len(changes)
+        if self.nodes[node].kind == "file":
+            cuts = sorted({0, count} | {round(count * k / (samples + 1)) for k in range(1, samples + 1)})
+            options = [(changes[:cut], f"the first {cut} of {count}") for cut in cuts]
+        else:
+            options = [(changes[:cut], f"the first {cut} of {count}") for cut in range(count + 1)]
+            options += [([change], f"only {self.describe(change)[len('after '):]}") for change in changes]
+            options += [([c for c in changes if c != change], f"all but {self.describe(change)[len('after '):]}")
+                        for change in changes]
+        unique: List[Tuple[List[int], str]] = []
+        for option, what in options:
+            if option not in [known for known, _ in unique]:
+                unique.append((option, what))
+        return unique
 
     def describe(self, point: int) -> str:
         """The crash point in words: "after rename backups/x.partial -> backups/x"."""
@@ -394,7 +404,7 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
         folder, name = resolve(path)
         return entries[folder].get(name)
 
-    def absolute(dirfd_text: Optional[str], path: bytes, pid: int) -> str:
+    def absolute(dirfd_text: Optional[str], path: bytes) -> str:
         text = os.fsdecode(path)
         if not text.startswith("/"):
             if dirfd_text is None:
@@ -440,7 +450,7 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
         name, args = call.name, call.args
         if name in ("openat", "open", "creat"):
             dirfd = args[0] if name == "openat" else None
-            path = absolute(dirfd, string_argument(args[1 if name == "openat" else 0]), call.pid)
+            path = absolute(dirfd, string_argument(args[1 if name == "openat" else 0]))
             if path == marker:
                 add("marker", history.root_node, (), call)
                 continue
@@ -483,7 +493,11 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
             if node_of_fd(call, args[0]) is not None:
                 positions[key] = call.result
         elif name in ("ftruncate", "truncate"):
-            node = node_of_fd(call, args[0]) if name == "ftruncate" else lookup(absolute(None, string_argument(args[0]), call.pid)) if inside(absolute(None, string_argument(args[0]), call.pid)) else None
+            if name == "ftruncate":
+                node = node_of_fd(call, args[0])
+            else:
+                path = absolute(None, string_argument(args[0]))
+                node = lookup(path) if inside(path) else None
             if node is None:
                 continue
             size = int(args[1], 0)
@@ -509,10 +523,10 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
             add("syncall", history.root_node, (), call)
         elif name in ("rename", "renameat", "renameat2"):
             if name == "rename":
-                old, new = (absolute(None, string_argument(a), call.pid) for a in args[:2])
+                old, new = (absolute(None, string_argument(a)) for a in args[:2])
             else:
-                old = absolute(args[0], string_argument(args[1]), call.pid)
-                new = absolute(args[2], string_argument(args[3]), call.pid)
+                old = absolute(args[0], string_argument(args[1]))
+                new = absolute(args[2], string_argument(args[3]))
                 if name == "renameat2" and args[4] not in ("0",):
                     raise TraceError(f"line {call.line}: renameat2 flags {args[4]} are not modelled")
             if not inside(old) and not inside(new):
@@ -525,11 +539,11 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
             entries[folder][entry] = node
             add("rename", folder, (source_folder, source_name, folder, entry, node), call)
         elif name in ("unlink", "unlinkat", "rmdir"):
-            path = absolute(args[0] if name == "unlinkat" else None, string_argument(args[1 if name == "unlinkat" else 0]), call.pid)
+            path = absolute(args[0] if name == "unlinkat" else None, string_argument(args[1 if name == "unlinkat" else 0]))
             if inside(path):
                 unlink(call, path)
         elif name in ("mkdir", "mkdirat"):
-            path = absolute(args[0] if name == "mkdirat" else None, string_argument(args[1 if name == "mkdirat" else 0]), call.pid)
+            path = absolute(args[0] if name == "mkdirat" else None, string_argument(args[1 if name == "mkdirat" else 0]))
             if inside(path):
                 folder, entry = resolve(path)
                 node = len(history.nodes)
@@ -538,9 +552,19 @@ def replay(calls: Sequence[Call], root: str, before: Dict[str, Optional[bytes]],
                 entries[folder][entry] = node
                 add("link", folder, (folder, entry, node), call)
         elif name in ("link", "linkat"):
-            paths = [args[0], args[1]] if name == "link" else [args[1], args[3]]
-            if any(inside(absolute(None, string_argument(p), call.pid)) for p in paths):
-                raise TraceError(f"line {call.line}: hard links are not modelled")
+            if name == "link":
+                old, new = (absolute(None, string_argument(a)) for a in args[:2])
+            else:
+                old = absolute(args[0], string_argument(args[1]))
+                new = absolute(args[2], string_argument(args[3]))
+            if not inside(new):
+                continue
+            node = lookup(old) if inside(old) else None
+            if node is None:
+                raise TraceError(f"line {call.line}: a hard link to {old}, which is not in the model")
+            folder, entry = resolve(new)
+            entries[folder][entry] = node  # a second name for the same file: it shares its content
+            add("link", folder, (folder, entry, node), call)
         elif name == "close":
             key = (call.pid, fd_argument(args[0])[0])
             fds.pop(key, None)
@@ -618,6 +642,12 @@ class Expectation:
     seeded: Set[str]  # backups there before the operation (names)
     source: Optional[str] = None  # restore: the file restored from, relative to the folder
     after: str = ""  # what the next launch must reach
+    damaged: Optional[bytes] = None  # restore over a damaged file: its bytes (then ``old`` names it, and
+    # the copy is that file kept beside the database as <name>.damaged-*)
+
+    def is_damaged(self, path: Path) -> bool:
+        """``path`` holds the damaged file, byte for byte (it is not for SQLite to judge)."""
+        return self.damaged is not None and path.is_file() and path.read_bytes() == self.damaged
 
 
 def final_backups(folder: Path) -> List[Path]:
@@ -662,7 +692,7 @@ def state_problems(folder: Path, expected: Expectation, returned: bool, judge=No
     database = folder / DATABASE
     if not database.is_file() or database.stat().st_size == 0:
         return ["the database is missing or empty"]
-    trouble, current = judge(database)
+    trouble, current = ((), expected.old) if expected.is_damaged(database) else judge(database)
     problems = list(trouble)  # verdicts are shared between states: never append to one
     if current is not None and current not in (expected.old, expected.new):
         problems.append("the database is neither the state before the operation nor the state after it")
@@ -671,7 +701,10 @@ def state_problems(folder: Path, expected: Expectation, returned: bool, judge=No
         trouble, copies[backup.name] = judge(backup)
         if trouble or copies[backup.name] not in expected.known:
             problems.append(f"a backup under its final name is not a complete copy" + (f" ({'; '.join(trouble)})" if trouble else ""))
-    has_copy = expected.copy in copies.values()
+    if expected.damaged is not None:
+        has_copy = any(expected.is_damaged(entry) for entry in folder.glob(DATABASE + ".damaged-*"))
+    else:
+        has_copy = expected.copy in copies.values()
     if expected.new != expected.old and current == expected.new and not has_copy:
         problems.append(f"the database is {expected.action} but its {expected.copy_name} is not on disk")
     if returned and current != expected.new:
@@ -747,13 +780,13 @@ class CrashReport:
 
 
 def check_history(history: History, expected: Expectation, migrations: Path, work: Path, samples: int,
-                  limit: int = 0, batch: int = 40) -> CrashReport:
+                  limit: int = 0, batch: int = 40, name: str = "") -> CrashReport:
     """Every state of ``history`` (History.states), each distinct tree checked once, then launched.
 
     ``limit`` > 0 checks only that many distinct trees, spread evenly over
     the trace (the short scale); the states counted are those checked.
     """
-    report = CrashReport(expected.action, len(history.events), len(history.crash_points()))
+    report = CrashReport(name or expected.action, len(history.events), len(history.crash_points()))
     marker = next((index for index, event in enumerate(history.events) if event.kind == "marker"), None)
     distinct: Dict[Tuple[tuple, bool], List[str]] = {}
     for point, description, chosen in history.states(samples):
@@ -779,7 +812,9 @@ def check_history(history: History, expected: Expectation, migrations: Path, wor
         results = list(pool.map(lambda chunk: launch_all([folders[key] for key in chunk], migrations), chunks))
     for chunk, chunk_results in zip(chunks, results):
         for key, result in zip(chunk, chunk_results):
-            if not result.get("ok"):
+            if result.get("error") == "DatabaseCorruptError" and expected.is_damaged(folders[key] / DATABASE):
+                pass  # still the damaged file, refused and left as it was: restoring is the user's next step
+            elif not result.get("ok"):
                 problems[key].append(f"the next launch failed: {result.get('error')}: {result.get('message')}")
             else:
                 trouble, reached = judge(folders[key] / DATABASE)
@@ -808,6 +843,7 @@ class World:
     before: Path
     after: Path
     earlier: Path
+    before_backup: Path  # B as backup.py writes a copy: rollback-journal mode, one file
     digests: Dict[str, str]
 
 
@@ -837,9 +873,15 @@ def build_world(root: Path) -> World:
     result = launch(after, migrations)
     assert result.get("ok") and len(result["applied"]) == len(BATCH), result
     shutil.rmtree(after.parent / BACKUPS, ignore_errors=True)
+    before_backup = root / "before-backup" / DATABASE
+    before_backup.parent.mkdir()
+    shutil.copy2(before, before_backup)
+    connection = connect(before_backup)
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.close()
     digests = {"B": digest(before), "A": digest(after), "E": digest(earlier)}
     assert len(set(digests.values())) == 3, digests
-    return World(root, migrations, before, after, earlier, digests)
+    return World(root, migrations, before, after, earlier, before_backup, digests)
 
 
 SEEDED_LABELS = ["manual", "before-restore", "before-20240601_090000_initial", "manual", "before-rollback-20240601_090000_initial"]
@@ -860,7 +902,12 @@ def seed_backups(folder: Path, world: World, newest: Optional[Path] = None) -> S
     return names
 
 
-OPERATIONS = ("launch", "backup", "restore")
+OPERATIONS = {
+    "launch": "production launch that migrates",
+    "backup": "Database.backup()",
+    "restore": "Database.restore(FILE)",
+    "restore-damaged": "Database.restore(FILE) over a damaged file",
+}
 
 
 def prepare(action: str, world: World, folder: Path) -> Tuple[dict, Expectation]:
@@ -878,13 +925,17 @@ def prepare(action: str, world: World, folder: Path) -> Tuple[dict, Expectation]
         seeded = seed_backups(folder, world)
         expected = Expectation("backed up", digests["A"], digests["A"], digests["A"], "new backup",
                                {digests["E"], digests["A"]}, seeded)
-    else:
-        shutil.copy2(world.after, folder / DATABASE)
-        seeded = seed_backups(folder, world, newest=world.before)
+    else:  # restore, over the migrated file or over a damaged one
+        damaged = action == "restore-damaged"
+        content = world.after.read_bytes()
+        (folder / DATABASE).write_bytes(b"not a database!!" + content[16:] if damaged else content)
+        seeded = seed_backups(folder, world, newest=world.before_backup)
         source = sorted(seeded)[-1]
-        options["source"] = str(folder / BACKUPS / source)
-        expected = Expectation("restored", digests["A"], digests["B"], digests["A"], "before-restore backup",
-                               {digests["E"], digests["A"], digests["B"]}, seeded, source=f"{BACKUPS}/{source}")
+        options.update(action="restore", source=str(folder / BACKUPS / source))
+        expected = Expectation("restored", "damaged" if damaged else digests["A"], digests["B"], digests["A"],
+                               "damaged file kept aside" if damaged else "before-restore backup",
+                               {digests["E"], digests["A"], digests["B"]}, seeded, source=f"{BACKUPS}/{source}",
+                               damaged=(folder / DATABASE).read_bytes() if damaged else None)
     expected.after = digests["A"]
     return options, expected
 
@@ -895,12 +946,12 @@ def power_cut_operation(world: World, action: str, samples: int, limit: int = 0)
     folder = run / "app"
     options, expected = prepare(action, world, folder)
     history = trace_operation(folder, options, run / "returned")
-    report = check_history(history, expected, world.migrations, run / "states", samples, limit)
+    report = check_history(history, expected, world.migrations, run / "states", samples, limit, name=OPERATIONS[action])
     shutil.rmtree(run, ignore_errors=True)
     return report
 
 
-def power_cuts(root: Path, samples: int, limit: int = 0, actions: Sequence[str] = OPERATIONS) -> Tuple[Outcome, List[CrashReport]]:
+def power_cuts(root: Path, samples: int, limit: int = 0, actions: Sequence[str] = tuple(OPERATIONS)) -> Tuple[Outcome, List[CrashReport]]:
     """The scenario: every operation's states, as one Outcome (a run is one state checked).
 
     ``samples``: prefixes tried for each file's unsynced writes, besides none
@@ -922,3 +973,37 @@ def power_cuts(root: Path, samples: int, limit: int = 0, actions: Sequence[str] 
     outcome.notes = "; ".join(f"{report.action}: {report.states} states ({report.distinct} distinct) at "
                               f"{report.points} crash points, {report.failed} failed" for report in reports)
     return outcome, reports
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m tests.stress.power_cut [--scale S] [OPERATION ...]``: each operation's states, and what failed where."""
+    import argparse
+
+    from .scenarios import SCALES, current_scale
+
+    parser = argparse.ArgumentParser(prog="python -m tests.stress.power_cut", description=main.__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default=None)
+    parser.add_argument("operations", nargs="*", metavar="OPERATION", help=f"any of {', '.join(OPERATIONS)} (default: all)")
+    options = parser.parse_args(argv)
+    unknown = sorted(set(options.operations) - set(OPERATIONS))
+    if unknown:
+        parser.error(f"unknown operation(s) {', '.join(unknown)}: use {', '.join(OPERATIONS)}")
+    runs = SCALES[options.scale or current_scale()]
+    root = Path(tempfile.mkdtemp(prefix="app-db-power-cut-"))
+    try:
+        outcome, reports = power_cuts(root, runs["power_cut_samples"], runs["power_cut_states"],
+                                      options.operations or tuple(OPERATIONS))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    for report in reports:
+        print(f"{report.action}: {report.states} states ({report.distinct} distinct) at {report.points} crash points "
+              f"of {report.calls} changes and syncs; {report.failed} failed")
+        for problem, where in sorted(report.failures.items()):
+            print(f"  {len(where)} state(s): {problem}")
+            for place in where[:3]:
+                print(f"      e.g. {place}")
+    return 1 if outcome.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,7 +32,7 @@ NOBODY = 65534
 # power_cut_samples: prefixes of each file's unsynced writes tried besides none
 # and all; power_cut_states: distinct file trees checked per operation (0: all).
 SCALES: Dict[str, Dict[str, int]] = {
-    "short": {"kill": 20, "simultaneous": 3, "disk_full": 6, "properties": 15, "power_cut_samples": 0, "power_cut_states": 50},
+    "short": {"kill": 20, "simultaneous": 3, "disk_full": 6, "properties": 15, "power_cut_samples": 0, "power_cut_states": 40},
     "medium": {"kill": 60, "simultaneous": 8, "disk_full": 16, "properties": 60, "power_cut_samples": 1, "power_cut_states": 0},
     "full": {"kill": 200, "simultaneous": 25, "disk_full": 40, "properties": 200, "power_cut_samples": 4, "power_cut_states": 0},
 }

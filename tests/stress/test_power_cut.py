@@ -130,3 +130,8 @@ def test_a_power_cut_during_a_backup_leaves_every_backup_whole_and_the_new_one_o
 @TODAY
 def test_a_power_cut_during_a_restore_leaves_the_old_or_restored_file_and_the_before_restore_backup(world):
     assert_no_state_lost_anything(check(world, "restore"))
+
+
+@TODAY
+def test_a_power_cut_during_a_restore_over_a_damaged_file_leaves_the_damaged_or_the_restored_file_never_none(world):
+    assert_no_state_lost_anything(check(world, "restore-damaged"))
