@@ -66,6 +66,9 @@ TRACED_CALLS = (
 )
 
 
+NOTHING = "nothing unsynced reached the disk"
+
+
 class TraceError(Exception):
     """The trace holds something the model cannot replay soundly (so no state is claimed checked)."""
 
@@ -275,7 +278,7 @@ class History:
                 durable[node_index], waiting[node_index] = self.pending(node_index, point)
             nothing = dict(durable)
             everything = {node: durable[node] + waiting[node] for node in durable}
-            yield point, "nothing unsynced reached the disk", nothing
+            yield point, NOTHING, nothing
             yield point, "everything reached the disk", everything
             for node_index, changes in waiting.items():
                 if not changes:
@@ -797,7 +800,13 @@ def check_history(history: History, expected: Expectation, migrations: Path, wor
         distinct.setdefault(key, []).append(f"{history.describe(point)}, {description}")
     keys = list(distinct)
     if 0 < limit < len(keys):
-        keys = [keys[round(k * (len(keys) - 1) / (limit - 1))] for k in range(limit)] if limit > 1 else keys[:1]
+        # The states where nothing unsynced survived first: one per sync, they
+        # find a missing fsync. Then the others, spread evenly over the trace.
+        first = [key for key in keys if any(where.endswith(NOTHING) for where in distinct[key])][:limit]
+        rest = [key for key in keys if key not in first]
+        room = limit - len(first)
+        keys = first + [rest[round(k * (len(rest) - 1) / max(room - 1, 1))] for k in range(room)] if room > 0 else first
+        keys = sorted(set(keys), key=list(distinct).index)
     report.distinct = len(keys)
     report.states = sum(len(distinct[key]) for key in keys)
     problems: Dict[Tuple[tuple, bool], List[str]] = {}
