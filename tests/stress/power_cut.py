@@ -1,22 +1,25 @@
 """Power cuts: trace an operation's file system calls, rebuild what a power cut may leave on disk, check each state.
 
 The operation (a production launch that migrates and takes its pre-update
-backup, ``Database.backup()``, ``Database.restore(FILE)``) runs in a real
-process (power_child.py) under ``strace -xx``, which records every write
-with its bytes, every rename, unlink, fsync and close. The calls on files
+backup, ``Database.backup()`` (what ``app-db backup`` calls),
+``Database.restore(FILE)``, and a restore over a damaged file) runs in a
+real process (power_child.py) under ``strace -xx``, which records every
+write with its bytes (so a range written twice is rebuilt as it was at each
+point, not from the final file), every rename, link, unlink, fsync and close. The calls on files
 under the app's folder are replayed on a model of that folder, and at each
 crash point the model yields the file trees a power cut may leave:
 
 - What existed before the operation started is on disk.
 - A file's content is on disk up to its last fsync/fdatasync; the writes
   after it reach the disk as a prefix, in order, each write whole (none,
-  some, all).
+  some, all). Torn or reordered writes within a file are not modelled.
 - A directory entry (a create, mkdir, rename or unlink) is on disk only
   once its directory was fsynced after it; fsyncing a file does not make its
   name durable. The unsynced entry changes of one directory reach the disk
   in any subset: metadata is not ordered (btrfs, XFS, a write-back cache).
   A rename is one change, whole; a rename between two folders becomes
-  durable with its destination folder.
+  durable with its destination folder. A hard link is a second name for the
+  same content (each name is written out as its own file).
 - ``sync()``/``syncfs()`` make everything durable. The ``-shm`` file (a
   shared-memory map, never fsynced, rebuilt by SQLite from the WAL) keeps
   only what was written to it with write().
@@ -27,7 +30,8 @@ states checked are: nothing unsynced survived; everything did (what the
 process saw); and every single file or folder varied alone (file: sampled
 prefixes of its unsynced writes; folder: each prefix, each change alone,
 all but each change) on top of each of those two. Identical trees are
-checked once. Each tree is written to a folder and checked
+checked once (the short scale checks a bounded number: those where nothing
+unsynced survived first, then others spread over the trace). Each tree is written to a folder and checked
 (``state_problems``): the database is whole and is the state before or the
 state after; every backup under its final name is a complete copy of a
 known state; the copy the operation takes exists whenever the database

@@ -135,3 +135,20 @@ def test_a_power_cut_during_a_restore_leaves_the_old_or_restored_file_and_the_be
 @TODAY
 def test_a_power_cut_during_a_restore_over_a_damaged_file_leaves_the_damaged_or_the_restored_file_never_none(world):
     assert_no_state_lost_anything(check(world, "restore-damaged"))
+
+
+def hex_string(text: str) -> str:
+    return '"' + "".join(f"\\x{byte:02x}" for byte in text.encode()) + '"'
+
+
+def test_a_call_strace_split_across_two_lines_is_read_whole_and_a_cut_string_is_refused():
+    fd = f"3<{hex_string('/app/db')[1:-1]}>"
+    log = (f"7 pwrite64({fd}, {hex_string('page')}, 4, 8192 <unfinished ...>\n"
+           "8 close(5) = 0\n"
+           f"7 <... pwrite64 resumed>) = 4\n"
+           f"7 write({fd}, {hex_string('cut')}..., 4096) = 4096\n")
+    calls = power_cut.parse_trace(log)
+    assert [(call.pid, call.name) for call in calls] == [(8, "close"), (7, "pwrite64"), (7, "write")]
+    assert power_cut.string_argument(calls[1].args[1]) == b"page" and calls[1].args[3] == "8192"
+    with pytest.raises(power_cut.TraceError, match="cut a string short"):
+        power_cut.string_argument(calls[2].args[1])
