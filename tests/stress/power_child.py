@@ -1,7 +1,7 @@
 """The processes of the power-cut scenario: one traced operation, or a batch of normal launches.
 
-    python power_child.py run '{"action": "launch"|"backup"|"restore", "path": ..., "migrations": ...,
-                                "source": ..., "marker": ...}'
+    python power_child.py run '{"action": "launch"|"backup"|"cli-backup"|"restore", "path": ..., "migrations": ...,
+                                "source": ..., "project": ..., "marker": ...}'
     python power_child.py launch '{"paths": [...], "migrations": ...}'
 
 ``run`` does one operation as an app (or `app-db`) would and, when it
@@ -32,6 +32,14 @@ def run(options) -> dict:
             result = {"applied": report.applied, "backup": str(report.backup) if report.backup else None}
         elif action == "backup":
             result = {"backup": str(database.backup())}
+        elif action == "cli-backup":  # `app-db --database power_cut_app:database --path FILE backup`
+            from app_db.cli import main as app_db
+
+            sys.path.insert(0, options["project"])
+            code = app_db(["--database", "power_cut_app:database", "--path", options["path"], "backup"])
+            if code != 0:
+                return {"ok": False, "exit": code}
+            result = {}
         elif action == "restore":
             saved = database.restore(options["source"])
             result = {"saved": str(saved) if saved else None}
@@ -65,7 +73,7 @@ def main() -> int:
     command, options = sys.argv[1], json.loads(sys.argv[2])
     result = run(options) if command == "run" else launch(options)
     print(json.dumps(result), flush=True)
-    return 0
+    return 0 if result["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -917,6 +917,7 @@ def seed_backups(folder: Path, world: World, newest: Optional[Path] = None) -> S
 OPERATIONS = {
     "launch": "production launch that migrates",
     "backup": "Database.backup()",
+    "cli-backup": "app-db backup",
     "restore": "Database.restore(FILE)",
     "restore-damaged": "Database.restore(FILE) over a damaged file",
 }
@@ -932,8 +933,11 @@ def prepare(action: str, world: World, folder: Path) -> Tuple[dict, Expectation]
         seeded = seed_backups(folder, world)
         expected = Expectation("migrated", digests["B"], digests["A"], digests["B"], "pre-update backup",
                                {digests["E"], digests["B"]}, seeded)
-    elif action == "backup":
+    elif action in ("backup", "cli-backup"):
         shutil.copy2(world.after, folder / DATABASE)
+        (folder.parent / "power_cut_app.py").write_text(
+            f"from app_db import Database\n\ndatabase = Database('PowerCutApp', migrations={str(world.migrations)!r})\n")
+        options["project"] = str(folder.parent)
         seeded = seed_backups(folder, world)
         expected = Expectation("backed up", digests["A"], digests["A"], digests["A"], "new backup",
                                {digests["E"], digests["A"]}, seeded)

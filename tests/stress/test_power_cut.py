@@ -123,8 +123,9 @@ def test_a_power_cut_during_a_migrating_launch_leaves_the_old_or_new_file_and_th
 
 
 @TODAY
-def test_a_power_cut_during_a_backup_leaves_every_backup_whole_and_the_new_one_once_it_returned(world):
-    assert_no_state_lost_anything(check(world, "backup"))
+@pytest.mark.parametrize("action", ["backup", "cli-backup"])
+def test_a_power_cut_during_a_backup_leaves_every_backup_whole_and_the_new_one_once_it_returned(world, action):
+    assert_no_state_lost_anything(check(world, action))
 
 
 @TODAY
