@@ -14,8 +14,8 @@ from typing import List, Set
 
 import pytest
 
-from . import power_cut, scenarios
-from .power_cut import History
+from . import crash_model, power_cut, scenarios
+from .crash_model import History
 
 pytestmark = [
     pytest.mark.stress,
@@ -31,7 +31,7 @@ def trace_script(tmp_path: Path, body: str) -> History:
     folder.mkdir(exist_ok=True)
     script = tmp_path / "script.py"
     script.write_text("import os, sys\nFOLDER = sys.argv[1]\n" + textwrap.dedent(body))
-    return power_cut.trace_command(folder, [sys.executable, str(script), str(folder)], tmp_path / "returned")
+    return crash_model.trace_command(folder, [sys.executable, str(script), str(folder)], tmp_path / "returned")
 
 
 def trees_at_end(history: History, samples: int = 2) -> List[dict]:
@@ -148,8 +148,8 @@ def test_a_call_strace_split_across_two_lines_is_read_whole_and_a_cut_string_is_
            "8 close(5) = 0\n"
            f"7 <... pwrite64 resumed>) = 4\n"
            f"7 write({fd}, {hex_string('cut')}..., 4096) = 4096\n")
-    calls = power_cut.parse_trace(log)
+    calls = crash_model.parse_trace(log)
     assert [(call.pid, call.name) for call in calls] == [(8, "close"), (7, "pwrite64"), (7, "write")]
-    assert power_cut.string_argument(calls[1].args[1]) == b"page" and calls[1].args[3] == "8192"
-    with pytest.raises(power_cut.TraceError, match="cut a string short"):
-        power_cut.string_argument(calls[2].args[1])
+    assert crash_model.string_argument(calls[1].args[1]) == b"page" and calls[1].args[3] == "8192"
+    with pytest.raises(crash_model.TraceError, match="cut a string short"):
+        crash_model.string_argument(calls[2].args[1])
