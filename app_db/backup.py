@@ -1,9 +1,21 @@
-"""Backup: an online copy of the database before it is migrated, and retention.
+"""Backup: an online copy of the database before it is changed, and which copies are kept.
 
 The copy is made with SQLite's backup API from a read-only connection, so it
 is a consistent, self-contained file even while the app writes. It is written
-under a ``.partial`` name and renamed only when complete: a full disk or a
-crash can never leave a half-written file in place of a good backup.
+under a ``.partial`` name, synced, renamed only when complete, and the folder
+synced after the rename (app_db/files.py): a full disk, a crash or a power
+cut never leaves a half-written file under a backup's name, and nothing is
+pruned or migrated before the new copy is on the disk.
+
+Retention is by kind, so one kind of copy never pushes out another:
+
+- ``before-<migration id>`` (a launch about to migrate): the newest
+  ``KEEP_BACKUPS`` are kept; older copies taken before the same migration
+  (retries of a failing launch, the same state again) go first.
+- ``before-rollback-<id>`` and ``before-restore``: the newest ``KEEP_BACKUPS``
+  of each; a restore never deletes the file it restores from.
+- ``manual`` (``Database.backup()``, ``app-db backup``) and any name app_db
+  did not write: never deleted.
 """
 
 from __future__ import annotations
@@ -13,18 +25,34 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Collection, List, Optional
 
 from .connection import connect_read_only, explain_sqlite_error
 from .errors import BackupError, DiskFullError
+from .files import make_folder, remove_file, replace_file, sync_file
 
-__all__ = ["BACKUP_FOLDER", "KEEP_BACKUPS", "backup_database", "list_backups", "prune_backups"]
+__all__ = [
+    "BACKUP_FOLDER",
+    "KEEP_BACKUPS",
+    "KEEP_DAMAGED",
+    "backup_database",
+    "backup_kind",
+    "list_backups",
+    "list_damaged",
+    "prune_backups",
+    "prune_damaged",
+    "remove_leftovers",
+]
 
 logger = logging.getLogger("app_db")
 
 BACKUP_FOLDER = "backups"
-KEEP_BACKUPS = 5
+KEEP_BACKUPS = 5  # of each kind that is pruned at all
+KEEP_DAMAGED = 3  # <name>.damaged-<time> copies beside the database
 PAGES_PER_STEP = 4096  # 16 MiB with 4 KiB pages: progress for big files, little overhead
+STAMP_FORMAT = "%Y%m%d-%H%M%S-%f"
+STAMP_LENGTH = len("YYYYmmdd-HHMMSS-ffffff")
+PRUNED_KINDS = ("update", "rollback", "restore")
 
 
 def backup_database(
@@ -34,24 +62,26 @@ def backup_database(
     destination: Optional[Path] = None,
     keep: Optional[int] = KEEP_BACKUPS,
     on_progress: Optional[Callable[[int, int], None]] = None,
+    protect: Collection[Path] = (),
 ) -> Path:
     """Copy ``path`` to ``destination`` (default: a new file in ``backups/`` beside it); return the copy's path.
 
-    ``keep`` backups of this database are kept in ``backups/`` (oldest go
-    first); None keeps all. ``on_progress(copied_pages, total_pages)`` is
-    called during the copy.
+    When this returns the copy is on the disk under its final name. Then
+    older copies of the same kind in ``backups/`` are pruned to ``keep`` (see
+    the module docstring; None prunes nothing), never one in ``protect``.
+    ``on_progress(copied_pages, total_pages)`` is called during the copy.
     """
     if destination is None:
-        folder = path.parent / BACKUP_FOLDER
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-        destination = folder / f"{path.stem}-{stamp}-{label}{path.suffix or '.sqlite3'}"
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
+        destination = path.parent / BACKUP_FOLDER / f"{path.stem}-{stamp}-{label}{path.suffix or '.sqlite3'}"
     partial = destination.with_name(destination.name + ".partial")
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(destination.parent)
         copy_database(path, partial, on_progress)
-        os.replace(partial, destination)
+        sync_file(partial)
+        replace_file(partial, destination)  # syncs the folder: the new name is on the disk
     except BaseException as exc:
-        partial.unlink(missing_ok=True)
+        remove_file(partial)
         if isinstance(exc, (sqlite3.Error, OSError)):
             problem = explain_sqlite_error(exc, path, "back up") if isinstance(exc, sqlite3.Error) else None
             if isinstance(problem, DiskFullError) or getattr(exc, "errno", None) in (28, 27):  # ENOSPC, EFBIG
@@ -69,11 +99,12 @@ def backup_database(
         raise
     logger.info("Backed up %s to %s", path, destination)
     if keep is not None and destination.parent == path.parent / BACKUP_FOLDER:
-        prune_backups(path, keep, newest=destination)
+        prune_backups(path, newest=destination, keep=keep, protect=protect)
     return destination
 
 
 def copy_database(source: Path, target: Path, on_progress: Optional[Callable[[int, int], None]]) -> None:
+    """Copy ``source`` into the new file ``target`` with the backup API, as one self-contained file."""
     source_connection = connect_read_only(source)
     target_connection = sqlite3.connect(target)
     try:
@@ -105,47 +136,107 @@ def list_backups(path: Path) -> List[Path]:
     )
 
 
-def prune_backups(path: Path, keep: int, newest: Optional[Path] = None) -> None:
-    """Delete all but the newest ``keep`` backups of ``path``, and copies a killed process left half-written.
+def backup_label(path: Path, backup: Path) -> str:
+    """What a backup of ``path`` was taken for: the part of its name after the time ('' if app_db did not name it)."""
+    head = len(f"{path.stem}-") + STAMP_LENGTH
+    suffix = path.suffix or ".sqlite3"
+    name = backup.name
+    if name[head : head + 1] != "-" or not name.endswith(suffix):
+        return ""
+    return name[head + 1 : len(name) - len(suffix)]
 
-    Older backups with the same label as ``newest`` (taken before the same
-    migration by launches that then failed and changed nothing) are the
-    same state again: they go first, so retries never push out a backup
-    from before an earlier update.
+
+def backup_kind(path: Path, backup: Path) -> str:
+    """'update', 'rollback', 'restore' or 'manual' (anything else app_db never prunes)."""
+    label = backup_label(path, backup)
+    if label == "before-restore":
+        return "restore"
+    if label.startswith("before-rollback-"):
+        return "rollback"
+    if label.startswith("before-") and label[len("before-") :][:1].isdigit():  # before a migration id
+        return "update"
+    return "manual"
+
+
+def prune_backups(path: Path, newest: Path, keep: int = KEEP_BACKUPS, protect: Collection[Path] = ()) -> None:
+    """Delete the copies of ``newest``'s kind beyond the newest ``keep``; never one in ``protect``, never a manual one.
+
+    Older pre-update copies with the same label as ``newest`` (taken before
+    the same migration by launches that then failed and changed nothing)
+    are the same state again: they go first, so retries never push out a
+    backup from before an earlier update. Run only once ``newest`` is on
+    the disk: a power cut must never leave fewer copies than before.
     """
-    folder = path.parent / BACKUP_FOLDER
-    # A process killed while copying leaves its .partial behind, with
-    # SQLite's -journal, or -wal and -shm (the copy arrives in the source's
-    # WAL mode). Nothing ever finishes or reads them, and each is up to a
-    # whole copy of the database.
-    abandoned = sorted(
-        entry for entry in folder.iterdir()
-        if entry.name.startswith(f"{path.stem}-") and entry.name.endswith((".partial", ".partial-journal", ".partial-wal", ".partial-shm"))
-    ) if folder.is_dir() else []
-    backups = list_backups(path)
-    label = newest.name[len(f"{path.stem}-YYYYmmdd-HHMMSS-ffffff"):] if newest is not None else ""
-    if label.startswith("-before-") and label[len("-before-"):][:1].isdigit():  # before a migration id
-        repeated = [entry for entry in backups if entry != newest and entry.name.endswith(label)]
-        backups = [entry for entry in backups if entry not in repeated]
-        abandoned += repeated
-    for old in abandoned + (backups[:-keep] if keep > 0 else backups):
+    kind = backup_kind(path, newest)
+    if kind not in PRUNED_KINDS:
+        return
+    kept = {Path(entry).resolve() for entry in protect}
+    backups = [entry for entry in list_backups(path) if backup_kind(path, entry) == kind and entry.resolve() not in kept]
+    doomed: List[Path] = []
+    if kind == "update":
+        label = backup_label(path, newest)
+        doomed = [entry for entry in backups if entry != newest and backup_label(path, entry) == label]
+        backups = [entry for entry in backups if entry not in doomed]
+    doomed += [entry for entry in (backups[:-keep] if keep > 0 else backups) if entry != newest]
+    for old in doomed:
+        remove_quietly(old)
+
+
+def list_damaged(path: Path) -> List[Path]:
+    """The ``<name>.damaged-<time>`` copies moved aside beside ``path``, oldest first (their -wal/-shm not listed)."""
+    prefix = f"{path.name}.damaged-"
+    folder = path.parent
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry for entry in folder.iterdir() if entry.name.startswith(prefix) and not entry.name.endswith(("-wal", "-shm", "-journal"))
+    )
+
+
+def remove_leftovers(path: Path) -> None:
+    """Delete what killed processes left: half-written copies (``*.partial*``), and damaged copies beyond the newest few.
+
+    A ``.partial`` in ``backups/`` (a backup being copied) or beside the
+    database (a restore being staged) comes with SQLite's -journal, or -wal
+    and -shm; nothing ever finishes or reads them, and each is up to a whole
+    copy of the database. Call it only under the write lock, where no other
+    launch of this database is copying. The newest ``KEEP_DAMAGED``
+    ``.damaged-*`` copies are kept, each with its -wal/-shm.
+    """
+    # backups/<stem>-<time>-<label><suffix>.partial*, and <name>.restore.partial* (or <name>.partial*) beside it
+    folders = [(path.parent / BACKUP_FOLDER, f"{path.stem}-", str.isdigit), (path.parent, path.name, ".".__eq__)]
+    for folder, prefix, starts_well in folders:
         try:
-            old.unlink()
-        except OSError as exc:  # a locked old backup is not worth failing a launch for
-            logger.warning("Could not delete old backup %s: %s", old, exc)
+            entries = sorted(folder.iterdir()) if folder.is_dir() else []
+        except OSError as exc:  # cleanup never fails a launch
+            logger.warning("Could not look for leftovers in %s: %s", folder, exc)
+            continue
+        for entry in entries:
+            rest = entry.name[len(prefix) :]
+            if entry.name.startswith(prefix) and starts_well(rest[:1]) and ".partial" in rest:
+                remove_quietly(entry)
+    prune_damaged(path)
 
 
-def restore_into(source: Path, connection: sqlite3.Connection) -> None:
-    """Replace the open database's content with ``source``'s, in one write transaction.
-
-    Uses the backup API in reverse, so the live file (and its WAL) stays
-    consistent and other connections see either the old or the new content.
-    """
-    source_connection = connect_read_only(source)
+def prune_damaged(path: Path, protect: Collection[Path] = ()) -> None:
+    """Keep the newest ``KEEP_DAMAGED`` damaged copies of ``path`` (and any in ``protect``); delete older ones."""
+    kept = {Path(entry).resolve() for entry in protect}
     try:
-        source_connection.backup(connection)
-    finally:
-        source_connection.close()
+        damaged = list_damaged(path)
+    except OSError as exc:
+        logger.warning("Could not look for damaged copies beside %s: %s", path, exc)
+        return
+    for old in damaged[:-KEEP_DAMAGED]:
+        if old.resolve() not in kept:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                remove_quietly(old.with_name(old.name + suffix))
+
+
+def remove_quietly(entry: Path) -> None:
+    try:
+        remove_file(entry)
+    except OSError as exc:  # another program holds an old copy: not worth failing a launch for
+        logger.warning("Could not delete %s: %s", entry, exc)
 
 
 def read_recorded_ids(source: Path) -> List[str]:

@@ -1,9 +1,12 @@
 """Connect: open the file with pragmas that suit a desktop app, and name what goes wrong.
 
-WAL lets the app read while a second instance migrates; synchronous=NORMAL is
-durable at every checkpoint and loses at most the last commit on power loss
-(never corrupts); the busy timeout turns a brief lock held by another
-instance into a wait instead of "database is locked".
+WAL lets the app read while a second instance migrates. synchronous=NORMAL
+never corrupts the file, but does not fsync a commit: a power cut can take
+back every transaction committed since the last checkpoint (which may be the
+end of the app's session). The migration's transaction and a restore are
+therefore committed with synchronous=FULL (runner.write_transaction,
+restore.py): on the disk when they return. The busy timeout turns a brief
+lock held by another instance into a wait instead of "database is locked".
 """
 
 from __future__ import annotations

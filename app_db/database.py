@@ -307,69 +307,60 @@ class Database:
         return preview_statements(self._file, plan.known, rollback=True, target=to, steps=steps)
 
     def restore(self, source: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
-        """Replace the database's content with the SQLite file ``source``; return the backup of what it replaced.
+        """Replace the database's content with the SQLite file ``source``; return the copy of what it replaced.
 
-        Refuses, changing nothing, a file that is not SQLite or that a newer
-        app version migrated. The current content is backed up first; a
-        current file that is itself damaged is moved aside instead (that path
-        is returned), since restoring is how one recovers from it.
+        Refuses, changing nothing, a file that is not SQLite, is damaged, or
+        that a newer app version migrated. The current content is backed up
+        first (``before-restore`` in ``backups/``); a current file that SQLite
+        cannot read is kept as ``<name>.damaged-<time>`` instead (that path is
+        returned), since restoring is how one recovers from it; None when there
+        was no file. Atomic and durable: a crash leaves the old file or the
+        restored one, and when this returns the restored content is on the
+        disk. ``source`` is never deleted. Waits at most ``lock_timeout`` for
+        another process's write lock (DatabaseLockedError).
         """
         import sqlite3
 
-        from .backup import backup_database, read_recorded_ids, restore_into
-        from .connection import explain_sqlite_error
+        from .backup import read_recorded_ids
         from .errors import ConfigurationError, DatabaseCorruptError
+        from .restore import judge_damage, restore_database
 
         source_path = as_path(source).expanduser().resolve()
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
+        cause: Optional[BaseException] = None
         try:
             recorded = read_recorded_ids(source_path)
+            damage = judge_damage(source_path)
         except (sqlite3.Error, DatabaseCorruptError) as exc:
+            recorded, cause = [], exc
+            damage = "it does not start like one" if isinstance(exc, DatabaseCorruptError) else str(exc)
+        if damage is not None:
             raise DatabaseCorruptError(
-                f"Cannot restore from {source_path}: it is not a SQLite database (or is damaged). "
+                f"Cannot restore from {source_path}: it is not a SQLite database, or is damaged ({damage}). "
                 "Nothing was changed; pick another backup.",
                 path=source_path,
-            ) from exc
+            ) from cause
         current = self._locate()
         if current is None:
             raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        if as_path(current).resolve() == source_path:
+            raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
         known = self._known({}, read_all=False)
         unknown = sorted(set(recorded) - {entry.id for entry in known})
         Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
-        damaged = self._move_aside_if_damaged(current)  # restoring is how one recovers from that
-        db = self._connect()
-        safety = damaged or backup_database(self._file, label="before-restore")
-        try:
-            restore_into(source_path, db.connection())
-        except sqlite3.Error as exc:
-            raise explain_sqlite_error(exc, self._db_path, "restore") from exc
-        logger.info("Restored %s from %s (previous content saved to %s)", self._db_path, source_path, safety)
+        safety = restore_database(
+            as_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
+        )
+        logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
         return safety
 
-    def _move_aside_if_damaged(self, path: str) -> Optional[Path]:
-        """Rename a file that is not SQLite to ``<name>.damaged-<time>``; None when it is fine or missing."""
-        import datetime
-
-        from .connection import check_is_sqlite
-        from .errors import DatabaseCorruptError
-
-        try:
-            check_is_sqlite(path)
-            return None
-        except DatabaseCorruptError:
-            self.close()
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-            aside = f"{path}.damaged-{stamp}"
-            os.replace(path, aside)
-            for suffix in ("-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.replace(path + suffix, aside + suffix)
-            logger.warning("Moved the damaged database %s aside to %s before restoring", path, aside)
-            return as_path(aside)
-
     def backup(self, destination: Union[str, "os.PathLike[str]", None] = None) -> Path:
-        """An online backup of the file: to ``destination``, or into ``backups/`` beside it."""
+        """An online backup of the file: to ``destination``, or into ``backups/`` beside it; returns its path.
+
+        A manual backup: app_db never deletes it. It is on the disk under its
+        final name when this returns.
+        """
         from .backup import backup_database
         from .errors import ConfigurationError
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
-from .backup import backup_database
+from .backup import backup_database, remove_leftovers
 from .connection import (
     BUSY_TIMEOUT_SECONDS,
     connect_read_only,
@@ -68,6 +68,10 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
     """
     connection = db.connection()
     db.pragma("foreign_keys", 0)
+    # The COMMIT is fsynced (NORMAL would leave it in the WAL until a
+    # checkpoint); SQLite ignores the pragma inside a transaction.
+    synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]
+    connection.execute("PRAGMA synchronous = FULL")
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
         try:
@@ -76,6 +80,8 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
             raise explain_sqlite_error(exc, path, "lock") from exc
         finally:
             connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        if path is not None:
+            remove_leftovers(path)  # under the lock: no other launch of this file is copying now
         # Tell peewee a transaction is open, so db.atomic() inside a
         # migration becomes a savepoint instead of a second BEGIN.
         db.push_transaction(db.transaction())
@@ -101,6 +107,7 @@ def write_transaction(db: "peewee.SqliteDatabase", path: Optional[Path], lock_ti
             finally:
                 db.pop_transaction()
     finally:
+        connection.execute(f"PRAGMA synchronous = {int(synchronous)}")  # the app's own writes: its own setting
         db.pragma("foreign_keys", 1)
 
 

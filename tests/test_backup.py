@@ -1,4 +1,4 @@
-"""Backups in production: before migrating a file that has data, never on a fresh install, newest five kept."""
+"""Backups in production: before migrating a file that has data, never on a fresh install, five of each pruned kind kept, durable."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from app_db import DatabaseCorruptError, SchemaTooNewError
 from app_db.backup import list_backups
+from syscall_trace import index, needs_strace, trace
 
 
 def initial(project):
@@ -139,9 +140,63 @@ def test_restore_recovers_a_damaged_file_by_moving_it_aside(project):
     project.connect().execute("INSERT INTO note (body) VALUES ('saved')").connection.commit()
     saved = database.backup(project.root / "saved.sqlite3")
     database.close()
+    for companion in ("-wal", "-shm"):  # a -wal would hold the pages SQLite reads: not damaged then
+        project.path.with_name(project.path.name + companion).unlink(missing_ok=True)
     project.path.write_bytes(b"garbage" * 100)
 
     aside = project.database().restore(saved)
 
     assert aside.read_bytes() == b"garbage" * 100
     assert project.rows("SELECT body FROM note") == [("saved",)]
+
+
+def update_backups(project, count):
+    """``count`` launches, each adding a migration, so each takes a pre-update backup."""
+    made = []
+    for number in range(2, 2 + count):
+        project.add(f"{number:03d}_t{number}.py", f"202406{number:02d}_090000_t{number}", f'schema.sql("CREATE TABLE t{number} (x)")')
+        made.append(project.database().register_models([]).backup)
+    return made
+
+
+def test_manual_backups_are_never_pruned_and_never_push_out_pre_update_ones(project):
+    initial(project)
+    project.database().register_models([])
+    updates = update_backups(project, 5)
+    manual = [project.database().backup() for _ in range(8)]
+    assert list_backups(project.path) == sorted(updates + manual)
+
+
+def test_the_migration_commits_with_synchronous_full_and_the_app_keeps_its_own_setting(project):
+    initial(project)
+    seen = []
+    database = project.database(on_progress=lambda index, total, migration: seen.append(
+        database.db.execute_sql("PRAGMA synchronous").fetchone()[0]))
+
+    database.register_models([])
+
+    assert seen == [2]  # FULL: the COMMIT is fsynced, so the launch returns only once it is on the disk
+    assert database.db.execute_sql("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again for the app's writes
+
+
+@needs_strace
+def test_the_pre_update_backup_is_on_the_disk_before_anything_is_pruned_and_the_migration_before_the_launch_returns(project, tmp_path):
+    initial(project)
+    project.database().register_models([])
+    project.connect().execute("INSERT INTO note (body) VALUES ('keep me')").connection.commit()
+    oldest = update_backups(project, 5)[0]
+    project.add("007_more.py", "20240607_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+
+    calls = trace(f"""
+        from app_db import Database
+        report = Database("TestApp", path={str(project.path)!r}, migrations={str(project.migrations)!r}, env="production").register_models([])
+        assert report.applied == ["20240607_090000_more"]
+    """, tmp_path)
+
+    synced = index(calls, "fsync", "-before-20240607_090000_more.sqlite3.partial")
+    renamed = index(calls, "rename", "-before-20240607_090000_more.sqlite3", synced)
+    folder_synced = index(calls, "fsync", "/backups", renamed)
+    pruned = index(calls, "unlink", oldest.name)
+    committed = index(calls, "fsync", "app.sqlite3-wal", folder_synced)
+    assert 0 <= synced < renamed < folder_synced < pruned, calls
+    assert committed > folder_synced, calls  # the COMMIT fsynced before register_models returned

@@ -1,0 +1,230 @@
+"""Restore: put a backup's content in place of the database, atomically and durably.
+
+At every point a crash (SIGKILL, power loss) can stop it, the database's
+name holds either the old file (damaged or not) or the restored one, never a
+missing, empty or half-written file. Two ways, chosen by what SQLite says of
+the current file (open read-only and ``PRAGMA quick_check``, its -wal
+included; never the raw header alone):
+
+- **It reads well.** A copy is taken first (``before-restore`` in
+  ``backups/``, on the disk before anything changes), then SQLite's backup
+  API writes the backup's pages into the live file in one write transaction
+  with ``synchronous=FULL``: other connections, an open app included, see the
+  old content or the new, and the commit is on the disk when this returns.
+  A backup with another page size is first converted (VACUUM on a staged copy)
+  to the live file's: SQLite cannot change the page size of a WAL file.
+- **It is damaged, missing or empty.** The backup is staged beside it as
+  ``<name>.restore.partial`` and synced; the damaged file and its -wal get a
+  second name, ``<name>.damaged-<time>`` (a hard link: the live file is never
+  opened from Python); its -wal and -shm are deleted (durably: a stale -wal
+  would be replayed into the restored file); then the staged copy is renamed
+  over it and the folder synced.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
+from .connection import connect_read_only, explain_sqlite_error, sqlite_error_name
+from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError, DatabaseNotWritableError, DiskFullError
+from .files import link_file, remove_file, replace_file, sync_file
+
+__all__ = ["judge_damage", "restore_database"]
+
+logger = logging.getLogger("app_db")
+
+BUSY_RETRY_SECONDS = 0.05
+DAMAGE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_IOERR_SHORT_READ")
+
+
+def judge_damage(path: Path) -> Optional[str]:
+    """Why SQLite cannot use the file at ``path`` (quick_check's first complaint, or its error); None if it reads well.
+
+    The file is opened read-only by SQLite, so a -wal that holds a valid
+    page 1 counts, as it does for the app.
+    """
+    try:
+        connection = connect_read_only(path)
+    except sqlite3.Error as exc:
+        if sqlite_error_name(exc).startswith(DAMAGE_ERRORS):
+            return str(exc)
+        raise
+    try:
+        rows = connection.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as exc:
+        if sqlite_error_name(exc).startswith(DAMAGE_ERRORS):
+            return str(exc)
+        raise
+    finally:
+        connection.close()
+    return None if rows == [("ok",)] else str(rows[0][0])
+
+
+def restore_database(
+    path: Path, source: Path, *, lock_timeout: float, before_replacing: Callable[[], None]
+) -> Optional[Path]:
+    """Replace ``path``'s content with ``source``'s; return the copy of what it held (None: it held nothing).
+
+    ``source`` is only read, never pruned or deleted. ``before_replacing`` is
+    called before the file itself is renamed (close this process's
+    connection to it). Raises DatabaseLockedError when another process holds
+    the write lock for longer than ``lock_timeout`` seconds, with the file
+    unchanged.
+    """
+    staged = path.with_name(path.name + ".restore.partial")
+    try:
+        remove_staged(staged)  # a restore killed while staging left it
+        empty = not path.exists() or path.stat().st_size == 0
+        if empty:
+            # SQLite deletes the -wal of an empty file on open; keep it aside instead.
+            damage = "the file is empty but has a -wal" if os.path.exists(f"{path}-wal") else None
+        else:
+            damage = judge_damage(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise explain_restore_error(exc, path, source) from exc
+    try:
+        if empty or damage is not None:
+            return replace_with_copy(path, source, staged, damage, before_replacing)
+        safety = backup_database(path, label="before-restore", protect=[source])
+        write_pages(path, source, staged, lock_timeout, safety)
+        return safety
+    except (sqlite3.Error, OSError) as exc:
+        raise explain_restore_error(exc, path, source) from exc
+    finally:
+        try:
+            remove_staged(staged)
+        except OSError as exc:  # the error above (or the restore done) matters more
+            logger.warning("Could not delete %s: %s", staged, exc)
+
+
+def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, safety: Path) -> None:
+    """Copy ``source``'s pages into the live file in one durable write transaction (the backup API)."""
+    deadline = time.monotonic() + lock_timeout
+    target = sqlite3.connect(path, timeout=lock_timeout)  # reading the header waits for a rollback-journal writer
+    try:
+        target.execute("PRAGMA synchronous = FULL")  # the commit is on the disk when the backup returns
+        page_size = target.execute("PRAGMA page_size").fetchone()[0]
+        pages_from = source
+        if target.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and read_page_size(source) != page_size:
+            pages_from = stage_copy(source, staged, page_size)
+        # The backup API retries a busy lock itself, for ever: short waits, and the deadline below.
+        target.execute(f"PRAGMA busy_timeout = {int(BUSY_RETRY_SECONDS * 1000)}")
+
+        def give_up_when_locked(status: int, remaining: int, total: int) -> None:
+            if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+                raise DatabaseLockedError(
+                    f"Could not restore {path} from {source}: another process held the database's write lock "
+                    f"for more than {lock_timeout:g} s. Nothing was changed (a copy of what it holds is at "
+                    f"{safety}). Close the other copies of the app (or whatever holds the file) and try again.",
+                    path=path,
+                )
+
+        reader = connect_read_only(pages_from)
+        try:
+            reader.backup(target, progress=give_up_when_locked, sleep=BUSY_RETRY_SECONDS)
+        finally:
+            reader.close()
+    finally:
+        target.close()
+
+
+def read_page_size(path: Path) -> int:
+    connection = connect_read_only(path)
+    try:
+        return connection.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def stage_copy(source: Path, staged: Path, page_size: Optional[int] = None) -> Path:
+    """Copy ``source`` to ``staged`` (a rollback-journal file, synced), with ``page_size`` if given; return ``staged``."""
+    copy_database(source, staged, None)
+    if page_size is not None:
+        connection = sqlite3.connect(staged)
+        try:
+            connection.execute(f"PRAGMA page_size = {int(page_size)}")
+            connection.execute("VACUUM")  # rewrites every page at the new size, in a file no one else uses
+        finally:
+            connection.close()
+    sync_file(staged)
+    return staged
+
+
+def replace_with_copy(
+    path: Path, source: Path, staged: Path, damage: Optional[str], before_replacing: Callable[[], None]
+) -> Optional[Path]:
+    """Rename a synced copy of ``source`` over ``path``, keeping a damaged file under a second name first."""
+    stage_copy(source, staged)
+    before_replacing()
+    aside = keep_damaged(path) if damage is not None else None
+    # The old -wal would be replayed into the restored file: it goes first,
+    # durably. A crash from here to the rename leaves the old main file.
+    for suffix in ("-wal", "-shm", "-journal"):
+        remove_file(f"{path}{suffix}", durable=True)
+    replace_file(staged, path)
+    if aside is not None:
+        logger.warning("Moved the damaged database %s aside to %s before restoring (%s)", path, aside, damage)
+        prune_damaged(path, protect=[source])
+    return aside
+
+
+def keep_damaged(path: Path) -> Path:
+    """Give the damaged file (and its -wal) the name ``<name>.damaged-<time>`` too, without opening it."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-journal"):  # -shm is only an index SQLite rebuilds from the -wal
+        original = Path(f"{path}{suffix}")
+        if original.exists():
+            second_name(original, Path(f"{aside}{suffix}"))
+    return aside
+
+
+def second_name(original: Path, extra: Path) -> None:
+    try:
+        link_file(original, extra)
+    except OSError:
+        # No hard links here (FAT, some network shares): copy instead. This
+        # process's connection is closed, and the file is not one SQLite reads.
+        import shutil
+
+        shutil.copyfile(original, extra)
+        sync_file(extra)
+
+
+def remove_staged(staged: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        remove_file(f"{staged}{suffix}")
+
+
+def explain_restore_error(exc: BaseException, path: Path, source: Path) -> AppDbError:
+    """The error for a restore that failed; it never suggests the restore that just failed as the fix."""
+    if isinstance(exc, OSError):
+        where = exc.filename or path.parent
+        if exc.errno in (errno.ENOSPC, errno.EFBIG):
+            return DiskFullError(
+                f"Could not restore {path} from {source}: the disk is full (or a file-size limit was reached) "
+                f"writing {where}. {path} was not replaced. Free some space on that disk and try again.",
+                path=path,
+            )
+        return DatabaseNotWritableError(
+            f"Could not restore {path} from {source}: {exc.strerror or exc} ({where}). {path} was not replaced. "
+            f"Check that {path.parent} is writable (and that no other program holds the file), then try again.",
+            path=path,
+        )
+    problem = explain_sqlite_error(exc, path, f"restore from {source} into")
+    if isinstance(problem, DatabaseCorruptError):
+        return DatabaseCorruptError(
+            f"Could not restore {path} from {source}: SQLite reported {exc}. {path} was not changed. "
+            f"Move {path} (with any -wal and -shm beside it) to another folder and start the app again, "
+            "or copy the backup over it by hand while the app is closed.",
+            path=path,
+        )
+    return problem
