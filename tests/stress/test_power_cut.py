@@ -110,30 +110,19 @@ def check(world, action: str) -> power_cut.CrashReport:
     return power_cut.power_cut_operation(world, action, RUNS["power_cut_samples"], RUNS["power_cut_states"])
 
 
-TODAY = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: backups/ is never fsynced after a backup's rename (nor before the oldest is pruned), and the "
-    "migration's COMMIT (and the restore) under synchronous=NORMAL is not fsynced before the call returns",
-)
-
-
-@TODAY
 def test_a_power_cut_during_a_migrating_launch_leaves_the_old_or_new_file_and_the_pre_update_backup(world):
     assert_no_state_lost_anything(check(world, "launch"))
 
 
-@TODAY
 @pytest.mark.parametrize("action", ["backup", "cli-backup"])
 def test_a_power_cut_during_a_backup_leaves_every_backup_whole_and_the_new_one_once_it_returned(world, action):
     assert_no_state_lost_anything(check(world, action))
 
 
-@TODAY
 def test_a_power_cut_during_a_restore_leaves_the_old_or_restored_file_and_the_before_restore_backup(world):
     assert_no_state_lost_anything(check(world, "restore"))
 
 
-@TODAY
 def test_a_power_cut_during_a_restore_over_a_damaged_file_leaves_the_damaged_or_the_restored_file_never_none(world):
     assert_no_state_lost_anything(check(world, "restore-damaged"))
 
