@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Collection
@@ -74,6 +75,8 @@ def backup_database(
     if destination is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime(STAMP_FORMAT)  # noqa: UP017 (tests stub timezone)
         destination = path.parent / BACKUP_FOLDER / f"{path.stem}-{stamp}-{label}{path.suffix or '.sqlite3'}"
+    else:
+        refuse_destination(path, destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
         make_folder(destination.parent)
@@ -105,6 +108,28 @@ def backup_database(
     if keep is not None and is_same_file(destination.parent, path.parent / BACKUP_FOLDER):
         prune_backups(path, newest=destination, keep=keep, protect=protect)
     return destination
+
+
+def refuse_destination(path: Path, destination: Path) -> None:
+    """ConfigurationError for a destination a backup must never be written to: anything there, or the database's files.
+
+    Writing over an existing file could destroy what it held, and a copy
+    named like the database's -wal, -shm or -journal would be read by SQLite
+    as part of the live database.
+    """
+    from .errors import ConfigurationError
+
+    own = [path] + [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+    if any(name_key(str(destination)) == name_key(str(each)) or is_same_file(destination, each) for each in own):
+        raise ConfigurationError(
+            f"Cannot back up {path} to {destination}: that is the database's own file. Nothing was changed; "
+            "choose a name in another folder, or leave the destination out to use backups/."
+        )
+    if os.path.lexists(destination):
+        raise ConfigurationError(
+            f"Cannot back up {path} to {destination}: it already exists, and a backup never overwrites a file. "
+            "Nothing was changed; choose another name."
+        )
 
 
 def copy_database(source: Path, target: Path, on_progress: Callable[[int, int], None] | None) -> None:

@@ -685,8 +685,6 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
 
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
             destination = destination / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
-        if destination.exists():
-            raise UsageError(f"{destination} already exists; choose another name (app-db never overwrites a file).")
     copy = database.configured(read_only=False).backup(destination)
     out.line(str(copy))
     return EXIT_OK

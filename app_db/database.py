@@ -386,8 +386,13 @@ class Database:
         from .backup import read_recorded_ids
         from .errors import ConfigurationError, DatabaseCorruptError
         from .files import is_same_file
-        from .restore import judge_damage, restore_database
+        from .restore import judge_damage, refuse_foreign_source, restore_database
 
+        if self._db is not None and not self._db.is_closed() and self._db.connection().in_transaction:
+            raise ConfigurationError(
+                "restore() was called while this Database's own connection has a transaction open, so the "
+                "restore would wait for itself. Nothing was changed; commit or roll back first."
+            )
         source_path = absolute_path(source)
         if not source_path.is_file():
             raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
@@ -410,6 +415,7 @@ class Database:
         if is_same_file(current, source_path):
             raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
         known = self._known({}, read_all=False)
+        refuse_foreign_source(source_path, recorded, {entry.id for entry in known})
         unknown = sorted(set(recorded) - {entry.id for entry in known})
         Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
         safety = restore_database(

@@ -40,7 +40,7 @@ __all__ = [
     "resolve_source",
 ]
 
-FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py")
+FILE_PATTERN = re.compile(r"\d+_[A-Za-z0-9_]+\.py", re.ASCII)  # ASCII: case is all a file system folds
 # Class-level ``id = "..."`` and ``name = "..."`` lines (compiled by re's cache on first use).
 ID_LINE = r"""^[ \t]+id[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1[ \t]*(?:#.*)?\r?$"""  # \r: a CRLF checkout
 NAME_LINE = r"""^[ \t]+name[ \t]*(?::[^=\n]*)?=[ \t]*(['"])([^'"\n]*)\1"""
@@ -368,10 +368,13 @@ def list_migration_files(source: str) -> list[MigrationFile]:
     """
     if os.path.isabs(source):
         manifest = Manifest(None, source)
-        return [
+        files = [
             MigrationFile(name, source, shipped=shipped, manifest=manifest)
             for name, shipped in list_folder_files(source)
         ]
+        refuse_names_one_file_system_merges(files)
+        refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
+        return files
     folders = package_folders(source)
     manifest = Manifest(source, None)
     files = [
@@ -387,7 +390,51 @@ def list_migration_files(source: str) -> list[MigrationFile]:
         ]
     if not files:
         raise ConfigurationError(explain_no_migrations(source))
+    refuse_names_one_file_system_merges(files)
+    refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
     return files
+
+
+def refuse_files_the_manifest_lists_but_the_app_lacks(
+    files: Sequence[MigrationFile], manifest: Manifest, source: str
+) -> None:
+    """ConfigurationError when the manifest names a migration the app does not contain.
+
+    The manifest is written from the source tree before a build, so a file it
+    lists and the build lacks was left out by the packaging (a hidden-imports
+    list not updated, a stale installed copy collected instead of the tree):
+    a launch would otherwise apply the others and report success.
+    """
+    missing = sorted(set(manifest.entries) - {migration_file.name for migration_file in files})
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise ConfigurationError(
+            f"The migrations manifest of {source} lists {len(missing)} migration(s) that this app does not "
+            f"contain: {shown}. Nothing was changed. Either the build left them out ("
+            + explain_how_to_include(None if os.path.isabs(source) else source).rstrip(".")
+            + "; with PyInstaller, check that it collected the package from your source tree, not an older "
+            "installed copy) or they were deleted since the manifest was written (run `app-db manifest`)."
+        )
+
+
+def refuse_names_one_file_system_merges(files: Sequence[MigrationFile]) -> None:
+    """MigrationDefinitionError for two files whose names differ only in case, on every platform.
+
+    NTFS and APFS compare names case-insensitively: ``001_Init.py`` and
+    ``001_init.py`` are two migrations on Linux but one file there, so a
+    Windows or macOS user would silently lose one. The names are ASCII
+    (FILE_PATTERN), so case is the only difference those file systems fold.
+    """
+    seen: dict[str, MigrationFile] = {}
+    for migration_file in files:
+        twin = seen.setdefault(migration_file.name.casefold(), migration_file)
+        if twin is not migration_file:
+            raise MigrationDefinitionError(
+                f"{twin.location} and {migration_file.location} differ only in case: on Windows and macOS they "
+                "are one file, so one migration would silently go missing there. Nothing was changed. Rename one "
+                "(a new number and description), or merge them.",
+                file=migration_file.location,
+            )
 
 
 def list_migration_names(source: str) -> list[str]:

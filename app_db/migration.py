@@ -201,7 +201,16 @@ class Schema:
         self._copy_rows(definition, sql)
 
     def rename_column(self, table: str, old_name: str, new_name: str) -> None:
-        self._run(self._migrator.rename_column(table, old_name, new_name))
+        """Rename a column (SQLite's ALTER TABLE ... RENAME COLUMN); the same name in any case is refused as a no-op."""
+        definition, found = self._column_definition("rename_column", table, old_name)
+        if found.name == new_name:
+            raise self._no_change(
+                f"rename_column({table!r}, {old_name!r}, {new_name!r})",
+                definition,
+                found,
+                f"is already called {new_name!r}",
+            )
+        self._run(self._migrator.rename_column(definition.name, found.name, new_name))
 
     def add_not_null(self, table: str, column: str) -> None:
         """Make ``column`` NOT NULL, in place (no row is copied); rows holding NULL there are refused, counted."""
@@ -411,7 +420,7 @@ class Schema:
             raise SchemaOperationError(
                 f"Cannot make {table}.{column} NOT NULL: {nulls} row(s) hold NULL there. "
                 f"Fill them first in the same migration, e.g. "
-                f"schema.sql(\"UPDATE {table} SET {column} = '' WHERE {column} IS NULL\")"
+                f"schema.sql('UPDATE {sql_name(table)} SET {sql_name(column)} = ... WHERE {sql_name(column)} IS NULL')"
             )
 
     def _rewrite_in_place(self, definition: TableDefinition, sql: str) -> None:
@@ -441,11 +450,19 @@ class Schema:
             self.db.execute_sql("PRAGMA writable_schema = OFF")
         declared = read_create_table(sql)
         expected = [(column.name, column.not_null) for column in declared.columns]
-        reported = [
-            (row[1], bool(row[3])) for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})")
-        ]
+        try:  # the first statement after the bump re-reads the schema, the new text included
+            info = self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})").fetchall()
+        except Exception as exc:
+            # SQLite calls a statement it refuses to read "malformed database schema"; the file is
+            # fine: the runner rolls the rewrite back with the rest of the batch.
+            reason = str(exc).split(" - ", 1)[-1]
+            raise SchemaOperationError(
+                f"SQLite refuses the new definition of table {definition.name!r}: {reason}. The change "
+                "cannot be made as written"
+            ) from None
+        reported = [(row[1], bool(row[3])) for row in info]
         if declared.without_rowid:  # SQLite makes the key's columns NOT NULL itself
-            keys = {row[1] for row in self.db.execute_sql(f"PRAGMA table_xinfo({quote(definition.name)})") if row[5]}
+            keys = {row[1] for row in info if row[5]}
             expected = [(name, not_null or name in keys) for name, not_null in expected]
         if reported != expected:
             raise SchemaOperationError(
@@ -515,6 +532,12 @@ class Schema:
             return None
         row = self.db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
         return row[0] if row else None
+
+
+def sql_name(identifier: str) -> str:
+    """``identifier`` as it can stand in SQL: bare when it is a plain word, else double-quoted."""
+    plain = identifier.isidentifier() and identifier.isascii()
+    return identifier if plain else quote(identifier)
 
 
 def quote(identifier: str) -> str:

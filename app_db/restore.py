@@ -30,15 +30,22 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
 from .connection import connect_read_only, connect_writable, explain_sqlite_error, sqlite_error_name
-from .errors import AppDbError, DatabaseCorruptError, DatabaseLockedError, DatabaseNotWritableError, DiskFullError
+from .errors import (
+    AppDbError,
+    ConfigurationError,
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseNotWritableError,
+    DiskFullError,
+)
 from .files import link_file, remove_file, replace_file, sync_file
 
-__all__ = ["judge_damage", "move_damaged_aside", "restore_database"]
+__all__ = ["judge_damage", "move_damaged_aside", "refuse_foreign_source", "restore_database"]
 
 logger = logging.getLogger("app_db")
 
@@ -68,6 +75,37 @@ def judge_damage(path: Path) -> str | None:
     finally:
         connection.close()
     return None if rows == [("ok",)] else str(rows[0][0])
+
+
+def refuse_foreign_source(source: Path, recorded: Sequence[str], known_ids: Collection[str]) -> None:
+    """ConfigurationError for a readable SQLite file that is still not a copy of this app's database.
+
+    Restoring it would replace the user's data with nothing (an empty file,
+    as a power cut can leave a copy) or with another app's tables, which the
+    next launch would then migrate beside them.
+    """
+    connection = connect_read_only(source)
+    try:
+        tables = connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+    finally:
+        connection.close()
+    if not tables:
+        raise ConfigurationError(
+            f"Cannot restore from {source}: it holds no table at all (an empty file or database), so it is not a "
+            "backup of this app's data. Nothing was changed; pick another backup."
+        )
+    if known_ids and not set(recorded) & set(known_ids):
+        why = (
+            "it records none of this app's migrations (it has no app_db_migrations table)"
+            if not recorded
+            else f"none of the {len(recorded)} migration(s) it records belongs to this app"
+        )
+        raise ConfigurationError(
+            f"Cannot restore from {source}: {why}, so it is another app's file (or a copy from before this app used "
+            "app_db). Nothing was changed; pick a backup of this app's database."
+        )
 
 
 def restore_database(
@@ -123,7 +161,8 @@ def write_pages(path: Path, source: Path, staged: Path, lock_timeout: float, saf
         def give_up_when_locked(status: int, remaining: int, total: int) -> None:
             if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
                 raise DatabaseLockedError(
-                    f"Could not restore {path} from {source}: another process held the database's write lock "
+                    f"Could not restore {path} from {source}: another process (or another connection of this app) held "
+                    f"the database's write lock "
                     f"for more than {lock_timeout:g} s. Nothing was changed (a copy of what it holds is at "
                     f"{safety}). Close the other copies of the app (or whatever holds the file) and try again.",
                     path=path,

@@ -361,7 +361,10 @@ def run_step(
             raise refusal_error(migration, guard, plan, backup, path) from exc
         if not is_open(schema.db.connection()):
             raise closed_error(migration, plan, backup, path) from exc
-        storage = explain_sqlite_error(exc, path, "update") if sqlite_error_name(exc) else None
+        # A SQLite error that escaped up() is explained for the file (disk full, locked...); an
+        # AppDbError the step raised itself (SchemaOperationError) is the migration's failure.
+        raw = sqlite_error_name(exc) and not isinstance(exc, AppDbError)
+        storage = explain_sqlite_error(exc, path, "update") if raw else None
         if storage is not None and type(storage) is not AppDbError:
             raise storage from exc
         raise MigrationError(

@@ -478,7 +478,10 @@ def test_restore_refuses_a_file_from_a_newer_app_version(cli):
     newer = cli.root / "newer.sqlite3"
     connection = sqlite3.connect(newer)
     connection.execute("CREATE TABLE app_db_migrations (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, file TEXT, checksum TEXT, applied_at TEXT NOT NULL, duration REAL NOT NULL)")
-    connection.execute("INSERT INTO app_db_migrations VALUES ('20990101_000000_future', 'Future', NULL, NULL, '2099-01-01T00:00:00+00:00', 0)")
+    for migration_id in (INITIAL, TITLE, "20990101_000000_future"):  # what a newer version's launch records
+        connection.execute(
+            "INSERT INTO app_db_migrations VALUES (?, 'step', NULL, NULL, '2099-01-01T00:00:00+00:00', 0)", (migration_id,)
+        )
     connection.commit()
     connection.close()
     assert "newer version" in cli.fails(1, "restore", "newer.sqlite3")

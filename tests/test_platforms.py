@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from app_db import ConfigurationError, Database, DatabaseNotWritableError
+from app_db import ConfigurationError, Database, DatabaseNotWritableError, MigrationDefinitionError
 from app_db.connection import connect_read_only, connect_writable, open_database, read_only_uri
 from app_db.paths import ensure_folder, explain_unusable_path, locate_database
 
@@ -623,3 +623,22 @@ def test_the_stress_child_imports_without_resource():
                             capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_two_migration_files_that_differ_only_in_case_are_refused_before_any_write(project) -> None:
+    project.add("001_initial.py", "20240601_090000_initial", "schema.sql('CREATE TABLE note (body TEXT)')")
+    project.launch()
+    before = project.dump()
+    project.add("002_Tags.py", "20240602_090000_tags", "schema.sql('CREATE TABLE tag (name TEXT)')")
+    project.add("002_tags.py", "20240602_090001_tags_again", "schema.sql('CREATE TABLE label (name TEXT)')")
+    with pytest.raises(MigrationDefinitionError, match="differ only in case") as caught:
+        project.launch()
+    assert "002_Tags.py" in str(caught.value) and "002_tags.py" in str(caught.value)
+    assert project.dump() == before
+    assert project.applied() == ["20240601_090000_initial"]
+
+
+def test_a_migration_file_numbered_with_other_scripts_digits_is_refused_as_misnamed(project) -> None:
+    project.add("\u0661\u0662_arabic_digits.py", "20240601_090000_initial", "schema.sql('SELECT 1')")
+    with pytest.raises(MigrationDefinitionError, match="not named NNN_description.py"):
+        project.launch()

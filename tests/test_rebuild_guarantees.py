@@ -48,6 +48,7 @@ def books(project):
     ('schema.drop_not_null("books", "titel")', "table 'books' has no column 'titel' (its columns: id, title, subtitle, shelf)"),
     ('schema.add_not_null("bookz", "title")', "there is no table 'bookz'"),
     ('schema.drop_column_default("books", "subtitle")', "books.subtitle has no DEFAULT to drop"),
+    ('schema.rename_column("Books", "TITLE", "title")', "books.title is already called 'title'"),
     ('schema.add_column_default("books", "Shelf", "unsorted")', "books.shelf already has DEFAULT 'unsorted'"),
     ('schema.add_column_default("books", "shelf", list)', "the default must be a value or peewee.SQL"),
     ('schema.alter_column_type("books", "Title", peewee.TextField())', "already has type TEXT and this nullability"),
@@ -68,6 +69,31 @@ def test_an_operation_that_cannot_or_would_not_change_anything_fails_the_launch_
     assert "NoneType" not in str(raised.value) and "__tmp__" not in str(raised.value)
     assert books.dump() == before
     assert books.applied() == []
+
+
+def test_a_definition_sqlite_refuses_is_the_migrations_failure_not_a_damaged_file(project):
+    project.add("001_first.py", "20240601_090000_first",
+                'schema.sql("CREATE TABLE g (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)")')
+    project.launch()
+    before = project.dump()
+    project.add("002_default.py", "20240602_090000_default", 'schema.add_column_default("g", "b", 5)')
+    with pytest.raises(MigrationError) as raised:
+        project.launch()
+    assert "20240602_090000_default" in str(raised.value)
+    assert "cannot use DEFAULT on a generated column" in str(raised.value)
+    assert isinstance(raised.value.__cause__, SchemaOperationError)
+    assert project.dump() == before
+    assert project.rows("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_the_advice_to_fill_nulls_first_quotes_names_that_need_it(project):
+    project.add("001_first.py", "20240601_090000_first", 'schema.sql(\'CREATE TABLE "My Items" ("Memo Text" TEXT)\')')
+    project.add("002_fill.py", "20240602_090000_fill", 'schema.sql(\'INSERT INTO "My Items" VALUES (NULL)\')')
+    project.launch()
+    project.add("003_require.py", "20240603_090000_require", 'schema.add_not_null("my items", "memo text")')
+    with pytest.raises(MigrationError) as raised:
+        project.launch()
+    assert """schema.sql('UPDATE "My Items" SET "Memo Text" = ... WHERE "Memo Text" IS NULL')""" in str(raised.value)
 
 
 def test_drop_not_null_named_in_another_case_keeps_triggers_and_the_sequence(books):

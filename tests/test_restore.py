@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from syscall_trace import index, needs_strace, trace
 
-from app_db import DatabaseCorruptError, DatabaseNotWritableError, MigrationError, files, restore
+from app_db import ConfigurationError, DatabaseCorruptError, DatabaseNotWritableError, MigrationError, files, restore
 from app_db.backup import backup_kind, list_backups, list_damaged
 from app_db.restore import move_damaged_aside
 
@@ -294,6 +294,54 @@ def test_a_damaged_source_is_refused_and_nothing_changes(project, saved):
 
     assert "restore FILE" not in str(caught.value) and project.dump() == before
     assert saved.read_bytes() == bytes(data)
+
+
+def test_an_empty_file_is_refused_as_a_source_and_nothing_changes(project, saved):
+    empty = project.root / "empty.bin"
+    empty.write_bytes(b"")  # what a power cut can leave of a copy
+    before = project.dump()
+    with pytest.raises(ConfigurationError, match="empty.bin: it holds no table at all"):
+        project.database().restore(empty)
+    assert project.dump() == before and notes(project.path) == ["old"]
+
+
+def test_another_apps_database_is_refused_as_a_source_and_nothing_changes(project, saved):
+    other = project.root / "other-app.sqlite3"
+    connection = sqlite3.connect(other)
+    connection.execute("CREATE TABLE invoices (number INTEGER PRIMARY KEY, total REAL)")
+    connection.commit()
+    connection.close()
+    before = project.dump()
+    with pytest.raises(ConfigurationError, match="another app's file"):
+        project.database().restore(other)
+    assert project.dump() == before and notes(project.path) == ["old"]
+
+
+def test_a_restore_inside_the_apps_own_open_transaction_is_refused_at_once(project, saved):
+    database = project.database()
+    database.register_models([])
+    before = list_backups(project.path)
+    with database.db.atomic():
+        database.db.execute_sql("INSERT INTO note (body) VALUES ('typing')")
+        with pytest.raises(ConfigurationError, match="transaction open"):
+            database.restore(saved)
+    assert list_backups(project.path) == before  # not even a before-restore copy was taken
+    database.close()
+    assert notes(project.path) == ["old", "typing"]
+
+
+@pytest.mark.parametrize("name", ["{db}", "{db}-wal", "{db}-journal", "existing.txt"])
+def test_a_backup_never_overwrites_a_file_nor_takes_the_databases_own_names(project, saved, name):
+    existing = project.root / "existing.txt"
+    existing.write_text("the user's own file")
+    destination = Path(name.format(db=project.path)) if "{db}" in name else existing
+    database = project.database()
+    database.register_models([])
+    with pytest.raises(ConfigurationError, match="Nothing was changed"):
+        database.backup(destination)
+    database.close()
+    assert existing.read_text() == "the user's own file" and notes(project.path) == ["old"]
+    assert not Path(f"{project.path}-journal").exists()
 
 
 def test_restore_into_a_missing_file_creates_it(project, saved):

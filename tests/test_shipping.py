@@ -132,6 +132,18 @@ def test_a_later_release_shipping_sources_again_finds_a_bytecode_builds_file_up_
     assert Database("ShipApp", migrations=folder, path=path, env="development").register_models([]).applied == []
 
 
+def test_a_build_missing_a_migration_its_manifest_lists_is_refused_not_a_partial_success(tmp_path):
+    """A hidden-imports list not updated, or a stale installed copy collected: the launch must not apply the rest."""
+    folder = write_sources(tmp_path / "migrations")
+    write_manifest(folder)
+    strip_sources(folder)
+    (folder / "002_add_title.pyc").unlink()
+    path = tmp_path / "app.sqlite3"
+    with pytest.raises(ConfigurationError, match=r"lists 1 migration\(s\) that this app does not contain: 002_add_title.py"):
+        Database("ShipApp", migrations=folder, path=path).register_models([])
+    assert not path.exists()  # nothing applied, no file left
+
+
 def test_a_zip_of_bytecode_is_identified_from_its_manifest_without_importing_a_migration(zipped_package, tmp_path):
     package = zipped_package(with_manifest=True)
     database = Database("ShipApp", migrations=package, path=tmp_path / "app.sqlite3")

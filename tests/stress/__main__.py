@@ -24,6 +24,7 @@ from pathlib import Path
 os.environ.setdefault("APP_DB_STRICT_FILES", "1")
 
 from . import scenarios  # noqa: E402
+from .power_cut import power_cuts  # noqa: E402
 from .properties import property_round_trips  # noqa: E402
 from .scenarios import Outcome  # noqa: E402
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: scenarios.bad_migration_files(reference),
             lambda: scenarios.unusual_files(reference),
             lambda: property_round_trips(runs["properties"], root / "properties"),
+            lambda: power_cuts(root / "power-cut", runs["power_cut_samples"], runs["power_cut_states"])[0],
         ]
         for step in steps:
             step_started = time.perf_counter()

@@ -28,10 +28,12 @@ CHILD = Path(__file__).resolve().parent / "child.py"
 NOBODY = 65534
 
 # How many runs each scenario makes at each scale. "short" is what CI runs.
+# power_cut_samples: prefixes of each file's unsynced writes tried besides none
+# and all; power_cut_states: distinct file trees checked per operation (0: all).
 SCALES: dict[str, dict[str, int]] = {
-    "short": {"kill": 20, "simultaneous": 3, "disk_full": 6, "properties": 15},
-    "medium": {"kill": 60, "simultaneous": 8, "disk_full": 16, "properties": 60},
-    "full": {"kill": 200, "simultaneous": 25, "disk_full": 40, "properties": 200},
+    "short": {"kill": 20, "simultaneous": 3, "disk_full": 6, "properties": 15, "power_cut_samples": 0, "power_cut_states": 40},
+    "medium": {"kill": 60, "simultaneous": 8, "disk_full": 16, "properties": 60, "power_cut_samples": 1, "power_cut_states": 0},
+    "full": {"kill": 200, "simultaneous": 25, "disk_full": 40, "properties": 200, "power_cut_samples": 4, "power_cut_states": 0},
 }
 
 
@@ -81,7 +83,11 @@ def migration_text(migration_id: str, up: str, down: str = "schema.sql('SELECT 1
 
 
 NOTES = 12000
-INITIAL = f'''
+
+
+def initial_up(notes: int) -> str:
+    """The first migration's up(): tables, a trigger, a view, ``notes`` rows with tags, orphaned ids deleted."""
+    return f'''
 schema.sql("CREATE TABLE note (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, title TEXT, created INTEGER NOT NULL)")
 schema.sql("CREATE TABLE tag (id INTEGER PRIMARY KEY, note_id INTEGER NOT NULL REFERENCES note (id) ON DELETE CASCADE, label TEXT)")
 schema.sql("CREATE INDEX note_created ON note (created)")
@@ -89,13 +95,16 @@ schema.sql("CREATE INDEX tag_note ON tag (note_id)")
 schema.sql("CREATE TABLE note_log (note_id INTEGER, event TEXT)")
 schema.sql("CREATE TRIGGER note_logged AFTER UPDATE OF body ON note BEGIN INSERT INTO note_log VALUES (new.id, 'edited'); END")
 schema.sql("CREATE VIEW note_summary AS SELECT note.id, note.created, count(tag.id) AS tags FROM note LEFT JOIN tag ON tag.note_id = note.id GROUP BY note.id")
-schema.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {NOTES}) "
+schema.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {notes}) "
            "INSERT INTO note (body, created) SELECT 'Note ' || i || char(10) || 'text ' || hex(randomblob(60)), i FROM n")
 schema.sql("INSERT INTO tag (note_id, label) SELECT id, 'tag ' || (id % 17) FROM note")
 schema.sql("INSERT INTO tag (note_id, label) SELECT id, 'extra ' || (id % 5) FROM note WHERE id % 3 = 0")
-schema.sql("DELETE FROM tag WHERE note_id > {NOTES - 50}")
-schema.sql("DELETE FROM note WHERE id > {NOTES - 50}")
+schema.sql("DELETE FROM tag WHERE note_id > {notes - 50}")
+schema.sql("DELETE FROM note WHERE id > {notes - 50}")
 '''
+
+
+INITIAL = initial_up(NOTES)
 
 # The batch a kill, a full disk or a read-only file interrupts: DDL, a data
 # migration over every note, a rebuild of a parent table with children

@@ -13,6 +13,8 @@ from . import scenarios
 from .properties import property_round_trips
 from .scenarios import Outcome, current_scale
 
+pytestmark = pytest.mark.stress
+
 RUNS = scenarios.SCALES[current_scale()]
 
 
