@@ -42,3 +42,9 @@ def test_readme_environments_table_is_the_policy_table():
 def test_every_environment_has_a_policy_and_database_reads_it(project):
     for name, policy in POLICIES.items():
         assert project.database(env=name).policy is policy
+
+
+def test_database_asks_its_policy_and_never_compares_environment_names():
+    source = (REPO / "app_db" / "database.py").read_text(encoding="utf-8")
+    for name in POLICIES:
+        assert f'"{name}"' not in source, f"database.py names the {name} environment; ask self.policy instead"

@@ -74,3 +74,21 @@ def test_pending_returns_public_records_not_the_plans_own_entries(project):
     pending = project.database().pending()
     assert all(type(entry) is MigrationStatus and entry.pending for entry in pending)
     assert [entry.id for entry in pending] == ["20240602_090000_b", "20240603_090000_c"]
+
+
+def test_a_changed_migration_is_worded_once_for_the_warning_the_refusal_and_the_plan(project, caplog):
+    import logging
+
+    from app_db import MigrationDefinitionError
+
+    project.add("001_initial.py", "20240601_090000_initial", "schema.sql('CREATE TABLE note (id INTEGER PRIMARY KEY)')")
+    project.launch()
+    project.add("001_initial.py", "20240601_090000_initial", "schema.sql('CREATE TABLE note (id INTEGER PRIMARY KEY, x)')")
+    project.add("002_tags.py", "20240602_090000_tags", "schema.sql('CREATE TABLE tag (id INTEGER PRIMARY KEY)')")
+    [finding] = [f for f in project.database().plan().findings(project.path) if f.kind == "changed"]
+    with pytest.raises(MigrationDefinitionError) as refused:
+        project.database(env="development").register_models([])
+    assert finding.message in str(refused.value)
+    with caplog.at_level(logging.WARNING, logger="app_db"):
+        project.database(env="production").register_models([])
+    assert finding.message in caplog.text
