@@ -771,7 +771,7 @@ def check_definitions(database: Database, problems: Problems) -> list[KnownMigra
     """
     from .discovery import identify_instances, identify_migrations, list_migration_files
     from .errors import AppDbError
-    from .plan import find_duplicates, find_stubs
+    from .plan import find_duplicates, find_misnumbered, find_stubs
 
     source = database.migrations
     if source is None:
@@ -802,7 +802,8 @@ def check_definitions(database: Database, problems: Problems) -> list[KnownMigra
             loaded.append(entry)
     for finding in find_stubs(loaded):
         problems.add(finding.message, finding.file)
-    check_file_order(known, problems)
+    for finding in find_misnumbered(known):
+        problems.add(finding.message, finding.file)
     check_manifest(database, known, problems)
     return known
 
@@ -835,33 +836,6 @@ def check_manifest(database: Database, known: Sequence[KnownMigration], problems
             "them wrongly. Run `app-db manifest` and commit the file.",
             where,
         )
-
-
-def check_file_order(known: Sequence[KnownMigration], problems: Problems) -> None:
-    """File numbers must follow the ids' order: migrations run by id, people read them by number."""
-    import itertools
-
-    numbered = []
-    for entry in known:
-        if entry.file and entry.file.split("_", 1)[0].isdigit():
-            numbered.append((int(entry.file.split("_", 1)[0]), entry))
-    seen: dict[int, KnownMigration] = {}
-    for number, entry in numbered:
-        if number in seen and seen[number].location != entry.location:
-            problems.add(
-                f"{entry.location}: number {number} is also used by {seen[number].location} "
-                "(two branches each added one?); renumber the newer file.",
-                entry.location,
-            )
-        seen.setdefault(number, entry)
-    by_number = sorted(numbered, key=lambda item: (item[0], item[1].id))
-    for (number_a, a), (number_b, b) in itertools.pairwise(by_number):
-        if number_a != number_b and a.id > b.id:
-            problems.add(
-                f"{b.location}: its id {b.id} is older than {a.id} of {a.location}, yet its number is higher; "
-                "they run in id order, so renumber the files to match.",
-                b.location,
-            )
 
 
 def check_database(database: Database, problems: Problems) -> bool | None:

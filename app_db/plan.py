@@ -22,6 +22,7 @@ __all__ = [
     "Plan",
     "Step",
     "find_duplicates",
+    "find_misnumbered",
     "find_stubs",
     "is_up_to_date",
     "plan_migrations",
@@ -317,6 +318,44 @@ def find_duplicates(known: Sequence[KnownMigration]) -> list[Finding]:
                     migration.location,
                     f"{migration.location}: id {migration.id!r} is also used by {twin.location}. Give the newer "
                     "one a new id (a later timestamp); nothing was changed.",
+                )
+            )
+    return found
+
+
+def find_misnumbered(known: Sequence[KnownMigration]) -> list[Finding]:
+    """Files that share a number, or whose numbers do not follow their ids: they run by id, people read numbers."""
+    import itertools
+
+    numbered = [
+        (int(entry.file.split("_", 1)[0]), entry)
+        for entry in known
+        if entry.file and entry.file.split("_", 1)[0].isdigit()
+    ]
+    found = []
+    seen: dict[int, KnownMigration] = {}
+    for number, entry in numbered:
+        if number in seen and seen[number].location != entry.location:
+            found.append(
+                Finding(
+                    "misnumbered",
+                    entry.id,
+                    entry.location,
+                    f"{entry.location}: number {number} is also used by {seen[number].location} "
+                    "(two branches each added one?); renumber the newer file.",
+                )
+            )
+        seen.setdefault(number, entry)
+    by_number = sorted(numbered, key=lambda item: (item[0], item[1].id))
+    for (number_a, a), (number_b, b) in itertools.pairwise(by_number):
+        if number_a != number_b and a.id > b.id:
+            found.append(
+                Finding(
+                    "misnumbered",
+                    b.id,
+                    b.location,
+                    f"{b.location}: its id {b.id} is older than {a.id} of {a.location}, yet its number is higher; "
+                    "they run in id order, so renumber the files to match.",
                 )
             )
     return found
