@@ -83,7 +83,7 @@ def write_manifest(folder: Path) -> None:
     """What `app-db manifest` writes, for a staged folder (the CLI would import the repository's demo instead)."""
     from app_db.discovery import MANIFEST_MODULE, identify_migrations, list_migration_files, manifest_text
 
-    known = identify_migrations(list_migration_files(str(folder)), {}, read_all=True)
+    known = identify_migrations(list_migration_files(str(folder), against_manifest=False), {}, read_all=True)
     (folder / f"{MANIFEST_MODULE}.py").write_text(manifest_text(known), encoding="utf-8")
 
 
