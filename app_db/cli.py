@@ -781,7 +781,7 @@ def check_definitions(database: Database, problems: Problems) -> list[KnownMigra
         known = identify_instances(source)
     else:
         try:
-            files = list_migration_files(str(source))  # a folder is an absolute Path here
+            files = list_migration_files(str(source), against_manifest=False)  # a folder is an absolute Path here
         except AppDbError as exc:
             problems.add(str(exc), getattr(exc, "file", None))
             return []
@@ -943,7 +943,7 @@ def cmd_manifest(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args, read_only=True)
     folder = migrations_folder(database.migrations)
     source = database.migrations
-    known = identify_migrations(list_migration_files(str(source)), {}, read_all=True)
+    known = identify_migrations(list_migration_files(str(source), against_manifest=False), {}, read_all=True)
     target = folder / f"{MANIFEST_MODULE}.py"
     text = manifest_text(known)
     if not target.is_file() or target.read_text(encoding="utf-8") != text:

@@ -395,7 +395,8 @@ class Database:
             )
         source_path = absolute_path(source)
         if not source_path.is_file():
-            raise ConfigurationError(f"Cannot restore from {source_path}: no such file.")
+            what = "it is a folder, not a backup file" if source_path.is_dir() else "no such file"
+            raise ConfigurationError(f"Cannot restore from {source_path}: {what}. Nothing was changed.")
         cause: BaseException | None = None
         try:
             recorded = read_recorded_ids(source_path)

@@ -359,7 +359,7 @@ def resolve_source(migrations: MigrationsSource) -> str | list[Migration] | None
     )
 
 
-def list_migration_files(source: str) -> list[MigrationFile]:
+def list_migration_files(source: str, *, against_manifest: bool = True) -> list[MigrationFile]:
     """The migrations in a folder (an absolute path) or a package, by file name; nothing is read or imported.
 
     A package that yields none is a ConfigurationError saying how the app
@@ -373,7 +373,8 @@ def list_migration_files(source: str) -> list[MigrationFile]:
             for name, shipped in list_folder_files(source)
         ]
         refuse_names_one_file_system_merges(files)
-        refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
+        if against_manifest:
+            refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
         return files
     folders = package_folders(source)
     manifest = Manifest(source, None)
@@ -391,7 +392,8 @@ def list_migration_files(source: str) -> list[MigrationFile]:
     if not files:
         raise ConfigurationError(explain_no_migrations(source))
     refuse_names_one_file_system_merges(files)
-    refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
+    if against_manifest:
+        refuse_files_the_manifest_lists_but_the_app_lacks(files, manifest, source)
     return files
 
 
@@ -406,15 +408,22 @@ def refuse_files_the_manifest_lists_but_the_app_lacks(
     a launch would otherwise apply the others and report success.
     """
     missing = sorted(set(manifest.entries) - {migration_file.name for migration_file in files})
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise ConfigurationError(
-            f"The migrations manifest of {source} lists {len(missing)} migration(s) that this app does not "
-            f"contain: {shown}. Nothing was changed. Either the build left them out ("
-            + explain_how_to_include(None if os.path.isabs(source) else source).rstrip(".")
-            + "; with PyInstaller, check that it collected the package from your source tree, not an older "
-            "installed copy) or they were deleted since the manifest was written (run `app-db manifest`)."
+    if not missing:
+        return
+    shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+    how, option = describe_packaging()
+    if option:
+        package = source if not os.path.isabs(source) else "myapp.migrations"
+        fix = (
+            f"This app was {how} without them: {option.format(package=package)} (with PyInstaller, check that it "
+            "collected the package from your source tree, not an older installed copy)."
         )
+    else:
+        fix = "They were deleted or renamed since the manifest was written: run `app-db manifest`."
+    raise ConfigurationError(
+        f"The migrations manifest of {source} lists {len(missing)} migration(s) that this app does not contain: "
+        f"{shown}. Nothing was changed. {fix}"
+    )
 
 
 def refuse_names_one_file_system_merges(files: Sequence[MigrationFile]) -> None:

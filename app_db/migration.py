@@ -548,6 +548,10 @@ def sql_literal(value: Any) -> str:
     """``value`` written as an SQL literal, for DEFAULT clauses (which cannot take parameters)."""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, float) and value != value:
+        raise SchemaOperationError("NaN cannot be a DEFAULT: SQLite stores it as NULL; use None or a number")
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "9e999" if value > 0 else "-9e999"  # SQLite's spelling of infinity (repr's 'inf' would be a name)
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, bytes):

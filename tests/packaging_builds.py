@@ -83,10 +83,8 @@ def write_manifest(folder: Path) -> None:
     """What `app-db manifest` writes, for a staged folder (the CLI would import the repository's demo instead)."""
     from app_db.discovery import MANIFEST_MODULE, identify_migrations, list_migration_files, manifest_text
 
-    manifest = folder / f"{MANIFEST_MODULE}.py"
-    manifest.unlink(missing_ok=True)  # the full release's manifest lists files this staged release lacks: refused
-    known = identify_migrations(list_migration_files(str(folder)), {}, read_all=True)
-    manifest.write_text(manifest_text(known), encoding="utf-8")
+    known = identify_migrations(list_migration_files(str(folder), against_manifest=False), {}, read_all=True)
+    (folder / f"{MANIFEST_MODULE}.py").write_text(manifest_text(known), encoding="utf-8")
 
 
 def run_commands(commands: Sequence[str], cwd: Path, timeout: float = 600) -> None:

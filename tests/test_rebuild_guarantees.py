@@ -355,3 +355,13 @@ def test_alter_column_type_keeps_default_collate_references_and_check(project):
         assert types == {"id": "INTEGER", "genre_id": "INTEGER", "label": "TEXT", "size": "INTEGER"}
     finally:
         connection.close()
+
+
+def test_an_infinite_default_is_stored_as_sqlites_infinity_not_as_text(project):
+    project.add("001_first.py", "20240601_090000_first", 'schema.sql("CREATE TABLE kv (v REAL)")')
+    project.add("002_default.py", "20240602_090000_default", 'schema.add_column_default("kv", "v", float("inf"))')
+    project.launch()
+    connection = project.connect()
+    connection.execute("INSERT INTO kv DEFAULT VALUES")
+    assert connection.execute("SELECT v, typeof(v) FROM kv").fetchall() == [(float("inf"), "real")]
+    connection.close()
