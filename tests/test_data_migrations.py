@@ -1,0 +1,209 @@
+"""Data migrations: historical models reflected inside the batch, bulk operations, progress reported to the app."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_db import MigrationError
+from app_db.testing import assert_reversible
+
+NOTES = '''
+schema.sql("""CREATE TABLE note (
+    id INTEGER PRIMARY KEY,  -- the rowid
+    body TEXT NOT NULL DEFAULT ''
+)""")
+schema.sql("CREATE TABLE tag (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+schema.sql("""CREATE TABLE note_tag (
+    note_id INTEGER NOT NULL REFERENCES note(id) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tag(id),
+    PRIMARY KEY (note_id, tag_id)
+) WITHOUT ROWID""")
+'''
+NOTES_DOWN = 'for table in ("note_tag", "tag", "note"): schema.drop_table(table)'
+
+
+def with_notes(project):
+    project.add("001_notes.py", "20240601_090000_notes", NOTES, down=NOTES_DOWN)
+
+
+def test_a_model_taken_after_an_earlier_migration_renamed_a_column_sees_the_new_name(project):
+    with_notes(project)
+    project.add("002_rename.py", "20240602_090000_rename", 'schema.rename_column("note", "body", "text")',
+                down='schema.rename_column("note", "text", "body")')
+    project.add("003_fill.py", "20240603_090000_fill", '''
+Note = schema.model("note")
+assert [field.column_name for field in Note._meta.sorted_fields] == ["id", "text"], Note._meta.sorted_fields
+Note.insert(text="renamed").execute()
+''', down='schema.bulk_delete("note", {})')
+    project.launch()
+    assert project.rows("SELECT text FROM note") == [("renamed",)]
+
+
+def test_a_model_taken_after_add_column_in_the_same_migration_sees_the_column(project):
+    with_notes(project)
+    project.add("002_title.py", "20240602_090000_title", '''
+schema.bulk_insert("note", [{"body": "Groceries\\nmilk"}, {"body": "Plans"}])
+before = schema.model("note")
+schema.add_column("note", "title", peewee.CharField(null=True))
+Note = schema.model("note")
+assert "title" not in before._meta.fields and "title" in Note._meta.fields
+for note in Note.select():
+    note.title = note.body.partition("\\n")[0]
+    note.save()
+''', down='schema.drop_column("note", "title")')
+    project.launch()
+    assert project.rows("SELECT title FROM note ORDER BY id") == [("Groceries",), ("Plans",)]
+
+
+def test_a_model_follows_a_change_made_with_raw_sql(project):
+    with_notes(project)
+    project.add("002_raw.py", "20240602_090000_raw", '''
+schema.model("note")
+schema.db.execute_sql("ALTER TABLE note ADD COLUMN colour TEXT")
+assert "colour" in schema.model("note")._meta.fields
+''')
+    project.launch()
+
+
+def test_models_taken_together_join_through_their_foreign_keys(project):
+    with_notes(project)
+    project.add("002_data.py", "20240602_090000_data", '''
+schema.bulk_insert("note", [{"id": 1, "body": "a"}, {"id": 2, "body": "b"}])
+schema.bulk_insert("tag", [{"id": 1, "name": "work"}, {"id": 2, "name": "home"}])
+schema.bulk_insert("note_tag", [{"note_id": 1, "tag_id": 1}, {"note_id": 2, "tag_id": 2}, {"note_id": 1, "tag_id": 2}])
+Note, Tag, NoteTag = schema.models("note", "tag", "note_tag")
+assert NoteTag.note_id.rel_model is Note and NoteTag.tag_id.rel_model is Tag
+query = (Note.select(Note.body, Tag.name).join(NoteTag).join(Tag)
+         .where(Tag.name == "home").order_by(Note.body).tuples())
+assert list(query) == [("a", "home"), ("b", "home")], list(query)
+''', down='schema.bulk_delete("note_tag", {})')
+    project.launch()
+
+
+def test_bulk_operations_on_100000_rows_return_their_counts(project):
+    with_notes(project)
+    project.add("002_bulk.py", "20240602_090000_bulk", '''
+assert schema.bulk_insert("note", ({"body": f"note {i}"} for i in range(100_000))) == 100_000
+assert schema.bulk_update("note", {"body": "even"}, schema.model("note").id.bin_and(1) == 0) == 50_000
+assert schema.bulk_delete("note", {"body": "even"}) == 50_000
+''')
+    project.launch()
+    assert project.rows("SELECT count(*), count(DISTINCT body) FROM note") == [(50_000, 50_000)]
+
+
+def test_where_as_a_dict_must_match_every_column_and_none_matches_null(project):
+    project.add("001_t.py", "20240601_090000_t", '''
+schema.sql("CREATE TABLE Item (Id INTEGER PRIMARY KEY, Kind TEXT, Colour TEXT)")
+schema.bulk_insert("item", [{"Kind": "a", "Colour": "red"}, {"Kind": "a", "Colour": None}, {"Kind": "b", "Colour": "red"}])
+assert schema.bulk_update("ITEM", {"colour": "blue"}, {"kind": "a", "colour": "red"}) == 1
+assert schema.bulk_update("item", {"Colour": "green"}, {"Colour": None}) == 1
+assert schema.bulk_delete("item", {"Kind": "b"}) == 1
+''')
+    project.launch()
+    assert project.rows("SELECT Kind, Colour FROM Item ORDER BY Id") == [("a", "blue"), ("a", "green")]
+
+
+def test_where_as_an_expression_on_the_historical_model(project):
+    with_notes(project)
+    project.add("002_expr.py", "20240602_090000_expr", '''
+schema.bulk_insert("note", [{"body": ""}, {"body": "kept"}, {"body": "  "}])
+Note = schema.model("note")
+assert schema.bulk_delete("note", peewee.fn.trim(Note.body) == "") == 2
+assert schema.bulk_update("note", {"body": Note.body.concat("!")}, Note.body.startswith("k")) == 1
+''')
+    project.launch()
+    assert project.rows("SELECT body FROM note") == [("kept!",)]
+
+
+def test_bulk_insert_fills_a_composite_key_without_rowid_and_columns_left_out_get_their_default(project):
+    with_notes(project)
+    project.add("002_rows.py", "20240602_090000_rows", '''
+schema.bulk_insert("note", [{"id": 5}, {"id": 6, "body": "six"}])
+schema.bulk_insert("tag", [{"id": 1, "name": "x"}])
+assert schema.bulk_insert("note_tag", [{"note_id": 5, "tag_id": 1}, {"note_id": 6, "tag_id": 1}]) == 2
+assert schema.bulk_delete("note_tag", {"note_id": 5, "tag_id": 1}) == 1
+''')
+    project.launch()
+    assert project.rows("SELECT id, body FROM note ORDER BY id") == [(5, ""), (6, "six")]
+    assert project.rows("SELECT note_id, tag_id FROM note_tag") == [(6, 1)]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        ('schema.model("nothing")', r"no table 'nothing' at this point.*its tables: note, note_tag, tag"),
+        ('schema.bulk_insert("note", [{"bdy": "x"}])', r"bulk_insert\('note', \.\.\.\): table 'note' has no column 'bdy' \(its columns: id, body\)"),
+        ('schema.bulk_update("note", {"body": "x"}, "id = 1")', r"where must be a dict of column -> value, or a peewee expression"),
+        ('schema.bulk_insert("note", [{"body": "x"}, "y"])', r"row 1 is 'y'"),
+    ],
+)
+def test_bad_bulk_input_fails_the_migration_naming_it_and_nothing_is_kept(project, call, message):
+    with_notes(project)
+    project.launch()
+    before = project.dump()
+    project.add("002_bad.py", "20240602_090000_bad", f'schema.bulk_insert("tag", [{{"name": "kept?"}}])\n{call}')
+    with pytest.raises(MigrationError, match=message + r".*Nothing was changed"):
+        project.launch()
+    assert project.dump() == before
+
+
+def test_a_failure_after_bulk_operations_rolls_them_back_with_the_rest_of_the_batch(project):
+    with_notes(project)
+    project.add("002_fill.py", "20240602_090000_fill", 'schema.bulk_insert("note", [{"body": "one"}] * 1000)')
+    project.add("003_broken.py", "20240603_090000_broken", '''
+schema.bulk_update("note", {"body": "changed"}, {})
+raise RuntimeError("broken data migration")
+''')
+    with pytest.raises(MigrationError, match="broken data migration"):
+        project.launch()
+    assert project.applied() == []
+    assert project.rows("SELECT name FROM sqlite_master WHERE name = 'note'") == []
+
+
+def test_a_data_migration_using_schema_model_passes_assert_reversible(project):
+    with_notes(project)
+    project.add("002_title.py", "20240602_090000_title", '''
+schema.bulk_insert("note", [{"body": "Groceries\\nmilk"}, {"body": "Plans"}])
+schema.add_column("note", "title", peewee.CharField(null=True))
+Note = schema.model("note")
+for note in Note.select():
+    title, _, rest = note.body.partition("\\n")
+    schema.bulk_update("note", {"title": title, "body": rest}, {"id": note.id})
+''', down='''
+Note = schema.model("note")
+for note in Note.select():
+    schema.bulk_update("note", {"body": note.title + ("\\n" + note.body if note.body else "")}, {"id": note.id})
+schema.drop_column("note", "title")
+''')
+    assert_reversible(project.database())
+
+
+def test_progress_reaches_the_callback_throttled_with_the_start_and_the_end(project):
+    with_notes(project)
+    project.add("002_slow.py", "20240602_090000_slow", '''
+import time
+total = 50
+for done in range(total + 1):
+    schema.progress(done, total)
+    time.sleep(0.01)
+''')
+    calls = []
+    database = project.database(on_row_progress=lambda migration, done, total: calls.append((migration.id, done, total)))
+    database.register_models([])
+    database.close()
+    ids = {call[0] for call in calls}
+    assert ids == {"20240602_090000_slow"}
+    assert calls[0][1:] == (0, 50) and calls[-1][1:] == (50, 50)
+    # 51 calls over at least 0.5 s: about one in ten passes (at most 10 a second, plus the last one).
+    assert 3 <= len(calls) <= 8, calls
+
+
+def test_a_dry_run_does_not_call_the_apps_row_progress(project):
+    with_notes(project)
+    project.add("002_p.py", "20240602_090000_p", 'schema.progress(1, 1)\nschema.bulk_insert("tag", [{"name": "a"}])')
+    calls = []
+    database = project.database(on_row_progress=lambda *args: calls.append(args))
+    steps = database.preview_steps()
+    database.close()
+    assert calls == []
+    assert any("INSERT INTO" in statement for _migration, statements in steps for statement in statements)
