@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("makemigration", cmd_makemigration, "write a migration from the difference between models and migrations")
     sub.add_argument("description", help='what it does, e.g. "add note titles"')
+    sub.add_argument("--empty", action="store_true", help="write a data-migration scaffold (schema.model) instead")
 
     sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
     sub.add_argument("--at", metavar="ID", help="the schema right after this migration")
@@ -971,7 +972,7 @@ def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
     from .autogenerate import make_migration
 
     database = open_app_database(args, read_only=True)
-    written = make_migration(database, args.description, interactive=sys.stdin.isatty())
+    written = make_migration(database, args.description, interactive=sys.stdin.isatty(), empty=args.empty)
     if written is None:
         out.line("No changes: models and migrations agree.")
         return EXIT_OK

@@ -207,3 +207,39 @@ def test_a_dry_run_does_not_call_the_apps_row_progress(project):
     database.close()
     assert calls == []
     assert any("INSERT INTO" in statement for _migration, statements in steps for statement in statements)
+
+
+def test_makemigration_empty_writes_a_data_migration_scaffold_that_runs_once_its_example_is_kept(tmp_path):
+    import re
+    import sqlite3
+    from pathlib import Path
+
+    from test_cli import Cli
+
+    cli = Cli(tmp_path)
+    cli.add_both()
+    written = Path(cli.ok("makemigration", "--empty", "Fill titles from bodies").strip())
+    assert written == cli.migrations / "003_fill_titles_from_bodies.py"
+    text = written.read_text()
+    assert "class FillTitlesFromBodies(Migration):" in text and 'Note = schema.model("note")' in text
+    imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["from app_db import Migration"]  # never the app's models
+    # Unwritten, it cannot run or ship as a silent no-op.
+    result = cli.run("check")
+    assert result.returncode == 1 and "up() is still the stub" in result.stdout
+    # Its example, kept as it is, is a working data migration.
+    up, down = text.split("    def down(self, schema):")
+    up = re.sub(r"^        #     ", "        ", up, flags=re.M)
+    up = re.sub(r"\.where\(Note\.title\.is_null\(\)\)", "", up)
+    up = re.sub(r"^        raise NotImplementedError.*$", "", up, flags=re.M)
+    down = re.sub(r"raise NotImplementedError.*", 'schema.bulk_update("note", {"title": ""}, {})', down)
+    written.write_text(up + "    def down(self, schema):" + down)
+    cli.ok("migrate")
+    connection = sqlite3.connect(cli.path)
+    connection.execute("INSERT INTO note (body, title) VALUES ('Groceries\nmilk', '')")
+    connection.commit()
+    connection.execute("DELETE FROM app_db_migrations WHERE id LIKE '%fill_titles%'")
+    connection.commit()
+    connection.close()
+    cli.ok("migrate")
+    assert sqlite3.connect(cli.path).execute("SELECT title FROM note").fetchall() == [("Groceries",)]
