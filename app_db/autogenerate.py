@@ -52,6 +52,7 @@ __all__ = [
     "schema_sql",
     "scratch_database",
     "write_new_file",
+    "write_scaffold",
 ]
 
 logger = logging.getLogger("app_db")
@@ -280,6 +281,11 @@ def make_data_migration(database: Database, description: str) -> Path:
     Its up() and down() raise the stub marker until they are written, so
     an unfinished scaffold can never run, or ship, as a silent no-op.
     """
+    return write_scaffold(database, description, DATA_MIGRATION_TEMPLATE)
+
+
+def write_scaffold(database: Database, description: str, template: str) -> Path:
+    """Write ``template`` (given name, class_name, id, marker, filename) as the next migration file; its path."""
     from .errors import AppDbError
     from .migration import STUB_MARKER
 
@@ -293,12 +299,10 @@ def make_data_migration(database: Database, description: str) -> Path:
     filename = next_file_name(folder, slug)
     try:
         known_ids = [status.id for status in database.status()]
-    except AppDbError:  # a broken migration is `check`'s business; the scaffold is still worth writing
+    except AppDbError:  # a broken migration is `check`'s business; the new file is still worth writing
         known_ids = []
-    text = DATA_MIGRATION_TEMPLATE.format(
-        name=name, class_name=class_name, id=next_id(known_ids, slug), marker=STUB_MARKER, filename=filename
-    )
+    text = template.format(name=name, class_name=class_name, id=next_id(known_ids, slug), marker=STUB_MARKER, filename=filename)
     target = folder / filename
     write_new_file(target, text)
-    logger.info("Wrote the data-migration scaffold %s", target)
+    logger.info("Wrote %s", target)
     return target
