@@ -45,6 +45,9 @@ class Migration:
     name: ClassVar[str] = ""
     #: Where this migration came from (set when it is loaded from a file).
     file: Optional[str] = None
+    #: sha256 checksums of earlier texts of this file that did exactly what this one does (a rewrite
+    #: that changes no row): files that recorded one of them are not told the migration changed.
+    replaces_checksums: ClassVar[Tuple[str, ...]] = ()
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at

@@ -243,3 +243,32 @@ def test_makemigration_empty_writes_a_data_migration_scaffold_that_runs_once_its
     connection.close()
     cli.ok("migrate")
     assert sqlite3.connect(cli.path).execute("SELECT title FROM note").fetchall() == [("Groceries",)]
+
+
+def test_a_rewrite_listing_the_checksum_of_the_text_that_ran_is_not_a_changed_migration(project, caplog):
+    from app_db import MigrationDefinitionError
+    from app_db.discovery import checksum_of
+
+    with_notes(project)
+    shipped = project.add("002_fill.py", "20240602_090000_fill", 'schema.sql("INSERT INTO tag (name) VALUES (\'a\')")')
+    project.launch()
+    old = checksum_of(shipped.read_bytes())
+    rewritten = 'schema.bulk_insert("tag", [{"name": "a"}])'
+    project.add("002_fill.py", "20240602_090000_fill", rewritten)
+    with pytest.raises(MigrationDefinitionError, match="002_fill.py.*revert the edit"):  # undeclared: refused
+        project.database(env="development").register_models([])
+    source = shipped.read_text().replace("    def up", f"    replaces_checksums = ({old!r},)\n\n    def up")
+    shipped.write_text(source)
+    database = project.database(env="development")
+    database.register_models([])
+    assert [status.checksum_changed for status in database.status()] == [False, False]
+    database.close()
+    # Another earlier text, not listed, is still a change.
+    project.add("003_more.py", "20240603_090000_more", "pass")
+    connection = project.connect()
+    connection.execute("UPDATE app_db_migrations SET checksum = ? WHERE id = '20240602_090000_fill'", ("0" * 64,))
+    connection.commit()
+    connection.close()
+    with caplog.at_level("WARNING", logger="app_db"):
+        project.launch()
+    assert "20240602_090000_fill" in caplog.text and "changed after it was applied" in caplog.text
