@@ -15,7 +15,7 @@ after ``add_column`` sees the new column. Nothing here writes.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import SchemaOperationError
 
@@ -125,46 +125,58 @@ def binds_as_is(field: "peewee.Field") -> bool:
 def insert_rows(model: type, rows: Iterable[Mapping[str, Any]], operation: str) -> int:
     """Insert ``rows`` (dicts of column -> value) into ``model``'s table; returns how many.
 
-    The statement is peewee's, built once per set of columns; sqlite3's
-    executemany binds each row to it, in C. One row per statement means
-    SQLite's limit on variables never applies, and it is several times
-    faster than a multi-row insert_many, which converts each value in Python.
+    Consecutive rows with the same columns make one run: peewee builds its
+    INSERT once, and sqlite3's executemany binds each row to it, in C. One
+    row per statement means SQLite's limit on variables never applies, and
+    it is several times faster than a multi-row insert_many, which converts
+    each value in Python. Rows are streamed: a generator is never held whole.
     """
     import operator
 
     count = 0
-    for columns, group in group_rows(rows):
+    iterator = iter(rows)
+    ended: List[Any] = []  # the row that ended the run, which starts the next
+    head = next(iterator, ended)
+    while head is not ended:
+        from collections.abc import Mapping as AnyMapping
+
+        if not isinstance(head, AnyMapping) or not head:
+            raise SchemaOperationError(
+                f"{operation}: row {count} is {head!r}; each row must be a non-empty dict of column -> value"
+            )
+        columns = tuple(head)
         fields = [field_for(model, column, operation) for column in columns]
         sql, _params = model.insert({each: None for each in fields}).sql()
         pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row, key=columns[0]: (row[key],))
-        values: Iterable[Tuple[Any, ...]] = map(pick, group)
+        values: Iterable[Tuple[Any, ...]] = map(pick, run_of(head, iterator, ended))
         if not all(binds_as_is(each) for each in fields):
             converters = [each.db_value for each in fields]
             values = (tuple(convert(value) for convert, value in zip(converters, row)) for row in values)
         cursor = model._meta.database.cursor()
         cursor.executemany(sql, values)
-        count += cursor.rowcount
+        count += cursor.rowcount  # every row the run yielded was inserted: the next row's number
+        head = ended.pop() if ended else ended
     return count
 
 
-def group_rows(rows: Iterable[Mapping[str, Any]]) -> Iterable[Tuple[Tuple[str, ...], List[Mapping[str, Any]]]]:
-    """Runs of consecutive rows with the same columns, in order: one statement for each run."""
-    run: List[Mapping[str, Any]] = []
-    columns: Optional[Tuple[str, ...]] = None
-    for number, row in enumerate(rows):
-        if not isinstance(row, Mapping) or not row:
-            raise SchemaOperationError(
-                f"bulk_insert: row {number} is {row!r}; each row must be a non-empty dict of column -> value. "
-                "Nothing of this call was kept once the migration fails"
-            )
-        keys = tuple(row)
-        if keys != columns:
-            if run:
-                yield columns, run  # type: ignore[misc]
-            run, columns = [], keys
-        run.append(row)
-    if run:
-        yield columns, run  # type: ignore[misc]
+def run_of(head: Mapping[str, Any], rows: Iterator[Any], ended: List[Any]) -> Iterator[Mapping[str, Any]]:
+    """``head`` and the rows after it with the same keys; the first other row is left in ``ended``.
+
+    One comparison of keys per row, done in C: this loop is most of what
+    bulk_insert adds to executemany.
+    """
+    keys = head.keys()
+    yield head
+    row = None
+    try:
+        for row in rows:
+            if row.keys() == keys:
+                yield row
+            else:
+                ended.append(row)
+                return
+    except AttributeError:  # not a mapping: its own run reports it
+        ended.append(row)
 
 
 class RowProgress:

@@ -118,13 +118,13 @@ assert schema.bulk_update("note", {"body": Note.body.concat("!")}, Note.body.sta
 def test_bulk_insert_fills_a_composite_key_without_rowid_and_columns_left_out_get_their_default(project):
     with_notes(project)
     project.add("002_rows.py", "20240602_090000_rows", '''
-schema.bulk_insert("note", [{"id": 5}, {"id": 6, "body": "six"}])
+assert schema.bulk_insert("note", iter([{"id": 5}, {"id": 6, "body": "six"}, {"body": "seven", "id": 7}, {"id": 8}])) == 4
 schema.bulk_insert("tag", [{"id": 1, "name": "x"}])
 assert schema.bulk_insert("note_tag", [{"note_id": 5, "tag_id": 1}, {"note_id": 6, "tag_id": 1}]) == 2
 assert schema.bulk_delete("note_tag", {"note_id": 5, "tag_id": 1}) == 1
 ''')
     project.launch()
-    assert project.rows("SELECT id, body FROM note ORDER BY id") == [(5, ""), (6, "six")]
+    assert project.rows("SELECT id, body FROM note ORDER BY id") == [(5, ""), (6, "six"), (7, "seven"), (8, "")]
     assert project.rows("SELECT note_id, tag_id FROM note_tag") == [(6, 1)]
 
 
@@ -272,3 +272,20 @@ def test_a_rewrite_listing_the_checksum_of_the_text_that_ran_is_not_a_changed_mi
     with caplog.at_level("WARNING", logger="app_db"):
         project.launch()
     assert "20240602_090000_fill" in caplog.text and "changed after it was applied" in caplog.text
+
+
+def test_the_readmes_data_migration_example_runs_and_is_reversible(project):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Data migrations"):]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    project.add("001_people.py", "20250101_090000_people", '''
+schema.sql("CREATE TABLE person (id INTEGER PRIMARY KEY, full_name TEXT)")
+schema.bulk_insert("person", [{"full_name": "Ada Lovelace"}, {"full_name": "Plato"}, {"full_name": None}])
+''', down='schema.drop_table("person")')
+    project.write("002_split.py", "import peewee\nfrom app_db import Migration\n\n\n" + example)
+    assert_reversible(project.database())
+    project.launch()
+    assert project.rows("SELECT first_name, full_name FROM person ORDER BY id") == [("Ada", "Lovelace"), ("Plato", ""), ("", "")]
