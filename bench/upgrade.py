@@ -248,15 +248,22 @@ def run_rebuild(root: Path, rows: int, rounds: int, log: Callable[[str], None], 
     scenario = Scenario(f"{rebuild.operation} on {rows:,} rows ({rebuild.path})", f"{size_mb:.0f} MB file",
                         "12-step rebuild by hand in sqlite3", goal=rebuild.goal,
                         long_step=rebuild.path != "in place")
+    _run_alternately(scenario, rebuild.operation, rounds, log, template, work, [("raw", raw, None), ("app_db", app, marks)],
+                     lambda variant: _check_changed(work, rebuild))
+    return scenario
+
+
+def _run_alternately(scenario: Scenario, label: str, rounds: int, log: Callable[[str], None], template: Path,
+                     work: Path, variants: list, check: Callable[[str], None]) -> None:
+    """Each round runs every variant once on a fresh copy of ``template``, starting with the next one each round."""
     env = child_env()
     for round_index in range(rounds):
-        log(f"{rebuild.operation}: round {round_index + 1} of {rounds}")
-        variants = [("raw", raw, None), ("app_db", app, marks)]
-        for variant, script, marks_path in variants[round_index % 2:] + variants[:round_index % 2]:
+        log(f"{label}: round {round_index + 1} of {rounds}")
+        start = round_index % len(variants)
+        for variant, script, marks_path in variants[start:] + variants[:start]:
             _fresh_copy(template, work)
             _record(scenario, variant, run_script(script, env), marks_path)
-            _check_changed(work, rebuild)
-    return scenario
+            check(variant)
 
 
 def _check_changed(db_path: Path, rebuild: Rebuild) -> None:
@@ -336,18 +343,15 @@ def run_bulk_insert(root: Path, rows: int, rounds: int, log: Callable[[str], Non
     app = _script(root / "app_db", _app_db_launch_source(migrations, work, "development", marks))
     scenario = Scenario(f"bulk_insert of {rows:,} rows", "empty table", "executemany on the raw sqlite3 connection",
                         goal=1.2, long_step=False)
-    env = child_env()
-    for round_index in range(rounds):
-        log(f"bulk_insert: round {round_index + 1} of {rounds}")
-        variants = [("raw", raw, None), ("app_db", app, marks)]
-        for variant, script, marks_path in variants[round_index % 2:] + variants[:round_index % 2]:
-            _fresh_copy(template, work)
-            _record(scenario, variant, run_script(script, env), marks_path)
-            con = sqlite3.connect(work)
-            count = con.execute("SELECT count(*) FROM big").fetchone()[0]
-            con.close()
-            if count != rows:
-                raise RuntimeError(f"bulk_insert {variant} left {count} rows in {work}, not {rows}")
+
+    def check(variant: str) -> None:
+        con = sqlite3.connect(work)
+        count = con.execute("SELECT count(*) FROM big").fetchone()[0]
+        con.close()
+        if count != rows:
+            raise RuntimeError(f"bulk_insert {variant} left {count} rows in {work}, not {rows}")
+
+    _run_alternately(scenario, "bulk_insert", rounds, log, template, work, [("raw", raw, None), ("app_db", app, marks)], check)
     return scenario
 
 
