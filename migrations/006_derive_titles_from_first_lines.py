@@ -10,6 +10,10 @@ it lists in replaces_checksums, so files that ran that text are not told it
 changed. It reports its progress, which the splash shows as a percentage.
 """
 
+from contextlib import contextmanager
+
+import peewee
+
 from app_db import Migration
 
 
@@ -26,16 +30,36 @@ class DeriveTitlesFromFirstLines(Migration):
 
     def up(self, schema):
         Note = schema.model("note")  # the note table as it is now: title added by 005, still nullable
-        untitled = list(Note.select(Note.id, Note.body).where(Note.title.is_null()).tuples())
-        for done, (note_id, body) in enumerate(untitled, start=1):
-            title, rest = split_first_line(body)
-            schema.bulk_update("note", {"title": title, "body": rest}, {"id": note_id})
-            schema.progress(done, len(untitled))
+        untitled = Note.title.is_null()
+        total = Note.select().where(untitled).count()
+        with splitting_functions(schema, total) as (first_line, rest):
+            # One UPDATE: SQLite walks the rows and calls the frozen Python split for each (both sides read the old body).
+            schema.bulk_update("note", {"title": first_line(Note.body), "body": rest(Note.body)}, untitled)
 
     def down(self, schema):
         Note = schema.model("note")
-        notes = list(Note.select(Note.id, Note.title, Note.body).tuples())
-        for done, (note_id, title, body) in enumerate(notes, start=1):
-            joined = f"{title or ''}\n{body}" if body else (title or "")
-            schema.bulk_update("note", {"title": None, "body": joined}, {"id": note_id})
-            schema.progress(done, len(notes))
+        joined = peewee.Case(None, [(peewee.fn.coalesce(Note.body, "") == "", peewee.fn.coalesce(Note.title, ""))],
+                             peewee.fn.coalesce(Note.title, "").concat("\n").concat(Note.body))
+        schema.bulk_update("note", {"title": None, "body": joined}, {})
+
+
+@contextmanager
+def splitting_functions(schema, total):
+    """SQL functions (first line, rest) over split_first_line for the block; the first one reports progress."""
+    connection = schema.db.connection()
+    done = 0
+
+    def first_line(body):
+        nonlocal done
+        done += 1
+        schema.progress(done, total)
+        return split_first_line(body)[0]
+
+    names = ("demo_006_first_line", "demo_006_rest")
+    connection.create_function(names[0], 1, first_line)
+    connection.create_function(names[1], 1, lambda body: split_first_line(body)[1], deterministic=True)
+    try:
+        yield getattr(peewee.fn, names[0]), getattr(peewee.fn, names[1])
+    finally:
+        for name in names:
+            connection.create_function(name, 1, None)
