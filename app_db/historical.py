@@ -96,6 +96,9 @@ def field_for(model: type, column: str, operation: str) -> "peewee.Field":
 
 def where_clause(model: type, where: Any, operation: str) -> Any:
     """``where`` as a peewee expression: a dict of column -> value (all must match; None matches NULL), or as given."""
+    import functools
+    import operator
+
     import peewee
 
     if isinstance(where, Mapping):
@@ -103,7 +106,7 @@ def where_clause(model: type, where: Any, operation: str) -> Any:
             field_for(model, column, operation).is_null() if value is None else field_for(model, column, operation) == value
             for column, value in where.items()
         ]
-        return peewee.reduce(peewee.operator.and_, terms) if terms else None
+        return functools.reduce(operator.and_, terms) if terms else None
     if isinstance(where, peewee.Node):
         return where
     raise SchemaOperationError(

@@ -72,11 +72,15 @@ class Splash:
         """A data migration's own progress (``done`` of ``rows``): the step's line gets a percentage, the bar moves within the step."""
         self.message_var.set(progress_text(self.index, self.total, migration, done, rows))
         self.progress.configure(value=self.index - 1 + (done / rows if rows else 0))
-        self.window.update()
+        self.repaint()
 
     def keep_alive(self) -> None:
         """app_db's ``keep_alive``: repaint and handle events while SQLite works. Never touches the database."""
         self.keep_alive_calls += 1
+        self.repaint()
+
+    def repaint(self) -> None:
+        """Say the step is still going once it has taken a while, then let Tk repaint and handle events."""
         try:
             elapsed = time.monotonic() - self.step_started
             if elapsed >= self.STILL_WORKING_AFTER:
