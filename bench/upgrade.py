@@ -306,6 +306,7 @@ def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], Non
 
 BULK_ROWS = "({{'name': f'row {{i}}', 'value': i}} for i in range({rows}))"  # what a data migration writes
 RAW_ROWS = "((f'row {{i}}', i) for i in range({rows}))"  # the same rows as executemany takes them
+SAME_DICTS = "executemany of the same dicts (:name parameters)"  # a second reference: the input bulk_insert gets
 
 
 def build_bulk_template(root: Path, rows: int) -> tuple[Path, Path]:
@@ -324,12 +325,14 @@ def build_bulk_template(root: Path, rows: int) -> tuple[Path, Path]:
     return template, migrations
 
 
-def _raw_insert_source(db_path: Path, rows: int) -> str:
+def _raw_insert_source(db_path: Path, rows: int, dicts: bool = False) -> str:
+    statement = ('INSERT INTO "big" ("name", "value") VALUES (:name, :value)' if dicts
+                 else 'INSERT INTO "big" ("name", "value") VALUES (?, ?)')
     return ("import sqlite3\n"
             f"con = sqlite3.connect({str(db_path)!r}, isolation_level=None)\n"
             "con.execute('PRAGMA synchronous = NORMAL')\n"
             "con.execute('BEGIN IMMEDIATE')\n"
-            f"con.executemany('INSERT INTO \"big\" (\"name\", \"value\") VALUES (?, ?)', {RAW_ROWS.format(rows=rows)})\n"
+            f"con.executemany({statement!r}, {(BULK_ROWS if dicts else RAW_ROWS).format(rows=rows)})\n"
             "con.execute('COMMIT')\n"
             "con.close()\n")
 
@@ -340,6 +343,7 @@ def run_bulk_insert(root: Path, rows: int, rounds: int, log: Callable[[str], Non
     work = root / "work" / "app.sqlite3"
     marks = root / "marks.json"
     raw = _script(root / "raw", _raw_insert_source(work, rows))
+    same_dicts = _script(root / "raw_dicts", _raw_insert_source(work, rows, dicts=True))
     app = _script(root / "app_db", _app_db_launch_source(migrations, work, "development", marks))
     scenario = Scenario(f"bulk_insert of {rows:,} rows", "empty table", "executemany on the raw sqlite3 connection",
                         goal=1.2, long_step=False)
@@ -351,7 +355,8 @@ def run_bulk_insert(root: Path, rows: int, rounds: int, log: Callable[[str], Non
         if count != rows:
             raise RuntimeError(f"bulk_insert {variant} left {count} rows in {work}, not {rows}")
 
-    _run_alternately(scenario, "bulk_insert", rounds, log, template, work, [("raw", raw, None), ("app_db", app, marks)], check)
+    variants = [("raw", raw, None), (SAME_DICTS, same_dicts, None), ("app_db", app, marks)]
+    _run_alternately(scenario, "bulk_insert", rounds, log, template, work, variants, check)
     return scenario
 
 
