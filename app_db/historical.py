@@ -125,61 +125,74 @@ def binds_as_is(field: "peewee.Field") -> bool:
     return isinstance(field, plain) and type(field).db_value is peewee.Field.db_value
 
 
+#: Rows read from the caller's iterable at a time: memory stays flat, and each batch's check runs in C.
+INSERT_BATCH = 10_000
+
+
 def insert_rows(model: type, rows: Iterable[Mapping[str, Any]], operation: str) -> int:
     """Insert ``rows`` (dicts of column -> value) into ``model``'s table; returns how many.
 
+    Rows are read a batch at a time (a generator is never held whole).
     Consecutive rows with the same columns make one run: peewee builds its
     INSERT once, and sqlite3's executemany binds each row to it, in C. One
     row per statement means SQLite's limit on variables never applies, and
     it is several times faster than a multi-row insert_many, which converts
-    each value in Python. Rows are streamed: a generator is never held whole.
+    each value in Python.
     """
-    import operator
+    import itertools
 
     count = 0
+    statements: Dict[Tuple[str, ...], Tuple[str, List[Any]]] = {}
     iterator = iter(rows)
-    ended: List[Any] = []  # the row that ended the run, which starts the next
-    head = next(iterator, ended)
-    while head is not ended:
-        from collections.abc import Mapping as AnyMapping
+    while True:
+        batch = list(itertools.islice(iterator, INSERT_BATCH))
+        if not batch:
+            return count
+        for run in runs_of(batch, operation, count):
+            count += insert_run(model, run, operation, statements)
 
-        if not isinstance(head, AnyMapping) or not head:
+
+def runs_of(batch: List[Any], operation: str, before: int) -> Iterator[List[Mapping[str, Any]]]:
+    """The runs of rows with the same keys in ``batch``; the common case, one run, is checked in C."""
+    from collections.abc import Mapping as AnyMapping
+
+    keys = batch[0].keys() if type(batch[0]) is dict else None
+    try:
+        if keys and all(map(keys.__eq__, map(dict.keys, batch))):
+            yield batch
+            return
+    except TypeError:  # a row that is not a dict: found below
+        pass
+    start = 0
+    for position, row in enumerate(batch):
+        if not isinstance(row, AnyMapping) or not row:
             raise SchemaOperationError(
-                f"{operation}: row {count} is {head!r}; each row must be a non-empty dict of column -> value"
+                f"{operation}: row {before + position} is {row!r}; each row must be a non-empty dict of column -> value"
             )
-        columns = tuple(head)
+        if position > start and row.keys() != batch[start].keys():
+            yield batch[start:position]
+            start = position
+    yield batch[start:]
+
+
+def insert_run(model: type, run: List[Mapping[str, Any]], operation: str,
+               statements: Dict[Tuple[str, ...], Tuple[str, List[Any]]]) -> int:
+    import operator
+
+    columns = tuple(run[0])
+    if columns not in statements:
         fields = [field_for(model, column, operation) for column in columns]
         sql, _params = model.insert({each: None for each in fields}).sql()
-        pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row, key=columns[0]: (row[key],))
-        values: Iterable[Tuple[Any, ...]] = map(pick, run_of(head, iterator, ended))
-        if not all(binds_as_is(each) for each in fields):
-            converters = [each.db_value for each in fields]
-            values = (tuple(convert(value) for convert, value in zip(converters, row)) for row in values)
-        cursor = model._meta.database.cursor()
-        cursor.executemany(sql, values)
-        count += cursor.rowcount  # every row the run yielded was inserted: the next row's number
-        head = ended.pop() if ended else ended
-    return count
-
-
-def run_of(head: Mapping[str, Any], rows: Iterator[Any], ended: List[Any]) -> Iterator[Mapping[str, Any]]:
-    """``head`` and the rows after it with the same keys; the first other row is left in ``ended``.
-
-    One comparison of keys per row, done in C: this loop is most of what
-    bulk_insert adds to executemany.
-    """
-    keys = head.keys()
-    yield head
-    row = None
-    try:
-        for row in rows:
-            if row.keys() == keys:
-                yield row
-            else:
-                ended.append(row)
-                return
-    except AttributeError:  # not a mapping: its own run reports it
-        ended.append(row)
+        converters = [] if all(binds_as_is(each) for each in fields) else [each.db_value for each in fields]
+        statements[columns] = (sql, converters)
+    sql, converters = statements[columns]
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row, key=columns[0]: (row[key],))
+    values: Iterable[Tuple[Any, ...]] = map(pick, run)
+    if converters:
+        values = (tuple(convert(value) for convert, value in zip(converters, row)) for row in values)
+    cursor = model._meta.database.cursor()
+    cursor.executemany(sql, values)
+    return cursor.rowcount
 
 
 class RowProgress:
