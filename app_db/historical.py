@@ -6,10 +6,11 @@ time, forever. So the models are reflected (peewee's
 ``playhouse.reflection``) from the database itself, inside the batch's
 transaction, when the migration asks. They carry the real column names and
 types, and foreign keys between the tables reflected together, so joins
-work. The reflection is cached until ``PRAGMA schema_version`` moves, which
-SQLite bumps on every schema change however it is made (a Schema
-operation, ``schema.sql``, or ``schema.db.execute_sql``), so a model taken
-after ``add_column`` sees the new column. Nothing here writes.
+work. The reflection is cached until the schema changes, however the
+change is made (a Schema operation, ``schema.sql``, ``schema.db.execute_sql``,
+a savepoint rolled back): SQLite's ``schema_version`` and the text of
+sqlite_master are compared at each call, so a model taken after
+``add_column`` sees the new column. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class HistoricalModels:
 
     def __init__(self, db: "peewee.SqliteDatabase") -> None:
         self.db = db
-        self._version: Optional[int] = None
+        self._version: Optional[Tuple[int, str]] = None  # schema_version and the schema's text, when reflected
         self._models: Dict[str, type] = {}  # real table name -> model, for the schema at _version
         self._names: Dict[str, str] = {}  # lower-cased name -> real name, of every table
 
@@ -55,7 +56,11 @@ class HistoricalModels:
         return [self._models[name] for name in real]
 
     def _follow_schema(self) -> None:
-        version = self.db.execute_sql("PRAGMA schema_version").fetchone()[0]
+        # schema_version alone is not enough: a savepoint rolled back takes it back, and the next change
+        # then brings it to a number already seen, with another schema. The text of the schema tells.
+        version = self.db.execute_sql(
+            "SELECT (SELECT schema_version FROM pragma_schema_version), group_concat(sql, char(0)) FROM sqlite_master"
+        ).fetchone()
         if version != self._version:
             self._version = version
             self._models = {}

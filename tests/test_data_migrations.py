@@ -336,3 +336,18 @@ assert [str(book.last_modified) for book in Books.select().where(Books.id == 9)]
     project.launch(**functions)
     assert project.rows("SELECT sort FROM books WHERE title = 'The Late Addition'") == [("Late Addition, The",)]
     assert project.rows("SELECT count(*) FROM books WHERE id = 7") == [(0,)]
+
+
+def test_a_model_after_a_savepoint_rolled_back_and_another_change_sees_that_change(project):
+    with_notes(project)
+    project.add("002_savepoint.py", "20240602_090000_savepoint", '''
+schema.model("note")
+with schema.db.atomic() as savepoint:
+    schema.db.execute_sql("ALTER TABLE note ADD COLUMN colour TEXT")
+    assert "colour" in schema.model("note")._meta.fields
+    savepoint.rollback()
+schema.db.execute_sql("ALTER TABLE note ADD COLUMN size INTEGER")  # schema_version is back where colour took it
+fields = schema.model("note")._meta.fields
+assert "size" in fields and "colour" not in fields, sorted(fields)
+''')
+    project.launch()
