@@ -223,7 +223,7 @@ class RowProgress:
         if self.callback is None:
             return
         now = time.monotonic()
-        if now - self._last < ROW_PROGRESS_SECONDS and done < total:
+        if now - self._last < ROW_PROGRESS_SECONDS and not (total > 0 and done == total):  # the end always passes
             return
         self._last = now
         self.callback(self.migration, done, total)  # type: ignore[arg-type]
