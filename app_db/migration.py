@@ -104,8 +104,9 @@ def check_migration_id(value: Any, where: str) -> str:
 class Schema:
     """The operations a migration's up() and down() may use; each runs immediately.
 
-    ``schema.db`` is the peewee database, for data migrations
-    (``schema.db.execute_sql(...)``) inside the same transaction.
+    ``schema.db`` is the peewee database, inside the same transaction; data
+    migrations read and write rows through ``schema.model(table)`` and the
+    bulk operations.
     """
 
     def __init__(self, db: "peewee.SqliteDatabase", on_row_progress: "Optional[Callable[[Migration, int, int], None]]" = None) -> None:
