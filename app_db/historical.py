@@ -58,9 +58,12 @@ class HistoricalModels:
     def _follow_schema(self) -> None:
         # schema_version alone is not enough: a savepoint rolled back takes it back, and the next change
         # then brings it to a number already seen, with another schema. The text of the schema tells.
-        version = self.db.execute_sql(
-            "SELECT (SELECT schema_version FROM pragma_schema_version), group_concat(sql, char(0)) FROM sqlite_master"
-        ).fetchone()
+        # (Two statements: SQLite reports pragma_schema_version() to the authorizer as if it set the pragma, and a
+        # dry run would show the read as a write.)
+        version = (
+            self.db.execute_sql("PRAGMA schema_version").fetchone()[0],
+            self.db.execute_sql("SELECT group_concat(sql, char(0)) FROM sqlite_master").fetchone()[0],
+        )
         if version != self._version:
             self._version = version
             self._models = {}

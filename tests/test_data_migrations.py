@@ -351,3 +351,16 @@ fields = schema.model("note")._meta.fields
 assert "size" in fields and "colour" not in fields, sorted(fields)
 ''')
     project.launch()
+
+
+def test_a_dry_run_of_a_data_migration_shows_its_writes_and_no_reads(project):
+    with_notes(project)
+    project.launch()
+    project.add("002_fill.py", "20240602_090000_fill", '''
+Note = schema.model("note")
+schema.bulk_insert("note", [{"body": "a"}])
+schema.bulk_update("note", {"body": "b"}, Note.body == "a")
+schema.bulk_delete("note", {"body": "c"})
+''')
+    (migration, statements), = project.database().preview_steps()
+    assert [statement.split()[0] for statement in statements] == ["INSERT", "UPDATE", "DELETE"], statements
