@@ -93,6 +93,8 @@ class Database:
     ``on_connect(db)`` is called with every peewee database opened for the
     app (the file, read-only looks, dry-run copies, scratch databases)
     before it is used: where the app registers its SQL functions.
+    ``on_row_progress(migration, done, total)`` hears a data migration's
+    ``schema.progress()``, at most about ten times a second.
     """
 
     def __init__(
@@ -109,12 +111,14 @@ class Database:
         models: Sequence[type] = (),
         lock_timeout: float = 60.0,
         on_connect: Optional[Callable[["peewee.SqliteDatabase"], None]] = None,
+        on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
     ) -> None:
         self.app_name = app_name
         self.app_author = app_author
         self.filename = filename
         self._migrations = resolve_source(migrations)
         self.on_progress = on_progress
+        self.on_row_progress = on_row_progress  # callback(migration, done, total) from schema.progress(), throttled
         self.keep_alive = keep_alive
         self.models = list(models)
         self.lock_timeout = lock_timeout
@@ -284,6 +288,7 @@ class Database:
             to=to,
             take_backup=self.env == "production",
             on_progress=self.on_progress,
+            on_row_progress=self.on_row_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )
@@ -439,6 +444,7 @@ class Database:
             models=models,
             take_backup=env == "production",
             on_progress=self.on_progress,
+            on_row_progress=self.on_row_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )

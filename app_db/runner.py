@@ -163,6 +163,7 @@ def run_pending(
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
     guard: Optional[StatementGuard] = None,
+    on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
 ) -> RunResult:
     """Apply the pending migrations (through ``target``) and create missing model tables, all in one transaction.
 
@@ -184,7 +185,7 @@ def run_pending(
         if take_backup and pending and has_user_tables(db):
             result.backup = backup_before(path, pending[0].id, keep_alive)
         ensure_table(db)
-        schema = Schema(db) if pending else None
+        schema = Schema(db, on_row_progress) if pending else None
         for index, (entry, migration) in enumerate(zip(pending, migrations), start=1):
             if on_progress is not None:
                 on_progress(index, len(pending), migration)
@@ -218,6 +219,7 @@ def rollback_migrations(
     keep_alive: Optional[Callable[[], None]] = None,
     lock_timeout: float = 60.0,
     guard: Optional[StatementGuard] = None,
+    on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
 ) -> RunResult:
     """Run down() of the newest applied migrations, newest first, in one transaction.
 
@@ -265,7 +267,7 @@ def rollback_migrations(
         origins = TableOrigins(read_table_roots(db))
         if take_backup:
             result.backup = backup_before(path, f"rollback-{migrations[0].id}", keep_alive)
-        schema = Schema(db)
+        schema = Schema(db, on_row_progress)
         for index, migration in enumerate(migrations, start=1):
             if on_progress is not None:
                 on_progress(index, len(migrations), migration)
@@ -361,6 +363,7 @@ def run_step(
     True when it ran ALTER TABLE (a table may have been renamed).
     """
     guard = guard if guard is not None else StatementGuard()
+    schema.row_progress.start(migration)
     try:
         with guarding(schema.db.connection(), guard):
             step(schema)
