@@ -40,6 +40,7 @@ __all__ = [
     "describe_schema",
     "diff_models",
     "load_models",
+    "make_data_migration",
     "make_migration",
     "migrated_scratch",
     "migration_names",
@@ -51,6 +52,7 @@ __all__ = [
     "schema_sql",
     "scratch_database",
     "write_new_file",
+    "write_scaffold",
 ]
 
 logger = logging.getLogger("app_db")
@@ -192,6 +194,7 @@ def make_migration(
     *,
     models: Sequence[type[peewee.Model]] | None = None,
     ask: Ask | None = None,
+    empty: bool = False,
 ) -> Path | None:
     """Write the migration that brings the migrations' schema to the models; None when they already agree.
 
@@ -199,8 +202,11 @@ def make_migration(
     not opened). The new file is ``NNN_description.py`` beside the others,
     never over an existing one. ``models`` defaults to
     ``Database(models=...)``. ``interactive`` asks on the terminal about
-    ambiguous renames; ``ask`` replaces that question.
+    ambiguous renames; ``ask`` replaces that question. ``empty`` writes a
+    data-migration scaffold instead (see make_data_migration); models are not read.
     """
+    if empty:
+        return make_data_migration(database, description)
     models = require_models(database, models, "makemigration", "the Database the CLI uses", "Nothing was written.")
     folder = migrations_folder(database.migrations)
     if ask is None and interactive:
@@ -233,3 +239,72 @@ def write_new_file(target: Path, text: str) -> None:
         raise ConfigurationError(
             f"{target} already exists; app-db never overwrites a migration. Nothing was written."
         ) from None
+
+
+DATA_MIGRATION_TEMPLATE = '''\
+"""{name}.
+
+A data migration, written by `app-db makemigration --empty`: it reads and writes rows through
+schema.model(), models of the tables as they stand at this point of the history, reflected from
+the database. Never import the app's models here: they change, and this file must not.
+"""
+
+from app_db import Migration
+
+
+class {class_name}(Migration):
+    id = "{id}"
+    name = "{name}"
+
+    def up(self, schema):
+        # e.g. fill a column an earlier migration added, from another one:
+        #     Note = schema.model("note")
+        #     todo = Note.select(Note.id, Note.body).where(Note.title.is_null())
+        #     total = todo.count()
+        #     for done, note in enumerate(todo.iterator(), start=1):
+        #         schema.bulk_update("note", {{"title": note.body.partition("\\n")[0]}}, {{"id": note.id}})
+        #         schema.progress(done, total)  # the app's splash shows it (Database(on_row_progress=...))
+        # Rows by the thousand: schema.bulk_insert(table, rows), schema.bulk_update(table, values, where),
+        # schema.bulk_delete(table, where); one UPDATE ... FROM of schema.sql() is faster still.
+        raise NotImplementedError("{marker}: up() in {filename}")
+
+    def down(self, schema):
+        # Put the rows back as up() found them, through schema.model() too. If that cannot be done
+        # (data was thrown away), delete down(): a rollback then stops before changing anything.
+        raise NotImplementedError("{marker}: down() in {filename}")
+'''
+
+
+def make_data_migration(database: Database, description: str) -> Path:
+    """Write a data-migration scaffold (``app-db makemigration --empty``) beside the other migrations.
+
+    Its up() and down() raise the stub marker until they are written, so
+    an unfinished scaffold can never run, or ship, as a silent no-op.
+    """
+    return write_scaffold(database, description, DATA_MIGRATION_TEMPLATE)
+
+
+def write_scaffold(database: Database, description: str, template: str) -> Path:
+    """Write ``template`` (given name, class_name, id, marker, filename) as the next migration file; its path."""
+    from .errors import AppDbError
+    from .migration import STUB_MARKER
+
+    slug, class_name, name = migration_names(description)
+    if not slug:
+        raise ConfigurationError(
+            f"{description!r} has no letters or digits to name the migration after; describe the change. "
+            "Nothing was written."
+        )
+    folder = migrations_folder(database.migrations)
+    filename = next_file_name(folder, slug)
+    try:
+        known_ids = [status.id for status in database.status()]
+    except AppDbError:  # a broken migration is `check`'s business; the new file is still worth writing
+        known_ids = []
+    text = template.format(
+        name=name, class_name=class_name, id=next_id(known_ids, slug), marker=STUB_MARKER, filename=filename
+    )
+    target = folder / filename
+    write_new_file(target, text)
+    logger.info("Wrote %s", target)
+    return target

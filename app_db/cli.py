@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .discovery import MANIFEST_MODULE
-from .migration import STUB_MARKER  # the stubs `app-db new` writes say it
 from .paths import absolute_path
 
 if TYPE_CHECKING:
@@ -162,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "makemigration", cmd_makemigration, "write a migration from the difference between models and migrations"
     )
     sub.add_argument("description", help='what it does, e.g. "add note titles"')
+    sub.add_argument("--empty", action="store_true", help="write a data-migration scaffold (schema.model) instead")
 
     sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
     sub.add_argument("--at", metavar="ID", help="the schema right after this migration")
@@ -730,27 +730,13 @@ class {class_name}(Migration):
 
 
 def cmd_new(args: argparse.Namespace, out: Output) -> int:
-    from .autogenerate import migration_names, migrations_folder, next_file_name, next_id, write_new_file
-    from .errors import AppDbError
+    from .autogenerate import migration_names, write_scaffold
 
-    slug, class_name, name = migration_names(args.description)
-    if not slug:
+    if not migration_names(args.description)[0]:
         raise UsageError(
             f"{args.description!r} has no letters or digits to name the migration after; describe the change."
         )
-    database = open_app_database(args, read_only=True)
-    folder = migrations_folder(database.migrations)
-    filename = next_file_name(folder, slug)
-    try:
-        known_ids = [status.id for status in database.status()]
-    except AppDbError:  # a broken migration is `check`'s business; the new file is still worth writing
-        known_ids = []
-    text = MIGRATION_TEMPLATE.format(
-        name=name, class_name=class_name, id=next_id(known_ids, slug), marker=STUB_MARKER, filename=filename
-    )
-    target = folder / filename
-    write_new_file(target, text)
-    out.line(str(target))
+    out.line(str(write_scaffold(open_app_database(args, read_only=True), args.description, MIGRATION_TEMPLATE)))
     return EXIT_OK
 
 
@@ -957,7 +943,7 @@ def cmd_makemigration(args: argparse.Namespace, out: Output) -> int:
     from .autogenerate import make_migration
 
     database = open_app_database(args, read_only=True)
-    written = make_migration(database, args.description, interactive=sys.stdin.isatty())
+    written = make_migration(database, args.description, interactive=sys.stdin.isatty(), empty=args.empty)
     if written is None:
         out.line("No changes: models and migrations agree.")
         return EXIT_OK

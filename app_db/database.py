@@ -148,6 +148,8 @@ class Database:
     ``on_connect(db)`` is called with every peewee database opened for the
     app (the file, read-only looks, dry-run copies, scratch databases)
     before it is used: where the app registers its SQL functions.
+    ``on_row_progress(migration, done, total)`` hears a data migration's
+    ``schema.progress()``, at most about ten times a second.
     """
 
     def __init__(
@@ -164,12 +166,14 @@ class Database:
         models: Sequence[type] = (),
         lock_timeout: float = 60.0,
         on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+        on_row_progress: Callable[[Migration, int, int], None] | None = None,
     ) -> None:
         self.app_name = app_name
         self.app_author = app_author
         self.filename = filename
         self._migrations = resolve_source(migrations)
         self.on_progress = on_progress
+        self.on_row_progress = on_row_progress  # callback(migration, done, total) from schema.progress(), throttled
         self.keep_alive = keep_alive
         self.models = list(models)
         self.lock_timeout = lock_timeout
@@ -217,11 +221,12 @@ class Database:
         on_progress: Callable[[int, int, Migration], None] | None = None,
         keep_alive: Callable[[], None] | None = None,
         on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+        on_row_progress: Callable[[Migration, int, int], None] | None = None,
     ) -> Database:
         """A copy of this Database with another environment, file or callbacks; this one is not changed.
 
         The CLI's --env and --path, or one launch's splash screen
-        (``on_progress``, ``keep_alive``) on a module-level Database. A
+        (``on_progress``, ``on_row_progress``, ``keep_alive``) on a module-level Database. A
         parameter left at None keeps this Database's value. ``read_only=True``:
         the copy opens the file read-only and never creates it (a missing file
         reads as empty), for status, check and previews.
@@ -234,6 +239,7 @@ class Database:
         copy._read_only = read_only if read_only is not None else self._read_only
         copy.on_progress = on_progress if on_progress is not None else self.on_progress
         copy.keep_alive = keep_alive if keep_alive is not None else self.keep_alive
+        copy.on_row_progress = on_row_progress if on_row_progress is not None else self.on_row_progress
         copy.on_connect = on_connect if on_connect is not None else self.on_connect
         copy._db = None
         copy._db_path = None
@@ -490,6 +496,7 @@ class Database:
             models=models,
             take_backup=policy.backups,
             on_progress=self.on_progress,
+            on_row_progress=self.on_row_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
         )

@@ -268,6 +268,23 @@ class KnownMigration:
         entry = self.source.manifest_entry() if self.source is not None else None
         return entry[2] if entry is not None else None
 
+    def accepts_checksum(self, recorded: str) -> bool:
+        """Whether ``recorded`` (what a file holds for this migration) still matches it, or cannot be compared.
+
+        It matches this source's checksum, or one the migration lists in
+        ``replaces_checksums``: an edit declared to do exactly what the text
+        that ran did (read by importing the file, only when the checksums differ).
+        """
+        checksum = self.checksum()
+        if checksum is None or checksum == recorded:
+            return True
+        from .errors import AppDbError
+
+        try:
+            return recorded in tuple(getattr(self.load(), "replaces_checksums", ()))
+        except AppDbError:  # a file that does not load is `check`'s business; here it simply changed
+            return False
+
     def load(self) -> Migration:
         """The Migration instance, imported and checked on first use."""
         if self.instance is None:

@@ -17,7 +17,7 @@ from .errors import SchemaOperationError
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds; annotations are strings here
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any, ClassVar
 
     import peewee
@@ -46,6 +46,9 @@ class Migration:
     name: ClassVar[str] = ""
     #: Where this migration came from (set when it is loaded from a file).
     file: str | None = None
+    #: sha256 checksums of earlier texts of this file that did exactly what this one does (a rewrite
+    #: that changes no row): files that recorded one of them are not told the migration changed.
+    replaces_checksums: ClassVar[tuple[str, ...]] = ()
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at
@@ -102,15 +105,22 @@ def check_migration_id(value: Any, where: str) -> str:
 class Schema:
     """The operations a migration's up() and down() may use; each runs immediately.
 
-    ``schema.db`` is the peewee database, for data migrations
-    (``schema.db.execute_sql(...)``) inside the same transaction.
+    ``schema.db`` is the peewee database, inside the same transaction; data
+    migrations read and write rows through ``schema.model(table)`` and the
+    bulk operations.
     """
 
-    def __init__(self, db: peewee.SqliteDatabase) -> None:
+    def __init__(
+        self, db: peewee.SqliteDatabase, on_row_progress: Callable[[Migration, int, int], None] | None = None
+    ) -> None:
         from playhouse.migrate import SqliteMigrator
+
+        from .historical import HistoricalModels, RowProgress
 
         self.db = db
         self._migrator = SqliteMigrator(db)
+        self._historical = HistoricalModels(db)
+        self.row_progress = RowProgress(on_row_progress)  # the runner tells it which migration runs
 
     # Tables -----------------------------------------------------------------
     def create_table(self, table: str, columns: Mapping[str, peewee.Field]) -> None:
@@ -336,6 +346,76 @@ class Schema:
     def sql(self, statement: str, params: Sequence[Any] | None = None) -> Any:
         """Run one SQL statement (several in one string are refused by SQLite); returns the cursor."""
         return self.db.execute_sql(statement, params)
+
+    # Data: historical models, bulk operations, progress -------------------------
+    def model(self, table: str) -> type[peewee.Model]:
+        """A peewee Model for ``table`` as it stands now, at this point of the history; never the app's live model.
+
+        Reflected from the database inside the batch's transaction, with the
+        real column names (as the fields' names too) and types. Taken again
+        after a schema change, even in the same migration, it is rebuilt:
+        a column added a line before is there. The name is found as SQLite
+        finds it, case-insensitively.
+        """
+        return self._historical.models([table])[0]
+
+    def models(self, *tables: str) -> list[type[peewee.Model]]:
+        """The models of ``tables``, in that order, reflected together so that foreign keys between them join.
+
+        ``Note, Tag, NoteTag = schema.models("note", "tag", "note_tag")``.
+        """
+        return self._historical.models(tables)
+
+    def bulk_insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert ``rows``, dicts of column -> value, into ``table``; returns the number of rows inserted.
+
+        A column a row leaves out gets the column's DEFAULT (or NULL); rows
+        may differ in which columns they give. Like every operation it runs in
+        the batch's transaction: if the migration fails, none of it stays.
+        """
+        from .historical import insert_rows
+
+        return insert_rows(self.model(table), rows, f"bulk_insert({table!r}, ...)")
+
+    def bulk_update(self, table: str, values: Mapping[str, Any], where: Any) -> int:
+        """Set ``values`` (column -> value or expression) on the rows of ``table`` matching ``where``; returns how many.
+
+        ``where`` is a dict of column -> value that all must match (None
+        matches NULL; ``{}`` matches every row), or a peewee expression on
+        ``schema.model(table)``.
+        """
+        from collections.abc import Mapping as AnyMapping
+
+        from .historical import field_for, where_clause
+
+        operation = f"bulk_update({table!r}, ...)"
+        model = self.model(table)
+        if not isinstance(values, AnyMapping) or not values:
+            raise SchemaOperationError(
+                f"{operation}: values must be a non-empty dict of column -> value, not {values!r}"
+            )
+        query = model.update({field_for(model, column, operation): value for column, value in values.items()})
+        condition = where_clause(model, where, operation)
+        return int((query.where(condition) if condition is not None else query).execute())
+
+    def bulk_delete(self, table: str, where: Any) -> int:
+        """Delete the rows of ``table`` matching ``where`` (as bulk_update; ``{}``: every row); returns how many."""
+        from .historical import where_clause
+
+        model = self.model(table)
+        query = model.delete()
+        condition = where_clause(model, where, f"bulk_delete({table!r}, ...)")
+        return int((query.where(condition) if condition is not None else query).execute())
+
+    def progress(self, done: int, total: int) -> None:
+        """Tell the app how far this data migration is (``done`` of ``total`` rows); call it as often as you like.
+
+        The app's ``Database(on_row_progress=...)`` gets it as
+        ``callback(migration, done, total)``, at most about ten times a
+        second (the first call and the one reaching ``total`` always). A dry
+        run has no callback, so there it costs nothing.
+        """
+        self.row_progress.report(done, total)
 
     # Internals ----------------------------------------------------------------
     def _run(self, operation: Any) -> None:

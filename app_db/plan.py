@@ -122,8 +122,7 @@ class Plan:
             record = self.applied.get(migration.id)
             if record is None or record.checksum is None:
                 continue
-            checksum = migration.checksum()
-            if checksum is not None and checksum != record.checksum:
+            if not migration.accepts_checksum(record.checksum):
                 changed.append(migration)
         return changed
 

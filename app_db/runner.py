@@ -176,6 +176,7 @@ class Session:
         "lock_timeout",
         "models",
         "on_progress",
+        "on_row_progress",
         "path",
         "take_backup",
         "to",
@@ -195,6 +196,7 @@ class Session:
         keep_alive: Callable[[], None] | None = None,
         lock_timeout: float = 60.0,
         guard: StatementGuard | None = None,
+        on_row_progress: Callable[[Migration, int, int], None] | None = None,
     ) -> None:
         self.db = db
         self.path = path
@@ -204,6 +206,7 @@ class Session:
         self.models = models
         self.take_backup = take_backup and path is not None
         self.on_progress = on_progress
+        self.on_row_progress = on_row_progress  # a data migration's schema.progress(), throttled by Schema
         self.keep_alive = keep_alive
         self.lock_timeout = lock_timeout
         self.guard = guard
@@ -241,7 +244,7 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
             result.backup = backup_before(path, label, session.keep_alive)
         if steps:
             ensure_table(db)
-        schema = Schema(db)
+        schema = Schema(db, session.on_row_progress)
         verb = "Applying" if session.direction == "up" else "Rolling back"
         for index, (step, migration) in enumerate(zip(steps, migrations, strict=True), start=1):
             if session.on_progress is not None:
@@ -353,6 +356,7 @@ def run_step(
     True when it ran ALTER TABLE (a table may have been renamed).
     """
     guard = guard if guard is not None else StatementGuard()
+    schema.row_progress.start(migration)
     try:
         with guarding(schema.db.connection(), guard):
             step(schema)

@@ -48,8 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run in under a minute; explicit flags still win (" +
                         ", ".join(f"{k}={v}" for k, v in QUICK.items()) + ")")
-    parser.add_argument("--only", choices=("launch", "upgrade", "window"),
-                        help="run one part only (window: the demo's time to first window, needs Xvfb)")
+    parser.add_argument("--only", choices=("launch", "upgrade", "bulk", "window"),
+                        help="run one part only (bulk: the bulk_insert row of the upgrades; "
+                        "window: the demo's time to first window, needs Xvfb)")
     parser.add_argument("--tools", help="comma-separated subset of: " + ", ".join(t.name for t in ALL_TOOLS))
     parser.add_argument("--plot", type=Path, help="write the launch-time plot here (e.g. docs/launch-time.png)")
     parser.add_argument("--workdir", type=Path, help="where to generate projects (default: a temp dir)")
@@ -121,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
 
                 plot_launch_times(results, labels, described, args.plot)
                 log(f"plot written to {args.plot}")
-        if args.only in (None, "upgrade"):
+        if args.only in (None, "upgrade", "bulk"):
             from bench.upgrade import run_upgrades
 
-            scenarios = run_upgrades(root / "upgrade", args.rows, args.backup_mb, args.upgrade_rounds, log)
+            scenarios = run_upgrades(root / "upgrade", args.rows, args.backup_mb, args.upgrade_rounds, log,
+                                     only="bulk" if args.only == "bulk" else None)
             out += [f"**Large upgrades**, {args.upgrade_rounds} interleaved rounds, whole processes.", "",
                     report.upgrade_table(scenarios), "", "Large-upgrade goals:", *report.upgrade_goals(scenarios), ""]
             record["upgrade"] = [dataclasses.asdict(s) for s in scenarios]

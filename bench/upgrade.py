@@ -248,15 +248,22 @@ def run_rebuild(root: Path, rows: int, rounds: int, log: Callable[[str], None], 
     scenario = Scenario(f"{rebuild.operation} on {rows:,} rows ({rebuild.path})", f"{size_mb:.0f} MB file",
                         "12-step rebuild by hand in sqlite3", goal=rebuild.goal,
                         long_step=rebuild.path != "in place")
+    _run_alternately(scenario, rebuild.operation, rounds, log, template, work, [("raw", raw, None), ("app_db", app, marks)],
+                     lambda variant: _check_changed(work, rebuild))
+    return scenario
+
+
+def _run_alternately(scenario: Scenario, label: str, rounds: int, log: Callable[[str], None], template: Path,
+                     work: Path, variants: list, check: Callable[[str], None]) -> None:
+    """Each round runs every variant once on a fresh copy of ``template``, starting with the next one each round."""
     env = child_env()
     for round_index in range(rounds):
-        log(f"{rebuild.operation}: round {round_index + 1} of {rounds}")
-        variants = [("raw", raw, None), ("app_db", app, marks)]
-        for variant, script, marks_path in variants[round_index % 2:] + variants[:round_index % 2]:
+        log(f"{label}: round {round_index + 1} of {rounds}")
+        start = round_index % len(variants)
+        for variant, script, marks_path in variants[start:] + variants[:start]:
             _fresh_copy(template, work)
             _record(scenario, variant, run_script(script, env), marks_path)
-            _check_changed(work, rebuild)
-    return scenario
+            check(variant)
 
 
 def _check_changed(db_path: Path, rebuild: Rebuild) -> None:
@@ -297,11 +304,72 @@ def run_backup(root: Path, megabytes: int, rounds: int, log: Callable[[str], Non
     return scenario
 
 
+BULK_ROWS = "({{'name': f'row {{i}}', 'value': i}} for i in range({rows}))"  # what a data migration writes
+RAW_ROWS = "((f'row {{i}}', i) for i in range({rows}))"  # the same rows as executemany takes them
+SAME_DICTS = "executemany of the same dicts (:name parameters)"  # a second reference: the input bulk_insert gets
+
+
+def build_bulk_template(root: Path, rows: int) -> tuple[Path, Path]:
+    """A WAL file holding the empty table ``big`` (001 applied); 002 fills it with schema.bulk_insert."""
+    migrations = root / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_create_big.py").write_text(_migration(
+        "CreateBig", "20240101_000001_create_big",
+        '        schema.create_table("big", {"id": peewee.AutoField(), '
+        '"name": peewee.CharField(max_length=255), "value": peewee.IntegerField()})'))
+    template = root / "template.sqlite3"
+    _apply_first_migration(root, migrations, template)
+    _checkpoint(template)
+    (migrations / "002_fill_big.py").write_text(_migration(
+        "FillBig", "20240101_000002_fill_big", f'        schema.bulk_insert("big", {BULK_ROWS.format(rows=rows)})'))
+    return template, migrations
+
+
+def _raw_insert_source(db_path: Path, rows: int, dicts: bool = False) -> str:
+    statement = ('INSERT INTO "big" ("name", "value") VALUES (:name, :value)' if dicts
+                 else 'INSERT INTO "big" ("name", "value") VALUES (?, ?)')
+    return ("import sqlite3\n"
+            f"con = sqlite3.connect({str(db_path)!r}, isolation_level=None)\n"
+            "con.execute('PRAGMA synchronous = NORMAL')\n"
+            "con.execute('BEGIN IMMEDIATE')\n"
+            f"con.executemany({statement!r}, {(BULK_ROWS if dicts else RAW_ROWS).format(rows=rows)})\n"
+            "con.execute('COMMIT')\n"
+            "con.close()\n")
+
+
+def run_bulk_insert(root: Path, rows: int, rounds: int, log: Callable[[str], None]) -> Scenario:
+    """``schema.bulk_insert`` of R rows (dicts) in a launch, against executemany of the same rows in sqlite3."""
+    template, migrations = build_bulk_template(root / "template", rows)
+    work = root / "work" / "app.sqlite3"
+    marks = root / "marks.json"
+    raw = _script(root / "raw", _raw_insert_source(work, rows))
+    same_dicts = _script(root / "raw_dicts", _raw_insert_source(work, rows, dicts=True))
+    app = _script(root / "app_db", _app_db_launch_source(migrations, work, "development", marks))
+    scenario = Scenario(f"bulk_insert of {rows:,} rows", "empty table", "executemany on the raw sqlite3 connection",
+                        goal=1.2, long_step=False)
+
+    def check(variant: str) -> None:
+        con = sqlite3.connect(work)
+        count = con.execute("SELECT count(*) FROM big").fetchone()[0]
+        con.close()
+        if count != rows:
+            raise RuntimeError(f"bulk_insert {variant} left {count} rows in {work}, not {rows}")
+
+    variants = [("raw", raw, None), (SAME_DICTS, same_dicts, None), ("app_db", app, marks)]
+    _run_alternately(scenario, "bulk_insert", rounds, log, template, work, variants, check)
+    return scenario
+
+
 def run_upgrades(root: Path, rows: int, megabytes: int, rounds: int,
-                 log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> list[Scenario]:
+                 log: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
+                 only: str | None = None) -> list[Scenario]:
+    """Every large-upgrade scenario, or with ``only="bulk"`` the bulk_insert one alone."""
     scenarios = []
     runs = [(rebuild.operation, lambda folder, r=rebuild: run_rebuild(folder, rows, rounds, log, r)) for rebuild in REBUILDS]
     runs.append(("backup", lambda folder: run_backup(folder, megabytes, rounds, log)))
+    runs.append(("bulk", lambda folder: run_bulk_insert(folder, rows, rounds, log)))
+    if only is not None:
+        runs = [(name, run) for name, run in runs if name == only]
     for name, run in runs:
         try:
             scenarios.append(run(root / name))

@@ -17,18 +17,21 @@ def notes_database(
     path: Optional[Path] = None,
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
+    on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
 ) -> Database:
     """The notes Database; ``path=None`` is the per-user file.
 
     A launch makes its own, with the callbacks that drive its splash
-    (``on_progress`` before each step, ``keep_alive`` within a long one),
+    (``on_progress`` before each step, ``keep_alive`` within a long one,
+    ``on_row_progress`` as a data migration works through its rows),
     through Database's documented parameters; ``database`` below is the
     callback-free one the ``app-db`` CLI uses.
     """
     from .models import MODELS  # named here so `app-db check` can compare them with the migrations
 
     return Database(
-        APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, keep_alive=keep_alive, models=MODELS
+        APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, keep_alive=keep_alive, models=MODELS,
+        on_row_progress=on_row_progress,
     )
 
 

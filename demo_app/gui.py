@@ -23,6 +23,7 @@ class GuiLaunch:
     window: Optional[NotesWindow] = None
     error_dialog: Optional[ErrorDialog] = None
     splash_texts: List[str] = field(default_factory=list)
+    row_texts: List[str] = field(default_factory=list)  # the splash's line at each report of a data migration
     moved_aside: Optional[Path] = None
 
 
@@ -33,6 +34,7 @@ def launch_gui(
     open_folder: Callable[[Path], None] = open_folder,
     confirm: Callable[[str], bool] = ask_to_confirm,
     on_splash_step: Optional[Callable[[Splash], None]] = None,
+    on_splash_rows: Optional[Callable[[Splash], None]] = None,
 ) -> GuiLaunch:
     """Run the launch inside ``root`` (kept withdrawn until the main window is ready)."""
     result = GuiLaunch()
@@ -53,8 +55,16 @@ def launch_gui(
         if splash is not None:
             splash.keep_alive()
 
+    def on_row_progress(migration: Migration, done: int, rows: int) -> None:
+        if splash is not None:
+            splash.show_rows(migration, done, rows)
+            result.row_texts.append(splash.message_var.get())
+            if on_splash_rows is not None:
+                on_splash_rows(splash)
+
     try:
-        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive)
+        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive,
+                              on_row_progress=on_row_progress)
     except AppDbError as error:
         if splash is not None:
             splash.close(completed=False)

@@ -38,6 +38,7 @@ class Splash:
         self.message_label = ttk.Label(card, textvariable=self.message_var, style="Card.TLabel", width=48)
         self.message_label.pack(anchor="w", pady=(14, 8))
         self.step_started = time.monotonic()
+        self.index = 1
         self.keep_alive_calls = 0
         self.progress = ttk.Progressbar(card, orient="horizontal", length=420, mode="determinate", maximum=total)
         self.progress.pack(fill="x")
@@ -61,14 +62,25 @@ class Splash:
     def show_step(self, index: int, total: int, migration: Migration) -> None:
         """Called before migration ``index`` (from 1) of ``total`` runs."""
         self.step_started = time.monotonic()
+        self.index = index
         self.still_working_var.set("")
         self.message_var.set(progress_text(index, total, migration))
         self.progress.configure(maximum=total, value=index - 1)
         self.window.update()
 
+    def show_rows(self, migration: Migration, done: int, rows: int) -> None:
+        """A data migration's own progress (``done`` of ``rows``): the step's line gets a percentage, the bar moves within the step."""
+        self.message_var.set(progress_text(self.index, self.total, migration, done, rows))
+        self.progress.configure(value=self.index - 1 + (done / rows if rows else 0))
+        self.repaint()
+
     def keep_alive(self) -> None:
         """app_db's ``keep_alive``: repaint and handle events while SQLite works. Never touches the database."""
         self.keep_alive_calls += 1
+        self.repaint()
+
+    def repaint(self) -> None:
+        """Say the step is still going once it has taken a while, then let Tk repaint and handle events."""
         try:
             elapsed = time.monotonic() - self.step_started
             if elapsed >= self.STILL_WORKING_AFTER:

@@ -1,6 +1,6 @@
 """Helpers for the demo's tests: an older user's database, built from the real migrations, and a virtual X server.
 
-Run as a script to retake the README screenshots under Xvfb:
+Run as a script to retake the README screenshots under Xvfb (``--rows``: only the splash inside 006):
 ``python tests/demo_helpers.py`` (needs the apt packages xvfb and imagemagick).
 """
 
@@ -13,6 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,58 +228,95 @@ def window_screenshot(window, target: Path) -> None:
     subprocess.run(["import", "-window", str(int(frame, 16)), str(target)], check=True)
 
 
-def take_readme_screenshots(docs: Path) -> None:
-    """docs/demo-splash.png during a real upgrade, demo-main.png after it, demo-error.png for a failed one."""
+@contextmanager
+def screenshot_session() -> Iterator[Path]:
+    """A private Xvfb (DISPLAY set) and a temporary folder, for as long as screenshots are taken."""
     import tempfile
-    import tkinter as tk
 
     display, reason = start_virtual_display()
     if display is None:
         raise SystemExit(f"Cannot take screenshots: {reason}")
     os.environ["DISPLAY"] = display.name
     try:
-        from demo_app.gui import launch_gui
-
         # Windows cannot delete a file a window may still hold open: leave it to the OS's temp cleanup.
         with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
-            path = Path(folder) / "notes.sqlite3"
-            build_release_2_database(path, notes=SCREENSHOT_NOTES, theme="light")
-            root = tk.Tk(className="AppDbNotes")
-            root.withdraw()
-
-            def on_splash_step(splash) -> None:
-                if "(2 of" in splash.message_var.get():
-                    window_screenshot(splash.window, docs / "demo-splash.png")
-
-            launched = launch_gui(root, path, on_splash_step=on_splash_step)
-            window = launched.window
-            assert window is not None
-            window.root.geometry("900x540+0+0")
-            window.open_note(window.note_ids[0])  # the newest: Release plan
-            window.pinned_var.set(True)
-            window.save_button.invoke()
-            window.show_status(window.launch_summary())
-            window_screenshot(window.root, docs / "demo-main.png")
-            window.launched.close()
-            root.destroy()
-
-            broken = Path(folder) / "broken.sqlite3"  # a release-2 file where 004's index name is taken
-            build_release_2_database(broken, notes=SCREENSHOT_NOTES)
-            connection = sqlite3.connect(broken)
-            connection.execute("CREATE INDEX note_pinned_updated_at ON note (updated_at)")
-            connection.commit()
-            connection.close()
-            root = tk.Tk(className="AppDbNotes")
-            root.withdraw()
-            failed = launch_gui(root, broken)
-            assert failed.error_dialog is not None
-            window_screenshot(failed.error_dialog.window, docs / "demo-error.png")
-            root.destroy()
+            yield Path(folder)
     finally:
         display.stop()
 
 
+def take_readme_screenshots(docs: Path) -> None:
+    """docs/demo-splash.png during a real upgrade, demo-main.png after it, demo-error.png for a failed one."""
+    import tkinter as tk
+
+    with screenshot_session() as folder:
+        from demo_app.gui import launch_gui
+
+        path = Path(folder) / "notes.sqlite3"
+        build_release_2_database(path, notes=SCREENSHOT_NOTES, theme="light")
+        root = tk.Tk(className="AppDbNotes")
+        root.withdraw()
+
+        def on_splash_step(splash) -> None:
+            if "(2 of" in splash.message_var.get():
+                window_screenshot(splash.window, docs / "demo-splash.png")
+
+        launched = launch_gui(root, path, on_splash_step=on_splash_step)
+        window = launched.window
+        assert window is not None
+        window.root.geometry("900x540+0+0")
+        window.open_note(window.note_ids[0])  # the newest: Release plan
+        window.pinned_var.set(True)
+        window.save_button.invoke()
+        window.show_status(window.launch_summary())
+        window_screenshot(window.root, docs / "demo-main.png")
+        window.launched.close()
+        root.destroy()
+
+        broken = Path(folder) / "broken.sqlite3"  # a release-2 file where 004's index name is taken
+        build_release_2_database(broken, notes=SCREENSHOT_NOTES)
+        connection = sqlite3.connect(broken)
+        connection.execute("CREATE INDEX note_pinned_updated_at ON note (updated_at)")
+        connection.commit()
+        connection.close()
+        root = tk.Tk(className="AppDbNotes")
+        root.withdraw()
+        failed = launch_gui(root, broken)
+        assert failed.error_dialog is not None
+        window_screenshot(failed.error_dialog.window, docs / "demo-error.png")
+        root.destroy()
+
+
+def take_row_progress_screenshot(docs: Path, notes: int = 200_000) -> None:
+    """docs/demo-splash-rows.png: the splash inside 006 on a large old notebook, once it passes a third of the notes."""
+    import tkinter as tk
+
+    with screenshot_session() as folder:
+        from demo_app.gui import launch_gui
+
+        path = Path(folder) / "notes.sqlite3"
+        build_large_notebook(path, notes, release=RELEASE_2)
+        root = tk.Tk(className="AppDbNotes")
+        root.withdraw()
+        taken = []
+
+        def on_splash_rows(splash) -> None:
+            if not taken and splash.progress["value"] >= 3 + 1 / 3 and not splash.message_var.get().endswith("100%"):
+                window_screenshot(splash.window, docs / "demo-splash-rows.png")
+                taken.append(splash.message_var.get())
+
+        launched = launch_gui(root, path, on_splash_rows=on_splash_rows)
+        assert launched.window is not None and taken, launched.row_texts
+        launched.window.launched.close()
+        root.destroy()
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
-    take_readme_screenshots(REPO / "docs")
-    print("Wrote docs/demo-splash.png, docs/demo-main.png and docs/demo-error.png")
+    if sys.argv[1:] == ["--rows"]:
+        take_row_progress_screenshot(REPO / "docs")
+        print("Wrote docs/demo-splash-rows.png")
+    else:
+        take_readme_screenshots(REPO / "docs")
+        take_row_progress_screenshot(REPO / "docs")
+        print("Wrote docs/demo-splash.png, docs/demo-main.png, docs/demo-error.png and docs/demo-splash-rows.png")
