@@ -106,6 +106,19 @@ class Plan:
                 "(README: Shipping your app) or point migrations= at them.",
                 path=path,
             )
+        shipped = {entry.file: entry for entry in self.known if entry.file}
+        for unknown in self.unknown_applied:
+            record = self.applied.get(unknown)  # restore() plans a source's ids with no records
+            recorded_file = record.file if record is not None else None
+            renamed = shipped.get(recorded_file) if recorded_file else None
+            if renamed is not None and renamed.id != unknown:
+                raise MigrationDefinitionError(
+                    f"{renamed.location} was applied to {path or '(in memory)'} as {unknown!r} but now declares the "
+                    f"id {renamed.id!r}. A shipped migration's id must never change (the database records it). "
+                    f"Nothing was changed; put the id {unknown!r} back, and give new work a new file.",
+                    file=renamed.location,
+                    path=path,
+                )
         shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
         raise SchemaTooNewError(
             f"The database {path or '(in memory)'} was updated by a newer version of this app "

@@ -11,7 +11,7 @@ import zipfile
 import peewee
 import pytest
 
-from app_db import Database, Migration
+from app_db import Database, Migration, MigrationDefinitionError
 
 CREATE_NOTE = 'schema.create_table("note", {"id": peewee.AutoField(), "body": peewee.TextField()})'
 
@@ -258,3 +258,16 @@ def test_an_unwritten_stub_is_refused_before_any_write(project):
         project.database().register_models([])
     assert project.dump() == before
     assert not (project.path.parent / "backups").exists()  # refused before the backup, too
+
+
+def test_a_shipped_migration_whose_id_was_edited_is_named_not_called_a_newer_version(project):
+    """Development reads every file (production trusts what the tracking table recorded of it, and warns of the edit)."""
+    first = project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE note (body TEXT)")')
+    project.launch()
+    first.write_text(first.read_text().replace("20240601_090000_initial", "20240601_090000_initial_notes"))
+    project.add("002_title.py", "20240602_090000_title", 'schema.sql("ALTER TABLE note ADD COLUMN title TEXT")')
+    before = project.dump()
+    with pytest.raises(MigrationDefinitionError, match="now declares the id '20240601_090000_initial_notes'") as caught:
+        project.database(env="development").register_models([])
+    assert "put the id '20240601_090000_initial' back" in str(caught.value)
+    assert project.dump() == before
