@@ -266,7 +266,7 @@ class Plan:
                     "unrecorded-checksum",
                     unrecorded[0].id,
                     unrecorded[0].location,
-                    f"{where} records no checksum for {', '.join(entry.file or entry.id for entry in unrecorded)} "
+                    f"{where} records no checksum for {name_each(unrecorded)} "
                     "(applied by a build that shipped neither their source nor a manifest), so whether they changed "
                     "since cannot be verified.",
                 )
@@ -278,12 +278,18 @@ class Plan:
                     unverifiable[0].id,
                     unverifiable[0].location,
                     "No checksum can be recorded for "
-                    + ", ".join(entry.file or entry.id for entry in unverifiable)
+                    + name_each(unverifiable)
                     + ": the app ships neither their source nor a manifest (`app-db manifest` writes one to ship "
                     "with them), so an edit made after they ran will go unnoticed.",
                 )
             )
         return found
+
+
+def name_each(entries: Sequence[KnownMigration]) -> str:
+    """The entries by file name, or by id where files do not tell them apart (instances defined in one module)."""
+    files = [entry.file or entry.id for entry in entries]
+    return ", ".join(files if len(set(files)) == len(files) else [entry.id for entry in entries])
 
 
 def refuse_irreversible(migrations: Sequence[Migration], path: Path | None) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from app_db import AppDbError, Database, DatabaseCorruptError, Migration, MigrationError, SchemaTooNewError
-from app_db.restore import move_damaged_aside
 
 from .db import APP_NAME, ProgressCallback, notes_database
 from .models import MODELS
@@ -166,4 +165,6 @@ def move_aside(path: Path) -> Path:
     an error); raises AppDbError, with nothing moved, when another program
     still holds it.
     """
+    from app_db.restore import move_damaged_aside  # only when the user asks: not on every launch
+
     return move_damaged_aside(path)
