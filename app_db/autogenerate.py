@@ -42,6 +42,7 @@ __all__ = [
     "load_models",
     "make_data_migration",
     "make_migration",
+    "make_migration_stub",
     "migrated_scratch",
     "migration_names",
     "migrations_folder",
@@ -241,6 +242,30 @@ def write_new_file(target: Path, text: str) -> None:
         ) from None
 
 
+SCHEMA_MIGRATION_TEMPLATE = '''\
+"""{name}."""
+
+import peewee
+
+from app_db import Migration
+
+
+class {class_name}(Migration):
+    id = "{id}"
+    name = "{name}"
+
+    def up(self, schema):
+        # e.g. schema.create_table("tag", {{"id": peewee.AutoField(), "label": peewee.CharField()}})
+        #      schema.add_column("note", "pinned", peewee.BooleanField(default=False))
+        raise NotImplementedError("{marker}: up() in {filename}")
+
+    def down(self, schema):
+        # Undo up(), last change first. If it cannot be undone, delete down():
+        # a rollback then stops before changing anything.
+        raise NotImplementedError("{marker}: down() in {filename}")
+'''
+
+
 DATA_MIGRATION_TEMPLATE = '''\
 """{name}.
 
@@ -273,6 +298,11 @@ class {class_name}(Migration):
         # (data was thrown away), delete down(): a rollback then stops before changing anything.
         raise NotImplementedError("{marker}: down() in {filename}")
 '''
+
+
+def make_migration_stub(database: Database, description: str) -> Path:
+    """Write a schema-migration stub (``app-db new``) beside the other migrations; raises until written, as below."""
+    return write_scaffold(database, description, SCHEMA_MIGRATION_TEMPLATE)
 
 
 def make_data_migration(database: Database, description: str) -> Path:

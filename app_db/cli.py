@@ -705,38 +705,10 @@ def cmd_restore(args: argparse.Namespace, out: Output) -> int:
 
 
 # new -----------------------------------------------------------------------------
-MIGRATION_TEMPLATE = '''\
-"""{name}."""
-
-import peewee
-
-from app_db import Migration
-
-
-class {class_name}(Migration):
-    id = "{id}"
-    name = "{name}"
-
-    def up(self, schema):
-        # e.g. schema.create_table("tag", {{"id": peewee.AutoField(), "label": peewee.CharField()}})
-        #      schema.add_column("note", "pinned", peewee.BooleanField(default=False))
-        raise NotImplementedError("{marker}: up() in {filename}")
-
-    def down(self, schema):
-        # Undo up(), last change first. If it cannot be undone, delete down():
-        # a rollback then stops before changing anything.
-        raise NotImplementedError("{marker}: down() in {filename}")
-'''
-
-
 def cmd_new(args: argparse.Namespace, out: Output) -> int:
-    from .autogenerate import migration_names, write_scaffold
+    from .autogenerate import make_migration_stub
 
-    if not migration_names(args.description)[0]:
-        raise UsageError(
-            f"{args.description!r} has no letters or digits to name the migration after; describe the change."
-        )
-    out.line(str(write_scaffold(open_app_database(args, read_only=True), args.description, MIGRATION_TEMPLATE)))
+    out.line(str(make_migration_stub(open_app_database(args, read_only=True), args.description)))
     return EXIT_OK
 
 
