@@ -319,8 +319,12 @@ class Database:
 
     # Operations for tools (the CLI) ---------------------------------------------
     def migrate(self, to: str | None = None) -> LaunchReport:
-        """Apply pending migrations (through ``to``) as a launch would, without touching models."""
-        return self._apply(self._plan(), target=to)
+        """Apply pending migrations (through ``to``) as a launch would, without touching models.
+
+        As at a launch, a file that does not exist yet is created only once every migration has been found.
+        """
+        plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
+        return self._apply(plan, target=to)
 
     def rollback(self, steps: int = 1, to: str | None = None) -> LaunchReport:
         """Undo the newest ``steps`` migrations, or all after ``to``, newest first, in one transaction.

@@ -252,6 +252,8 @@ def test_a_migration_deleted_after_the_manifest_was_written_is_named_and_the_man
     (tmp_path / "migrations" / "002_add_title.py").unlink()  # an unreleased migration, dropped
     with pytest.raises(ConfigurationError, match=r"002_add_title.py\. Nothing was changed\. .*run `app-db manifest`"):
         Database("ShipApp", migrations=tmp_path / "migrations", path=tmp_path / "app.sqlite3").register_models([])
+    refused = app_db(tmp_path, "migrate")  # the command line too leaves no file behind
+    assert refused.returncode != 0 and "002_add_title.py" in refused.stderr, refused.stderr
     assert not (tmp_path / "app.sqlite3").exists()
     assert app_db(tmp_path, "manifest").returncode == 0  # the remedy it names works
     assert app_db(tmp_path, "migrate").returncode == 0
