@@ -87,7 +87,9 @@ def open_database(
         database = peewee.SqliteDatabase(MEMORY, pragmas=[("foreign_keys", 1)])
         database.connect()
     else:
-        check_usable_path(path)
+        problem = explain_unusable_path(os.fspath(path))  # a folder, or under a regular file: only stat()s
+        if problem is not None:
+            raise problem
         if read_only:
             database = peewee.SqliteDatabase(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         else:
@@ -220,39 +222,6 @@ def connect_writable(path: PathLike, timeout: float = BUSY_TIMEOUT_SECONDS) -> s
     for name, value in sync_pragmas():
         connection.execute(f"PRAGMA {name} = {value}")
     return connection
-
-
-def check_usable_path(path: PathLike) -> None:
-    """Raise DatabaseNotWritableError when ``path`` is a folder or lies under a regular file.
-
-    Only stat()s: opening the file from Python would be unsafe (see open_database).
-    """
-    problem = explain_unusable_path(os.fspath(path))
-    if problem is not None:
-        raise problem
-
-
-def check_is_sqlite(path: PathLike) -> None:
-    """Raise DatabaseCorruptError unless ``path`` is missing, empty, or a SQLite database SQLite can read.
-
-    Asked of SQLite through a read-only connection, never with Python's
-    open(): safe while any connection of this process holds the file.
-    """
-    import sqlite3
-
-    if not os.path.exists(path):
-        return
-    check_usable_path(path)
-    try:
-        connection = connect_read_only(path)
-    except sqlite3.Error as exc:
-        raise explain_sqlite_error(exc, path, "read") from exc
-    try:
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as exc:
-        raise explain_sqlite_error(exc, path, "read") from exc
-    finally:
-        connection.close()
 
 
 def corrupt_message(path: PathLike) -> str:
