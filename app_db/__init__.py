@@ -5,7 +5,7 @@ database = Database("NotesApp", migrations="notes.migrations")
 database.register_models([Note])
 """
 
-from .database import Database, LaunchReport, MigrationStatus, StepPreview
+from .database import Database
 from .errors import (
     AppDbError,
     BackupError,
@@ -23,6 +23,7 @@ from .errors import (
     TrackingTableError,
 )
 from .migration import Migration, Schema
+from .reports import LaunchReport, MigrationStatus, StepPreview
 
 __version__ = "0.1.0"
 

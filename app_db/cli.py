@@ -23,8 +23,9 @@ from .discovery import MANIFEST_MODULE
 from .paths import absolute_path
 
 if TYPE_CHECKING:
-    from .database import Database, MigrationStatus, StepPreview
+    from .database import Database
     from .discovery import KnownMigration
+    from .reports import MigrationStatus, StepPreview
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
 
@@ -471,7 +472,7 @@ def cmd_path(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
-    from .database import status_records
+    from .reports import status_records
 
     database = open_app_database(args, read_only=True)
     path = database.path

@@ -4,7 +4,7 @@ WAL lets the app read while a second instance migrates. synchronous=NORMAL
 never corrupts the file, but does not fsync a commit: a power cut can take
 back every transaction committed since the last checkpoint (which may be the
 end of the app's session). The migration's transaction and a restore are
-therefore committed with synchronous=FULL (runner.write_transaction,
+therefore committed with synchronous=FULL (transaction.write_transaction,
 restore.py): on the disk when they return. The busy timeout turns a brief
 lock held by another instance into a wait instead of "database is locked".
 

@@ -6,138 +6,28 @@ import logging
 import os
 
 from .connection import explaining_sqlite_errors
-from .discovery import (
-    identify_instances,
-    identify_migrations,
-    list_migration_files,
-    list_migration_names,
-    resolve_source,
-)
-from .errors import MigrationDefinitionError, SchemaDriftError
+from .discovery import known_migrations, list_migration_names, resolve_source
+from .errors import ConfigurationError, MigrationDefinitionError
 from .migration import Migration
 from .paths import absolute_path, locate_database, resolve_environment
 from .plan import Plan, is_up_to_date, plan_migrations
 from .policy import policy_for
+from .reports import LaunchReport, MigrationStatus, StepPreview, as_path, status_records
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import datetime
     from pathlib import Path
 
     import peewee
 
-    from .discovery import KnownMigration, MigrationsSource
+    from .discovery import MigrationsSource
     from .policy import Policy
     from .runner import Session
-    from .tracking import AppliedMigration
 
 __all__ = ["Database", "LaunchReport", "MigrationStatus", "StepPreview"]
 
 logger = logging.getLogger("app_db")
-
-
-class LaunchReport:
-    """What register_models(), migrate(), rollback() or stamp() did to the file.
-
-    ``applied``: ids applied (stamp: recorded without running), oldest
-    first; ``undone``: ids rolled back, newest first; ``backup``: the copy
-    taken just before, or None; ``current``: the newest applied id after it
-    (None also when register_models() found nothing to do: it reads no id).
-    """
-
-    __slots__ = ("_path", "applied", "backup", "current", "env", "undone")
-
-    def __init__(
-        self,
-        path: str | Path | None,
-        env: str,
-        applied: list[str] | None = None,
-        backup: Path | None = None,
-        undone: list[str] | None = None,
-        current: str | None = None,
-    ) -> None:
-        self._path = path
-        self.env = env
-        self.applied = applied or []
-        self.backup = backup
-        self.undone = undone or []
-        self.current = current
-
-    @property
-    def path(self) -> Path | None:
-        """The database file (None: in memory)."""
-        return as_path(self._path)
-
-    def __repr__(self) -> str:
-        undone = f", undone={self.undone!r}" if self.undone else ""
-        return (
-            f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}{undone}, "
-            f"backup={self.backup!r}, current={self.current!r})"
-        )
-
-
-class StepPreview:
-    """What one migration would run in a preview: its id and name, the direction, and its SQL statements."""
-
-    __slots__ = ("direction", "id", "name", "statements")
-
-    def __init__(self, id: str, name: str, direction: str, statements: list[str]) -> None:
-        self.id = id
-        self.name = name
-        self.direction = direction  # "up" (migrate) or "down" (rollback)
-        self.statements = statements  # each statement SQLite reports as writing, in order
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, StepPreview):
-            return NotImplemented
-        return (self.id, self.name, self.direction, self.statements) == (
-            other.id,
-            other.name,
-            other.direction,
-            other.statements,
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable statements: compared, not hashed
-
-    def __repr__(self) -> str:
-        return f"StepPreview({self.id!r}, {self.direction}, {len(self.statements)} statement(s))"
-
-
-class MigrationStatus:
-    """One migration, known to the app or recorded in the file."""
-
-    __slots__ = ("applied_at", "checksum_changed", "checksum_verifiable", "file", "id", "known", "name")
-
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        file: str | None,
-        applied_at: datetime | None,
-        checksum_changed: bool = False,
-        known: bool = True,
-        checksum_verifiable: bool = True,
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.file = file
-        self.applied_at = applied_at  # None while pending
-        self.checksum_changed = checksum_changed  # applied, but its source changed since
-        self.known = known  # False: recorded by a newer app version, no file here
-        # False: no checksum to compare (the app ships no source or manifest, or the record has none),
-        # so checksum_changed cannot be told.
-        self.checksum_verifiable = checksum_verifiable
-
-    def __repr__(self) -> str:
-        state = "pending" if self.applied_at is None else f"applied {self.applied_at.isoformat()}"
-        flags = ("" if self.known else ", unknown") + (", changed" if self.checksum_changed else "")
-        flags += "" if self.checksum_verifiable or not self.known else ", unverifiable"
-        return f"MigrationStatus({self.id}, {state}{flags})"
-
-    @property
-    def pending(self) -> bool:
-        return self.applied_at is None
 
 
 class Database:
@@ -345,7 +235,6 @@ class Database:
 
         The report's ``applied`` lists what was recorded.
         """
-        from .errors import ConfigurationError
         from .runner import stamp_migrations
 
         path = self._locate()
@@ -367,7 +256,7 @@ class Database:
         return self._preview("down", to, steps)
 
     def _preview(self, direction: str, to: str | None, count: int) -> list[StepPreview]:
-        from .runner import preview_statements
+        from .preview import preview_statements
 
         plan = self._plan()  # connects, so the file is known
         plan.steps(direction, to, count, self.path)  # refuses what the real run refuses, before copying anything
@@ -391,44 +280,18 @@ class Database:
         disk. ``source`` is never deleted. Waits at most ``lock_timeout`` for
         another process's write lock (DatabaseLockedError).
         """
-        import sqlite3
-
-        from .backup import read_recorded_ids
-        from .errors import ConfigurationError, DatabaseCorruptError
-        from .files import is_same_file
-        from .restore import judge_damage, refuse_foreign_source, restore_database
+        from .restore import refuse_unusable_source, restore_database
 
         if self._db is not None and not self._db.is_closed() and self._db.connection().in_transaction:
             raise ConfigurationError(
                 "restore() was called while this Database's own connection has a transaction open, so the "
                 "restore would wait for itself. Nothing was changed; commit or roll back first."
             )
-        source_path = absolute_path(source)
-        if not source_path.is_file():
-            what = "it is a folder, not a backup file" if source_path.is_dir() else "no such file"
-            raise ConfigurationError(f"Cannot restore from {source_path}: {what}. Nothing was changed.")
-        cause: BaseException | None = None
-        try:
-            recorded = read_recorded_ids(source_path)
-            damage = judge_damage(source_path)
-        except (sqlite3.Error, DatabaseCorruptError) as exc:
-            recorded, cause = [], exc
-            damage = "it does not start like one" if isinstance(exc, DatabaseCorruptError) else str(exc)
-        if damage is not None:
-            raise DatabaseCorruptError(
-                f"Cannot restore from {source_path}: it is not a SQLite database, or is damaged ({damage}). "
-                "Nothing was changed; pick another backup.",
-                path=source_path,
-            ) from cause
         current = self._locate()
         if current is None:
             raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
-        if is_same_file(current, source_path):
-            raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
-        known = self._known({}, read_all=False)
-        refuse_foreign_source(source_path, recorded, {entry.id for entry in known})
-        unknown = sorted(set(recorded) - {entry.id for entry in known})
-        Plan(known=known, applied={}, unknown_applied=unknown).raise_if_too_new(source_path)
+        source_path = absolute_path(source)
+        refuse_unusable_source(source_path, absolute_path(current), known_migrations(self._migrations))
         safety = restore_database(
             absolute_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
         )
@@ -442,7 +305,6 @@ class Database:
         final name when this returns.
         """
         from .backup import backup_database
-        from .errors import ConfigurationError
 
         path = self.path
         if path is None:
@@ -505,15 +367,6 @@ class Database:
             lock_timeout=self.lock_timeout,
         )
 
-    def _known(self, applied: dict[str, AppliedMigration], read_all: bool) -> list[KnownMigration]:
-        source = self._migrations
-        if source is None:
-            return []
-        if isinstance(source, list):
-            return identify_instances(source)
-        recorded = {record.file: (record.id, record.name) for record in applied.values() if record.file}
-        return identify_migrations(list_migration_files(source), recorded, read_all=read_all)
-
     def _is_up_to_date(self, models: Sequence[type]) -> bool:
         """True when no model table is missing and the recorded file names are exactly the files.
 
@@ -543,7 +396,7 @@ class Database:
         """
         if self._db is not None or path is None or os.path.exists(path):
             return None
-        return plan_migrations(self._known({}, read_all=self.policy.checks_every_launch), {})
+        return plan_migrations(known_migrations(self._migrations, read_all=self.policy.checks_every_launch), {})
 
     def _plan(self, read_all: bool | None = None) -> Plan:
         """Known versus applied, read without taking any lock."""
@@ -554,7 +407,7 @@ class Database:
             applied = read_applied(db)
         if read_all is None:
             read_all = self.policy.checks_every_launch
-        return plan_migrations(self._known(applied, read_all), applied)
+        return plan_migrations(known_migrations(self._migrations, applied, read_all), applied)
 
     def _refuse_changed_migrations(self, plan: Plan) -> None:
         changed = [finding for finding in plan.findings(self.path, []) if finding.kind == "changed"]
@@ -572,62 +425,12 @@ class Database:
 
     def check_models(self, models: Sequence[type]) -> None:
         """SchemaDriftError when a model has a column its (existing) table lacks."""
-        db = self._connect()
-        missing: list[tuple[str, str]] = []
-        for model in models:
-            table = model._meta.table_name  # type: ignore[attr-defined]
-            columns = {column.name for column in db.get_columns(table)}
-            if not columns:
-                continue
-            missing.extend(
-                (table, model_field.column_name)
-                for model_field in model._meta.sorted_fields  # type: ignore[attr-defined]
-                if model_field.column_name not in columns
-            )
-        if missing:
-            listed = ", ".join(f"{table}.{column}" for table, column in missing)
-            raise SchemaDriftError(
-                f"The models have column(s) the database lacks: {listed}. A migration is missing: "
-                "add one that creates them (`app-db new` or `app-db makemigration`).",
-                missing=missing,
-                path=self._db_path,
-            )
+        from .drift import check_models
+
+        check_models(self._connect(), models, self.path)
 
 
 def check_on_connect(on_connect: object) -> None:
     """ConfigurationError at once for an ``on_connect`` that cannot be called, not at the first connect."""
     if on_connect is not None and not callable(on_connect):
-        from .errors import ConfigurationError
-
         raise ConfigurationError(f"on_connect must be a callable taking the peewee database, not {on_connect!r}.")
-
-
-def as_path(value: str | Path | None) -> Path | None:
-    """``value`` as a Path; pathlib is imported only when someone asks for one."""
-    if value is None:
-        return None
-    from pathlib import Path
-
-    return Path(value)
-
-
-def status_records(plan: Plan) -> list[MigrationStatus]:
-    """One MigrationStatus per migration of ``plan``, known or recorded, oldest first (reads checksums)."""
-    changed = {entry.id for entry in plan.changed_checksums()}
-    unverifiable = {entry.id for entry in plan.unverifiable_checksums()}
-    entries = [
-        MigrationStatus(
-            id=entry.id,
-            name=(plan.applied[entry.id].name if entry.id in plan.applied else "") or entry.name,
-            file=entry.location,
-            applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
-            checksum_changed=entry.id in changed,
-            checksum_verifiable=entry.id not in unverifiable,
-        )
-        for entry in plan.known
-    ]
-    entries.extend(
-        MigrationStatus(id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False)
-        for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
-    )
-    return sorted(entries, key=lambda entry: entry.id)

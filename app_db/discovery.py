@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
+    from .tracking import AppliedMigration
+
     MigrationsSource = str | os.PathLike[str] | Sequence[Migration] | None
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "checksum_of",
     "describe_packaging",
     "identify_migrations",
+    "known_migrations",
     "list_migration_files",
     "list_migration_names",
     "manifest_text",
@@ -756,3 +759,19 @@ def show_folder(folder: str) -> str:
     if root and os.path.abspath(folder).startswith(os.path.abspath(root) + os.sep):
         return os.path.relpath(folder, root)
     return folder
+
+
+def known_migrations(
+    source: str | list[Migration] | None, applied: dict[str, AppliedMigration] | None = None, read_all: bool = False
+) -> list[KnownMigration]:
+    """The migrations the app ships, from a resolved ``source`` (a folder, a package name or instances).
+
+    ``applied`` lends the tracking table's record of each file's id and
+    name, so a file already applied need not be imported to be identified.
+    """
+    if source is None:
+        return []
+    if isinstance(source, list):
+        return identify_instances(source)
+    recorded = {record.file: (record.id, record.name) for record in (applied or {}).values() if record.file}
+    return identify_migrations(list_migration_files(source), recorded, read_all=read_all)

@@ -32,6 +32,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .backup import STAMP_FORMAT, backup_database, copy_database, prune_damaged
 from .connection import connect_read_only, connect_writable, explain_sqlite_error, sqlite_error_name
@@ -45,7 +46,16 @@ from .errors import (
 )
 from .files import link_file, remove_file, replace_file, sync_file
 
-__all__ = ["judge_damage", "move_damaged_aside", "refuse_foreign_source", "restore_database"]
+if TYPE_CHECKING:
+    from .discovery import KnownMigration
+
+__all__ = [
+    "judge_damage",
+    "move_damaged_aside",
+    "refuse_foreign_source",
+    "refuse_unusable_source",
+    "restore_database",
+]
 
 logger = logging.getLogger("app_db")
 
@@ -75,6 +85,41 @@ def judge_damage(path: Path) -> str | None:
     finally:
         connection.close()
     return None if rows == [("ok",)] else str(rows[0][0])
+
+
+def refuse_unusable_source(source: Path, current: Path, known: Sequence[KnownMigration]) -> None:
+    """An AppDbError, before anything changes, for a ``source`` that must not replace the database at ``current``.
+
+    Refused: a folder or no file, a file SQLite cannot read, the database
+    itself, another app's file or an empty one, and a file migrated by a
+    newer version of the app (``known`` are this app's migrations).
+    """
+    from .backup import read_recorded_ids
+    from .files import is_same_file
+    from .plan import Plan
+
+    if not source.is_file():
+        what = "it is a folder, not a backup file" if source.is_dir() else "no such file"
+        raise ConfigurationError(f"Cannot restore from {source}: {what}. Nothing was changed.")
+    cause: BaseException | None = None
+    try:
+        recorded = read_recorded_ids(source)
+        damage = judge_damage(source)
+    except (sqlite3.Error, DatabaseCorruptError) as exc:
+        recorded, cause = [], exc
+        damage = "it does not start like one" if isinstance(exc, DatabaseCorruptError) else str(exc)
+    if damage is not None:
+        raise DatabaseCorruptError(
+            f"Cannot restore from {source}: it is not a SQLite database, or is damaged ({damage}). "
+            "Nothing was changed; pick another backup.",
+            path=source,
+        ) from cause
+    if is_same_file(current, source):
+        raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
+    known_ids = {entry.id for entry in known}
+    refuse_foreign_source(source, recorded, known_ids)
+    unknown = sorted(set(recorded) - known_ids)
+    Plan(known=list(known), applied={}, unknown_applied=unknown).raise_if_too_new(source)
 
 
 def refuse_foreign_source(source: Path, recorded: Sequence[str], known_ids: Collection[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import app_db.runner
+import app_db.transaction
 
 
 def test_an_error_raised_after_begin_outside_a_migration_surfaces_and_rolls_back(project, monkeypatch):
@@ -17,7 +17,7 @@ def test_an_error_raised_after_begin_outside_a_migration_surfaces_and_rolls_back
         raise RuntimeError("cleanup exploded")
 
     # A fault injected where remove_leftovers runs: after BEGIN IMMEDIATE, before the migrations' own block.
-    monkeypatch.setattr(app_db.runner, "remove_leftovers", broken_cleanup)
+    monkeypatch.setattr(app_db.transaction, "remove_leftovers", broken_cleanup)
     database = project.database()
     synchronous = database.db.execute_sql("PRAGMA synchronous").fetchone()[0]
     with pytest.raises(RuntimeError, match="cleanup exploded"):

@@ -1,0 +1,146 @@
+"""Reports: what a launch or command did, what a preview would run, and each migration's state, as public records."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from .plan import Plan
+
+__all__ = ["LaunchReport", "MigrationStatus", "StepPreview", "as_path", "status_records"]
+
+
+class LaunchReport:
+    """What register_models(), migrate(), rollback() or stamp() did to the file.
+
+    ``applied``: ids applied (stamp: recorded without running), oldest
+    first; ``undone``: ids rolled back, newest first; ``backup``: the copy
+    taken just before, or None; ``current``: the newest applied id after it
+    (None also when register_models() found nothing to do: it reads no id).
+    """
+
+    __slots__ = ("_path", "applied", "backup", "current", "env", "undone")
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        env: str,
+        applied: list[str] | None = None,
+        backup: Path | None = None,
+        undone: list[str] | None = None,
+        current: str | None = None,
+    ) -> None:
+        self._path = path
+        self.env = env
+        self.applied = applied or []
+        self.backup = backup
+        self.undone = undone or []
+        self.current = current
+
+    @property
+    def path(self) -> Path | None:
+        """The database file (None: in memory)."""
+        return as_path(self._path)
+
+    def __repr__(self) -> str:
+        undone = f", undone={self.undone!r}" if self.undone else ""
+        return (
+            f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}{undone}, "
+            f"backup={self.backup!r}, current={self.current!r})"
+        )
+
+
+class StepPreview:
+    """What one migration would run in a preview: its id and name, the direction, and its SQL statements."""
+
+    __slots__ = ("direction", "id", "name", "statements")
+
+    def __init__(self, id: str, name: str, direction: str, statements: list[str]) -> None:
+        self.id = id
+        self.name = name
+        self.direction = direction  # "up" (migrate) or "down" (rollback)
+        self.statements = statements  # each statement SQLite reports as writing, in order
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StepPreview):
+            return NotImplemented
+        return (self.id, self.name, self.direction, self.statements) == (
+            other.id,
+            other.name,
+            other.direction,
+            other.statements,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable statements: compared, not hashed
+
+    def __repr__(self) -> str:
+        return f"StepPreview({self.id!r}, {self.direction}, {len(self.statements)} statement(s))"
+
+
+class MigrationStatus:
+    """One migration, known to the app or recorded in the file."""
+
+    __slots__ = ("applied_at", "checksum_changed", "checksum_verifiable", "file", "id", "known", "name")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        file: str | None,
+        applied_at: datetime | None,
+        checksum_changed: bool = False,
+        known: bool = True,
+        checksum_verifiable: bool = True,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.file = file
+        self.applied_at = applied_at  # None while pending
+        self.checksum_changed = checksum_changed  # applied, but its source changed since
+        self.known = known  # False: recorded by a newer app version, no file here
+        # False: no checksum to compare (the app ships no source or manifest, or the record has none),
+        # so checksum_changed cannot be told.
+        self.checksum_verifiable = checksum_verifiable
+
+    def __repr__(self) -> str:
+        state = "pending" if self.applied_at is None else f"applied {self.applied_at.isoformat()}"
+        flags = ("" if self.known else ", unknown") + (", changed" if self.checksum_changed else "")
+        flags += "" if self.checksum_verifiable or not self.known else ", unverifiable"
+        return f"MigrationStatus({self.id}, {state}{flags})"
+
+    @property
+    def pending(self) -> bool:
+        return self.applied_at is None
+
+
+def as_path(value: str | Path | None) -> Path | None:
+    """``value`` as a Path; pathlib is imported only when someone asks for one."""
+    if value is None:
+        return None
+    from pathlib import Path
+
+    return Path(value)
+
+
+def status_records(plan: Plan) -> list[MigrationStatus]:
+    """One MigrationStatus per migration of ``plan``, known or recorded, oldest first (reads checksums)."""
+    changed = {entry.id for entry in plan.changed_checksums()}
+    unverifiable = {entry.id for entry in plan.unverifiable_checksums()}
+    entries = [
+        MigrationStatus(
+            id=entry.id,
+            name=(plan.applied[entry.id].name if entry.id in plan.applied else "") or entry.name,
+            file=entry.location,
+            applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
+            checksum_changed=entry.id in changed,
+            checksum_verifiable=entry.id not in unverifiable,
+        )
+        for entry in plan.known
+    ]
+    entries.extend(
+        MigrationStatus(id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False)
+        for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
+    )
+    return sorted(entries, key=lambda entry: entry.id)

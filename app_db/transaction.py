@@ -1,0 +1,124 @@
+"""The write transaction: SQLite's write lock held for one batch, committed whole or rolled back whole.
+
+The order is GRDB's: foreign keys off (the pragma is ignored inside a
+transaction, and a table rebuild must not cascade-delete children),
+synchronous FULL, BEGIN IMMEDIATE (waiting for another instance that is
+migrating), the batch, COMMIT, then the app's own settings back. If
+anything raises, the transaction is rolled back and the file is exactly as
+it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .backup import remove_leftovers
+from .connection import BUSY_TIMEOUT_SECONDS, explain_sqlite_error, explaining_sqlite_errors
+from .errors import AppDbError
+
+if TYPE_CHECKING:
+    import peewee
+
+__all__ = ["KEEP_ALIVE_SECONDS", "calling_keep_alive", "is_open", "write_transaction"]
+
+KEEP_ALIVE_SECONDS = 0.1
+
+
+@contextmanager
+def write_transaction(db: peewee.SqliteDatabase, path: Path | None, lock_timeout: float) -> Iterator[None]:
+    """Hold SQLite's write lock for the block; commit if it returns, roll back if it raises.
+
+    The lock is SQLite's own (BEGIN IMMEDIATE), so it dies with the process:
+    a crash never leaves the user locked out. Waiting for it is bounded by
+    ``lock_timeout`` seconds, long enough for another instance's migration.
+    """
+    connection = db.connection()
+    db.pragma("foreign_keys", 0)
+    # The COMMIT is fsynced (NORMAL would leave it in the WAL until a
+    # checkpoint); SQLite ignores the pragma inside a transaction.
+    synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]
+    connection.execute("PRAGMA synchronous = FULL")
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise explain_sqlite_error(exc, path, "lock") from exc
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        if path is not None:
+            remove_leftovers(path)  # under the lock: no other launch of this file is copying now
+        # Tell peewee a transaction is open, so db.atomic() inside a
+        # migration becomes a savepoint instead of a second BEGIN.
+        db.push_transaction(db.transaction())
+        # A write outside up() (the tracking table, model tables) that fails
+        # is explained for the file, as run_step explains one inside up().
+        with explaining_sqlite_errors(path, "update"):
+            try:
+                yield
+                if not connection.in_transaction:
+                    raise AppDbError(
+                        "A migration ended the transaction itself (commit() or executescript()); "
+                        "part of the batch may be saved. Remove that call: app_db commits once, at the end.",
+                        path=path,
+                    )
+                try:
+                    connection.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise explain_sqlite_error(exc, path, "save the update to") from exc
+            except BaseException:
+                if is_open(connection) and connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            finally:
+                db.pop_transaction()
+    finally:
+        if is_open(connection):
+            if connection.in_transaction:
+                # Something outside the inner block raised after BEGIN (remove_leftovers, a KeyboardInterrupt):
+                # roll back first, or the pragma below fails inside the transaction and hides the real error.
+                connection.execute("ROLLBACK")
+            connection.execute(f"PRAGMA synchronous = {int(synchronous)}")  # the app's own writes: its own setting
+            db.pragma("foreign_keys", 1)
+        else:  # a migration closed it, which rolled the batch back; peewee must not keep the dead connection
+            db.close()
+
+
+def is_open(connection: sqlite3.Connection) -> bool:
+    try:
+        _ = connection.total_changes  # raises once the connection is closed
+    except sqlite3.ProgrammingError:
+        return False
+    return True
+
+
+@contextmanager
+def calling_keep_alive(db: peewee.SqliteDatabase, keep_alive: Callable[[], None] | None) -> Iterator[None]:
+    """Call ``keep_alive()`` about every 0.1 s while SQLite works, so a splash screen can stay responsive.
+
+    It runs inside SQLite's progress handler: it must not use the database.
+    """
+    if keep_alive is None:
+        yield
+        return
+    connection = db.connection()
+    last_call = time.monotonic()
+
+    def handler() -> int:
+        nonlocal last_call
+        now = time.monotonic()
+        if now - last_call >= KEEP_ALIVE_SECONDS:
+            last_call = now
+            keep_alive()
+        return 0  # non-zero would interrupt the statement
+
+    connection.set_progress_handler(handler, 10_000)
+    try:
+        yield
+    finally:
+        connection.set_progress_handler(None, 0)
