@@ -71,7 +71,7 @@ def import_times(script: Path, runs: int) -> dict[str, tuple[float, float]]:
 
 
 def phases(source: str, folder: Path, runs: int) -> list[tuple[str, float, float]]:
-    script = folder / "phases.py"
+    script = folder / "phases.py"  # not beside the project's folder named app_db, which would shadow the package
     script.write_text(source)
     rows = []
     for _ in range(runs):
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         run_script(project.script, env)
         run_script(project.script, env)
         run_script(floor.script, env)
+        scripts = root / "scripts"
+        scripts.mkdir()
         fields = {"model": _MODEL, "migrations": str(project.migrations_dir), "db_path": str(project.db_path)}
 
         app_imports = import_times(project.script, args.runs)
@@ -109,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {self_ms:.2f} | {cumulative:.2f} |")
 
         print(f"\nPhases inside the process (ms, min / median of {args.runs}):")
-        for name, low, median in phases(_PHASES.format(**fields), root, args.runs):
+        for name, low, median in phases(_PHASES.format(**fields), scripts, args.runs):
             print(f"- {name}: {low:.2f} / {median:.2f}")
 
         print("\ncProfile of register_models():")
-        script = root / "register_models_cprofile.py"
+        script = scripts / "register_models_cprofile.py"
         script.write_text(_PROFILE.format(lines=args.lines, **fields))
         sys.stdout.flush()
         subprocess.run([sys.executable, str(script)], env=env, check=True)
