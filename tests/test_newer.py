@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -169,15 +170,15 @@ def test_too_new_error_says_which_version_updated_the_file_and_on_which_day(vers
 
 def test_status_shows_the_version_that_applied_each_migration(versions, monkeypatch, capsys):
     versions.launch_older_then_newer(add_tags(False))
-    (versions.project.root / "olderapp.py").write_text(
+    (versions.project.root / "newerapp.py").write_text(
         f"from app_db import Database\n"
-        f"database = Database('TestApp', migrations={str(versions.project.migrations)!r}, "
+        f"database = Database('TestApp', migrations={str(versions.newer_folder)!r}, "
         f"path={str(versions.path)!r})\n"
     )
     monkeypatch.syspath_prepend(str(versions.project.root))
 
-    statuses = versions.newer().status()
-    code = main(["--database", "olderapp:database", "status"])
+    statuses = versions.newer(add_tags(False)).status()
+    code = main(["--database", "newerapp:database", "status"])
 
     assert [(status.id, status.app_version) for status in statuses] == [(INITIAL, "1.4.2"), (TAGS, "1.5.0")]
     out = capsys.readouterr().out
@@ -186,7 +187,11 @@ def test_status_shows_the_version_that_applied_each_migration(versions, monkeypa
         [INITIAL, "Initial", "1.4.2"],
         [TAGS, "add_tags", "1.5.0"],
     ]
-    assert code != 0 or "unknown to this app version" in out
+    assert "unknown to this app version" not in out
+    assert code == 0
+    main(["--database", "newerapp:database", "status", "--json"])
+    listed = json.loads(capsys.readouterr().out)["migrations"]
+    assert [(entry["id"], entry["app_version"]) for entry in listed] == [(INITIAL, "1.4.2"), (TAGS, "1.5.0")]
 
 
 # Changes older versions can live with -----------------------------------------------------------------------------
@@ -281,6 +286,38 @@ def test_read_only_opens_a_newer_file_for_reading_and_refuses_writes_leaving_it_
     assert [note.body for note in Note.select()] == ["written by 1.4.2"]
     older.close()
     assert fingerprint(versions.path) == before
+
+
+def test_read_only_refuses_the_pragmas_that_would_write_the_file(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    before = fingerprint(versions.path)
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+
+    for pragma in ("PRAGMA journal_mode = DELETE", "PRAGMA user_version = 7", "PRAGMA wal_checkpoint(TRUNCATE)"):
+        with pytest.raises(AppDbError, match="open read-only"):
+            older.db.execute_sql(pragma)
+    older.db.execute_sql("PRAGMA cache_size = 500")  # the connection's own settings stay the app's
+    assert older.db.execute_sql("PRAGMA query_only").fetchone() == (1,)
+    older.close()
+
+    assert fingerprint(versions.path) == before
+
+
+def test_read_only_calls_on_connect_so_views_that_use_the_apps_sql_functions_read(versions):
+    def register_functions(db):
+        db.register_function(lambda text: text.upper(), "shout", 1)
+
+    versions.launch_older_then_newer(
+        ("002_shouting_view.py", TAGS, 'schema.sql("CREATE VIEW shouted AS SELECT shout(body) AS loud FROM note")', False)
+    )
+    older = versions.older(on_newer="read_only", on_connect=register_functions)
+
+    report = older.register_models([Note])
+
+    assert report.read_only
+    assert older.db.execute_sql("SELECT loud FROM shouted").fetchall() == [("WRITTEN BY 1.4.2",)]
+    older.close()
 
 
 def test_read_only_leaves_the_file_unchanged_while_the_newer_version_keeps_it_open(versions):
