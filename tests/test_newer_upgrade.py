@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 WHEEL = next((REPO / "tests" / "data" / "previous_release").glob("app_db-*.whl"), None)
 INITIAL = "20240601_090000_initial"
@@ -100,6 +100,30 @@ def test_the_previous_release_opens_a_file_whose_tracking_table_this_release_upg
         (PINNED, None),  # the previous release leaves the new columns NULL
     ]
     assert [status.app_version for status in project.database().status()] == [None, "2.0.0", None]
+
+
+@pytest.mark.posix_only(reason="SIGKILL")
+def test_a_launch_killed_while_upgrading_leaves_the_previous_releases_table_as_it_was(project):
+    project.add("001_initial.py", INITIAL, 'schema.sql("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")')
+    previous_release(project, 'database.register_models([])')
+    old_columns = tracking_columns(project)
+    # The power cut: the process dies inside the first migration, after the table was upgraded in the transaction.
+    dying = project.add("002_add_title.py", TITLE, 'schema.add_column("note", "title", peewee.TextField(null=True))\n'
+                        'import os, signal; os.kill(os.getpid(), signal.SIGKILL)')
+    killed = run_python(f"""
+        from app_db import Database
+        Database("TestApp", migrations={str(project.migrations)!r}, path={str(project.path)!r},
+                 env="production", app_version="2.0.0").register_models([])
+    """)
+    assert killed.returncode == -9, killed.stderr
+
+    assert tracking_columns(project) == old_columns
+    assert project.applied() == [INITIAL]
+    dying.unlink()
+    assert previous_release(project, """
+        result["applied"] = database.register_models([]).applied
+        result["status"] = [s.id for s in database.status()]
+    """) == {"applied": [], "status": [INITIAL]}
 
 
 def test_the_committed_wheel_is_the_previous_release(project):
