@@ -23,7 +23,7 @@ from .errors import (
     TrackingTableError,
 )
 from .migration import Migration, Schema
-from .reports import LaunchReport, MigrationStatus, StepPreview
+from .reports import LaunchReport, MigrationStatus, RestoredBackup, StepPreview
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ __all__ = [
     "MigrationDefinitionError",
     "MigrationError",
     "MigrationStatus",
+    "RestoredBackup",
     "Schema",
     "SchemaDriftError",
     "SchemaOperationError",

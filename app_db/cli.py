@@ -504,6 +504,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "applied_at": status.applied_at.isoformat() if status.applied_at else None,
                             "checksum_changed": status.checksum_changed,
                             "checksum_verifiable": status.checksum_verifiable,
+                            "app_version": status.app_version,
                         }
                         for status in statuses
                     ],
@@ -531,7 +532,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     )
     if statuses:
         out.line()
-        rows = [["ID", "NAME", "APPLIED"]]
+        versions = any(status.app_version for status in statuses)  # the version that applied each, once recorded
+        rows = [["ID", "NAME", *(["VERSION"] if versions else []), "APPLIED"]]
         colours: list[str | None] = ["bold"]
         for status in statuses:
             when = format_time(status.applied_at) if status.applied_at else "pending"
@@ -542,7 +544,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("file changed since applied")
             if status.known and not status.checksum_verifiable:
                 notes.append("checksum not verifiable")
-            rows.append([status.id, status.name or "", when + (f"  ! {', '.join(notes)}" if notes else "")])
+            version = [status.app_version or ""] if versions else []
+            rows.append([status.id, status.name or "", *version, when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
         out.table(rows, colours)
     if unknown:

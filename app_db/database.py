@@ -7,12 +7,12 @@ import os
 
 from .connection import explaining_sqlite_errors
 from .discovery import known_migrations, list_migration_names, resolve_source
-from .errors import ConfigurationError, MigrationDefinitionError
+from .errors import AppDbError, ConfigurationError, MigrationDefinitionError, SchemaTooNewError
 from .migration import Migration
 from .paths import absolute_path, locate_database, resolve_environment
 from .plan import Plan, is_up_to_date, plan_migrations
 from .policy import policy_for
-from .reports import LaunchReport, MigrationStatus, StepPreview, as_path, status_records
+from .reports import LaunchReport, MigrationStatus, RestoredBackup, StepPreview, as_path, status_records
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds; annotations are strings
 if TYPE_CHECKING:
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .runner import Session
 
-__all__ = ["Database", "LaunchReport", "MigrationStatus", "StepPreview"]
+__all__ = ["ON_NEWER", "Database", "LaunchReport", "MigrationStatus", "RestoredBackup", "StepPreview"]
 
 logger = logging.getLogger("app_db")
+
+ON_NEWER = ("refuse", "read_only")  # what a launch does with a file a newer app version migrated
 
 
 class Database:
@@ -40,6 +42,12 @@ class Database:
     before it is used: where the app registers its SQL functions.
     ``on_row_progress(migration, done, total)`` hears a data migration's
     ``schema.progress()``, at most about ten times a second.
+    ``app_version`` is recorded with each migration this app applies, so an
+    older version can say which one updated the file. ``on_newer``: what a
+    launch does with a file a newer version migrated (and whose changes are
+    not all backward compatible): "refuse" (SchemaTooNewError) or
+    "read_only" (open it read-only; README: When an older version opens a
+    newer file).
     """
 
     def __init__(
@@ -57,7 +65,15 @@ class Database:
         lock_timeout: float = 60.0,
         on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
         on_row_progress: Callable[[Migration, int, int], None] | None = None,
+        app_version: str | None = None,
+        on_newer: str = "refuse",
     ) -> None:
+        if on_newer not in ON_NEWER:
+            raise ConfigurationError(f"on_newer must be one of {', '.join(map(repr, ON_NEWER))}, not {on_newer!r}.")
+        if app_version is not None and not isinstance(app_version, str):
+            raise ConfigurationError(f"app_version must be a string such as '1.4.2', not {app_version!r}.")
+        self.app_version = app_version
+        self.on_newer = on_newer
         self.app_name = app_name
         self.app_author = app_author
         self.filename = filename
@@ -178,14 +194,41 @@ class Database:
         from .runner import missing_model_tables
 
         plan = plan or self._plan()  # plan (reads only)
-        plan.raise_if_too_new(self.path)
+        try:
+            plan.raise_if_too_new(self.path)
+        except SchemaTooNewError as error:
+            if self.on_newer == "refuse":
+                raise
+            return self._open_newer_read_only(models, plan, error)
         if policy.changed == "refuse":
             self._refuse_changed_migrations(plan)
         if plan.pending or missing_model_tables(db, models):
             report = self._apply(plan, models)  # backup, lock, re-plan, run, create tables
+        if plan.newer_compatible:
+            report.newer_compatible = plan.newer_compatible
+            logger.warning(
+                "%s was updated by a newer version of this app (%s) with migrations this version does not have: "
+                "%s. They are recorded as backward compatible, so it is used as it is.",
+                self._db_path,
+                plan.updated_by(),
+                ", ".join(plan.newer_compatible),
+            )
         if policy.drift:
             self.check_models(models)
         return report
+
+    def _open_newer_read_only(self, models: Sequence[type], plan: Plan, error: SchemaTooNewError) -> LaunchReport:
+        """on_newer="read_only": reopen the file read-only and bind the models to it; nothing in it changes."""
+        from .newer import open_newer_read_only
+
+        path = self._db_path
+        assert path is not None  # an in-memory database records nothing a newer version could have written
+        self.close()
+        self._db = open_newer_read_only(path, updated_by=error.updated_by, on_connect=self.on_connect)
+        self._db_path = path
+        self._db.bind(models)
+        logger.warning("%s It is open read-only (on_newer='read_only'): writes are refused.", error)
+        return LaunchReport(path, self.env, current=plan.current, read_only=True)
 
     # Inspection -----------------------------------------------------------------
     def plan(self) -> Plan:
@@ -195,12 +238,19 @@ class Database:
     def pending(self) -> list[MigrationStatus]:
         """The migrations a launch would apply now, in order (``.id``, ``.name``, ``.file``). Only reads.
 
-        A missing file is not created.
+        A missing file is not created. A newer version's file raises
+        SchemaTooNewError, as the launch would (none with on_newer="read_only").
         """
         plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
+        try:
+            steps = plan.steps("up", path=self.path)
+        except SchemaTooNewError:
+            if self.on_newer == "refuse":
+                raise
+            return []  # on_newer="read_only": a launch opens it read-only and applies nothing
         return [
             MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
-            for step in plan.steps("up", path=self.path)
+            for step in steps
         ]
 
     def status(self) -> list[MigrationStatus]:
@@ -244,7 +294,9 @@ class Database:
                 "migrations run (`app-db migrate`). Nothing was changed."
             )
         plan = self._plan()
-        result = stamp_migrations(self._connect(), self.path, plan.known, to, self.lock_timeout)
+        result = stamp_migrations(
+            self._connect(), self.path, plan.known, to, self.lock_timeout, self.app_name, self.app_version
+        )
         return self._report(result.current, applied=result.applied)
 
     def preview(self, to: str | None = None) -> list[StepPreview]:
@@ -297,6 +349,53 @@ class Database:
         )
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
         return safety
+
+    def find_backup_before_newer(self) -> RestoredBackup | None:
+        """The backup restore_before_newer() would put back (``kept`` is None), or None when there is none. Only reads.
+
+        The newest pre-update backup (``before-<id>`` in ``backups/``) whose
+        recorded migrations this app all knows: the copy taken just before a
+        newer version ran its first migration this one does not have.
+        """
+        from .newer import find_backup_before_newer
+
+        current = self._locate()
+        if current is None:
+            return None
+        known_ids = {entry.id for entry in known_migrations(self._migrations)}
+        found = find_backup_before_newer(absolute_path(current), known_ids)
+        return RestoredBackup(found[0], found[1]) if found is not None else None
+
+    def restore_before_newer(self) -> RestoredBackup:
+        """Go back to the copy from before a newer app version updated the file (find_backup_before_newer()).
+
+        Through restore(): the current file is backed up first (``kept``,
+        ``before-restore``), atomically and durably. Refuses, changing
+        nothing, a file no newer version migrated and one without such a
+        backup (AppDbError).
+        """
+        current = self.path
+        if current is None:
+            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        plan = self._plan()
+        if not plan.unknown_applied:
+            raise ConfigurationError(
+                f"{current} was not updated by a newer version of this app (it records no migration this version "
+                "lacks), so there is nothing to go back from. Nothing was changed; `app-db restore FILE` restores "
+                "any backup."
+            )
+        found = self.find_backup_before_newer()
+        if found is None:
+            raise AppDbError(
+                f"{current} was updated by {plan.updated_by()}, but {current.parent / 'backups'} holds no backup "
+                "from before that update (backups are taken only where the environment makes them, and only of a "
+                "file with data). Nothing was changed. Install the newer version of the app, or restore a copy "
+                "of your own with `app-db restore FILE`.",
+                path=current,
+            )
+        found.kept = self.restore(found.backup)
+        logger.warning("Went back to %s, taken %s, from before a newer version's update", found.backup, found.taken_at)
+        return found
 
     def backup(self, destination: str | os.PathLike[str] | None = None) -> Path:
         """An online backup of the file: to ``destination``, or into ``backups/`` beside it; returns its path.
@@ -365,6 +464,8 @@ class Database:
             on_row_progress=self.on_row_progress,
             keep_alive=self.keep_alive,
             lock_timeout=self.lock_timeout,
+            app_name=self.app_name,
+            app_version=self.app_version,
         )
 
     def _is_up_to_date(self, models: Sequence[type]) -> bool:

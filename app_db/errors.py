@@ -104,11 +104,22 @@ class TrackingTableError(DatabaseCorruptError):
 
 
 class SchemaTooNewError(AppDbError):
-    """The file records migrations this app does not know: a newer version migrated it."""
+    """The file records migrations this app does not know: a newer version migrated it.
 
-    def __init__(self, message: str, *, unknown_ids: Sequence[str], path: str | os.PathLike[str] | None = None) -> None:
+    ``updated_by`` says which version and when ("AppDbNotes 1.5.0 on 2026-11-02"), as the file records it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unknown_ids: Sequence[str],
+        path: str | os.PathLike[str] | None = None,
+        updated_by: str | None = None,
+    ) -> None:
         super().__init__(message, path=path)
         self.unknown_ids = list(unknown_ids)
+        self.updated_by = updated_by
 
 
 class MigrationError(AppDbError):

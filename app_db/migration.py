@@ -49,6 +49,9 @@ class Migration:
     #: sha256 checksums of earlier texts of this file that did exactly what this one does (a rewrite
     #: that changes no row): files that recorded one of them are not told the migration changed.
     replaces_checksums: ClassVar[tuple[str, ...]] = ()
+    #: True declares that an app version which does not know this migration can still use the file
+    #: (a new table, a nullable column, an index): it is recorded, and such an app then opens the file.
+    backward_compatible: ClassVar[bool] = False
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at

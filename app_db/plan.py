@@ -93,8 +93,12 @@ class Plan:
     def raise_if_too_new(self, path: Path | None) -> None:
         """SchemaTooNewError when the file records migrations this app version does not have.
 
-        ConfigurationError instead when the app found no migration at all:
-        they were left out of the app, not superseded by a newer one.
+        Not raised when every one of them was recorded ``backward_compatible``
+        (see newer_compatible) and this app has nothing pending older than
+        them: it may use the file as it is. ConfigurationError instead when
+        the app found no migration at all (they were left out of the app), or
+        knows none of those the file records (another app's file, or one from
+        before this app used app_db): neither is a newer version's file.
         """
         if not self.unknown_applied:
             return
@@ -119,14 +123,69 @@ class Plan:
                     file=renamed.location,
                     path=path,
                 )
+        self.raise_if_foreign(path)
         shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
+        compatible = self.newer_compatible
+        behind = [entry.id for entry in self.pending if compatible and entry.id < compatible[-1]]
+        if compatible and not behind:
+            return  # a newer version's changes this one can live with: use the file as it is
+        where, updated_by = path or "(in memory)", self.updated_by()
+        if behind:
+            problem = (
+                f"(updated by {updated_by}; its migrations {shown}, which this version does not have, are backward "
+                f"compatible, but this version would run {', '.join(behind)} after them, out of the order every other "
+                "copy ran them in). Nothing was changed. Install the newer version of the app."
+            )
+        else:
+            problem = (
+                f"(updated by {updated_by}; it records migrations this version does not have: {shown}). Nothing was "
+                "changed. Install the newer version of the app, or restore a backup made before the update."
+            )
         raise SchemaTooNewError(
-            f"The database {path or '(in memory)'} was updated by a newer version of this app "
-            f"(it records migrations this version does not have: {shown}). Nothing was changed. "
-            "Install the newer version of the app, or restore a backup made before the update.",
+            f"The database {where} was updated by a newer version of this app {problem}",
             unknown_ids=self.unknown_applied,
             path=path,
+            updated_by=updated_by,
         )
+
+    def raise_if_foreign(self, path: Path | None) -> None:
+        """ConfigurationError when the file records migrations, none of which this app knows: not its file."""
+        known_ids = {entry.id for entry in self.known}
+        if not self.applied or known_ids & set(self.applied):
+            return
+        shown = ", ".join(sorted(self.applied)[:3]) + (" ..." if len(self.applied) > 3 else "")
+        raise ConfigurationError(
+            f"The database {path or '(in memory)'} records {len(self.applied)} migration(s) ({shown}), none of which "
+            "this app has, so it is another app's file, or one from before this app used app_db (or from a version "
+            "that squashed its history); it is not a newer version's file. Nothing was changed. Check the path "
+            "(path=, $APP_DB_PATH), or move the file aside to start a new database.",
+            path=path,
+        )
+
+    @property
+    def newer_compatible(self) -> list[str]:
+        """The unknown ids, oldest first, when every one is recorded backward compatible; else [].
+
+        Such a file was migrated by a newer app version whose changes this
+        one can live with (a new table, a nullable column, an index).
+        """
+        records = [self.applied.get(migration_id) for migration_id in self.unknown_applied]
+        if records and all(record is not None and record.backward_compatible for record in records):
+            return list(self.unknown_applied)
+        return []
+
+    def updated_by(self) -> str:
+        """Who ran the newest migration this app does not know, and when: "AppDbNotes 1.5.0 on 2026-11-02".
+
+        Names what the newest unknown record says (rows written before app_db
+        recorded versions name only the day).
+        """
+        records = [self.applied[migration_id] for migration_id in self.unknown_applied if migration_id in self.applied]
+        if not records:
+            return "a newer version of this app"
+        newest = max(records, key=lambda record: (record.applied_at, record.id))
+        who = " ".join(part for part in (newest.app_name, newest.app_version) if part) or "a version that did not say"
+        return f"{who} on {newest.applied_at.date().isoformat()}"
 
     def changed_checksums(self) -> list[KnownMigration]:
         """Applied migrations whose source differs from what was applied (reads their text)."""

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
     from .plan import Plan
 
-__all__ = ["LaunchReport", "MigrationStatus", "StepPreview", "as_path", "status_records"]
+__all__ = ["LaunchReport", "MigrationStatus", "RestoredBackup", "StepPreview", "as_path", "status_records"]
 
 
 class LaunchReport:
@@ -19,9 +19,13 @@ class LaunchReport:
     first; ``undone``: ids rolled back, newest first; ``backup``: the copy
     taken just before, or None; ``current``: the newest applied id after it
     (None also when register_models() found nothing to do: it reads no id).
+    ``newer_compatible``: the ids a newer app version applied that this one
+    does not know, all recorded backward compatible, so the file was used as
+    it is (else []). ``read_only``: the file was opened read-only because a
+    newer version migrated it (``on_newer="read_only"``).
     """
 
-    __slots__ = ("_path", "applied", "backup", "current", "env", "undone")
+    __slots__ = ("_path", "applied", "backup", "current", "env", "newer_compatible", "read_only", "undone")
 
     def __init__(
         self,
@@ -31,6 +35,8 @@ class LaunchReport:
         backup: Path | None = None,
         undone: list[str] | None = None,
         current: str | None = None,
+        newer_compatible: list[str] | None = None,
+        read_only: bool = False,
     ) -> None:
         self._path = path
         self.env = env
@@ -38,6 +44,8 @@ class LaunchReport:
         self.backup = backup
         self.undone = undone or []
         self.current = current
+        self.newer_compatible = newer_compatible or []
+        self.read_only = read_only
 
     @property
     def path(self) -> Path | None:
@@ -46,10 +54,30 @@ class LaunchReport:
 
     def __repr__(self) -> str:
         undone = f", undone={self.undone!r}" if self.undone else ""
+        newer = f", newer_compatible={self.newer_compatible!r}" if self.newer_compatible else ""
+        newer += ", read_only=True" if self.read_only else ""
         return (
             f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}{undone}, "
-            f"backup={self.backup!r}, current={self.current!r})"
+            f"backup={self.backup!r}, current={self.current!r}{newer})"
         )
+
+
+class RestoredBackup:
+    """The backup restore_before_newer() put back (or would): its file, when it was taken, and the copy kept.
+
+    ``kept`` is the copy of the file it replaced (None before restoring, or
+    when there was nothing to keep).
+    """
+
+    __slots__ = ("backup", "kept", "taken_at")
+
+    def __init__(self, backup: Path, taken_at: datetime, kept: Path | None = None) -> None:
+        self.backup = backup
+        self.taken_at = taken_at  # UTC, from the backup's name
+        self.kept = kept
+
+    def __repr__(self) -> str:
+        return f"RestoredBackup({str(self.backup)!r}, taken_at={self.taken_at.isoformat()}, kept={self.kept!r})"
 
 
 class StepPreview:
@@ -82,7 +110,16 @@ class StepPreview:
 class MigrationStatus:
     """One migration, known to the app or recorded in the file."""
 
-    __slots__ = ("applied_at", "checksum_changed", "checksum_verifiable", "file", "id", "known", "name")
+    __slots__ = (
+        "app_version",
+        "applied_at",
+        "checksum_changed",
+        "checksum_verifiable",
+        "file",
+        "id",
+        "known",
+        "name",
+    )
 
     def __init__(
         self,
@@ -93,8 +130,10 @@ class MigrationStatus:
         checksum_changed: bool = False,
         known: bool = True,
         checksum_verifiable: bool = True,
+        app_version: str | None = None,
     ) -> None:
         self.id = id
+        self.app_version = app_version  # the app version that applied it, when recorded
         self.name = name
         self.file = file
         self.applied_at = applied_at  # None while pending
@@ -136,11 +175,19 @@ def status_records(plan: Plan) -> list[MigrationStatus]:
             applied_at=plan.applied[entry.id].applied_at if entry.id in plan.applied else None,
             checksum_changed=entry.id in changed,
             checksum_verifiable=entry.id not in unverifiable,
+            app_version=plan.applied[entry.id].app_version if entry.id in plan.applied else None,
         )
         for entry in plan.known
     ]
     entries.extend(
-        MigrationStatus(id=record.id, name=record.name, file=record.file, applied_at=record.applied_at, known=False)
+        MigrationStatus(
+            id=record.id,
+            name=record.name,
+            file=record.file,
+            applied_at=record.applied_at,
+            known=False,
+            app_version=record.app_version,
+        )
         for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
     )
     return sorted(entries, key=lambda entry: entry.id)

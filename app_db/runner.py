@@ -54,6 +54,8 @@ class Session:
     """
 
     __slots__ = (
+        "app_name",
+        "app_version",
         "count",
         "db",
         "direction",
@@ -83,7 +85,11 @@ class Session:
         lock_timeout: float = 60.0,
         guard: StatementGuard | None = None,
         on_row_progress: Callable[[Migration, int, int], None] | None = None,
+        app_name: str | None = None,
+        app_version: str | None = None,
     ) -> None:
+        self.app_name = app_name  # who writes the tracking rows (Database's app_name, app_version)
+        self.app_version = app_version
         self.db = db
         self.path = path
         self.direction = direction  # "up" (migrate) or "down" (rollback)
@@ -143,7 +149,8 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
                 origins.follow(read_table_roots(db))
             if step.direction == "up":
                 step.entry.name = migration.name or step.entry.name
-                record_applied(db, step.entry, time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                record_applied(db, step.entry, elapsed, session.app_name, session.app_version)
             else:
                 delete_record(db, migration.id)
             result.applied.append(step.id)
@@ -167,6 +174,8 @@ def stamp_migrations(
     known: Sequence[KnownMigration],
     target: str,
     lock_timeout: float = 60.0,
+    app_name: str | None = None,
+    app_version: str | None = None,
 ) -> RunResult:
     """Record the pending migrations through ``target`` as applied without running them (adopting an old file)."""
     result = RunResult()
@@ -175,7 +184,7 @@ def stamp_migrations(
         steps = plan.steps("up", target, path=path)
         ensure_table(db)
         for step in steps:
-            record_applied(db, step.entry, 0.0)
+            record_applied(db, step.entry, 0.0, app_name, app_version)
             result.applied.append(step.id)
         result.current = plan.current_after(steps)
     return result

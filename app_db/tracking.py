@@ -23,24 +23,58 @@ __all__ = [
     "read_recorded_files",
     "record_applied",
     "table_names",
+    "upgrade_table",
 ]
 
 TABLE = "app_db_migrations"
 COLUMNS = ("id", "name", "file", "checksum", "applied_at", "duration")
+# Added by app_db 0.2 (who wrote each row): nullable, so the previous release's INSERT still works and
+# reads NULL as "not known". A file gains them the first time a newer app_db writes to it (upgrade_table).
+ADDED_COLUMNS = (
+    ("app_name", "TEXT"),
+    ("app_version", "TEXT"),
+    ("backward_compatible", "INTEGER"),  # 1: apps that do not know this migration may still use the file
+)
 CREATE_TABLE = (
     f"CREATE TABLE {TABLE} ("
     "id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, file TEXT, checksum TEXT, "
-    "applied_at TEXT NOT NULL, duration REAL NOT NULL)"
+    "applied_at TEXT NOT NULL, duration REAL NOT NULL"
+    + "".join(f", {column} {kind}" for column, kind in ADDED_COLUMNS)
+    + ")"
 )
 
 
 class AppliedMigration:
-    """One row of the tracking table."""
+    """One row of the tracking table.
 
-    __slots__ = ("_applied_at", "checksum", "duration", "file", "id", "name")
+    ``app_name`` and ``app_version`` name the app that wrote it and
+    ``backward_compatible`` what its migration declared; all three are None
+    for rows written before app_db recorded them.
+    """
+
+    __slots__ = (
+        "_applied_at",
+        "app_name",
+        "app_version",
+        "backward_compatible",
+        "checksum",
+        "duration",
+        "file",
+        "id",
+        "name",
+    )
 
     def __init__(
-        self, id: str, name: str, file: str | None, checksum: str | None, applied_at: str, duration: float
+        self,
+        id: str,
+        name: str,
+        file: str | None,
+        checksum: str | None,
+        applied_at: str,
+        duration: float,
+        app_name: str | None = None,
+        app_version: str | None = None,
+        backward_compatible: bool | None = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -48,6 +82,9 @@ class AppliedMigration:
         self.checksum = checksum
         self._applied_at = applied_at
         self.duration = duration
+        self.app_name = app_name
+        self.app_version = app_version
+        self.backward_compatible = backward_compatible
 
     def __repr__(self) -> str:
         return f"<AppliedMigration {self.id} at {self._applied_at}>"
@@ -68,15 +105,17 @@ def read_applied(db: peewee.SqliteDatabase) -> dict[str, AppliedMigration]:
     cursor = db.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
     if cursor.fetchone() is None:
         return {}
-    check_columns(db)
+    names = check_columns(db)
+    # A table the previous release made has no ADDED_COLUMNS yet: they read as NULL.
+    selected = ", ".join([*COLUMNS, *(column if column in names else "NULL" for column, _ in ADDED_COLUMNS)])
     try:
-        rows = db.execute_sql(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} ORDER BY rowid").fetchall()
+        rows = db.execute_sql(f"SELECT rowid, {selected} FROM {TABLE} ORDER BY rowid").fetchall()
     except Exception as exc:  # a WITHOUT ROWID table made by hand has no rowid
         if "rowid" not in str(exc):
             raise
-        rows = db.execute_sql(f"SELECT NULL, {', '.join(COLUMNS)} FROM {TABLE}").fetchall()
+        rows = db.execute_sql(f"SELECT NULL, {selected} FROM {TABLE}").fetchall()
     applied: dict[str, AppliedMigration] = {}
-    for position, (rowid, migration_id, name, file, checksum, applied_at, duration) in enumerate(rows, start=1):
+    for position, (rowid, migration_id, name, file, checksum, applied_at, duration, *added) in enumerate(rows, start=1):
         row = f"row {rowid}" if rowid is not None else f"row {position}"
         if not isinstance(migration_id, str) or not migration_id:
             raise damaged(db, f"{row} has id {migration_id!r}, not a migration id", rowid, "id")
@@ -97,8 +136,17 @@ def read_applied(db: peewee.SqliteDatabase) -> dict[str, AppliedMigration]:
             )
         if duration is not None and not isinstance(duration, (int, float)):
             raise damaged(db, f"{row} has duration {duration!r}, not a number of seconds", rowid, "duration")
+        app_name, app_version, compatible = added
         applied[migration_id] = AppliedMigration(
-            migration_id, as_text(name) or "", as_text(file), as_text(checksum), applied_at, duration or 0.0
+            migration_id,
+            as_text(name) or "",
+            as_text(file),
+            as_text(checksum),
+            applied_at,
+            duration or 0.0,
+            as_text(app_name),
+            as_text(app_version),
+            None if compatible is None else compatible == 1,
         )
     return applied
 
@@ -113,15 +161,17 @@ def read_recorded_files(db: peewee.SqliteDatabase) -> list[tuple[str, str | None
         raise
 
 
-def check_columns(db: peewee.SqliteDatabase) -> None:
-    """TrackingTableError unless the table has app_db's columns and no other column a new record would fail on."""
+def check_columns(db: peewee.SqliteDatabase) -> set[str]:
+    """The table's column names (lower case); TrackingTableError unless it has app_db's columns and no other
+    column a new record would fail on."""
     info = db.execute_sql(f"PRAGMA table_info({TABLE})").fetchall()
     names = {row[1].lower() for row in info}
     missing = [column for column in COLUMNS if column not in names]
     if missing:
         raise damaged(db, f"it has no column {', '.join(missing)} (it needs {', '.join(COLUMNS)})", None, missing[0])
     # (cid, name, type, notnull, default, pk): a NOT NULL column with no default that app_db does not fill
-    blocking = [row[1] for row in info if row[1].lower() not in COLUMNS and row[3] and row[4] is None and not row[5]]
+    filled = {*COLUMNS, *(column for column, _ in ADDED_COLUMNS)}
+    blocking = [row[1] for row in info if row[1].lower() not in filled and row[3] and row[4] is None and not row[5]]
     if blocking:
         raise damaged(
             db,
@@ -129,6 +179,7 @@ def check_columns(db: peewee.SqliteDatabase) -> None:
             None,
             blocking[0],
         )
+    return names
 
 
 def is_timestamp(value: object) -> bool:
@@ -178,12 +229,44 @@ def table_names(db: peewee.SqliteDatabase) -> set[str]:
 
 
 def ensure_table(db: peewee.SqliteDatabase) -> None:
+    """Create the table, or bring one an older app_db made up to date (upgrade_table); call it under the write lock."""
     db.execute_sql(CREATE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+    upgrade_table(db)
 
 
-def record_applied(db: peewee.SqliteDatabase, migration: KnownMigration, duration: float) -> None:
+def upgrade_table(db: peewee.SqliteDatabase) -> list[str]:
+    """Add the ADDED_COLUMNS a table made by an older app_db lacks; return them.
+
+    Only ever inside the migration's write transaction, so the upgrade
+    commits with the first rows that need it or not at all; a read, a
+    read-only look and the no-op launch never upgrade. Nullable columns
+    added at the end: the previous release reads and writes such a table
+    as its own (it names its columns and leaves these NULL).
+    """
+    names = {row[1].lower() for row in db.execute_sql(f"PRAGMA table_info({TABLE})").fetchall()}
+    added = [column for column, _ in ADDED_COLUMNS if column not in names]
+    for column in added:
+        db.execute_sql(f"ALTER TABLE {TABLE} ADD COLUMN {column} {dict(ADDED_COLUMNS)[column]}")
+    return added
+
+
+def record_applied(
+    db: peewee.SqliteDatabase,
+    migration: KnownMigration,
+    duration: float,
+    app_name: str | None = None,
+    app_version: str | None = None,
+) -> None:
+    """Record ``migration`` as applied by ``app_name`` ``app_version``; the table must be ensure_table()'d.
+
+    ``backward_compatible`` is what the loaded Migration declares (NULL when
+    it was never loaded, as for stamp: not known, so not compatible).
+    """
+    instance = migration.instance
+    compatible = None if instance is None else int(bool(getattr(instance, "backward_compatible", False)))
     db.execute_sql(
-        f"INSERT INTO {TABLE} (id, name, file, checksum, applied_at, duration) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {TABLE} (id, name, file, checksum, applied_at, duration, app_name, app_version, "
+        "backward_compatible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             migration.id,
             migration.name or "",
@@ -191,6 +274,9 @@ def record_applied(db: peewee.SqliteDatabase, migration: KnownMigration, duratio
             migration.checksum(),
             datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
             round(duration, 6),
+            app_name,
+            app_version,
+            compatible,
         ),
     )
 

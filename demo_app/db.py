@@ -8,6 +8,7 @@ from typing import Callable, Optional
 from app_db import Database, Migration
 
 APP_NAME = "AppDbNotes"
+APP_VERSION = "1.0"  # recorded with each migration this version applies: an older one names it
 MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in pyproject.toml
 
 ProgressCallback = Callable[[int, int, Migration], None]
@@ -18,6 +19,7 @@ def notes_database(
     on_progress: Optional[ProgressCallback] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
+    on_newer: str = "refuse",
 ) -> Database:
     """The notes Database; ``path=None`` is the per-user file.
 
@@ -31,7 +33,7 @@ def notes_database(
 
     return Database(
         APP_NAME, migrations=MIGRATIONS, path=path, on_progress=on_progress, keep_alive=keep_alive, models=MODELS,
-        on_row_progress=on_row_progress,
+        on_row_progress=on_row_progress, app_version=APP_VERSION, on_newer=on_newer,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from app_db import AppDbError, Migration
+from app_db import AppDbError, Migration, SchemaTooNewError
 
 from .error_dialog import ErrorDialog, open_folder
 from .launch import describe_problem, move_aside, open_notes, progress_text
@@ -22,6 +22,7 @@ class GuiLaunch:
 
     window: Optional[NotesWindow] = None
     error_dialog: Optional[ErrorDialog] = None
+    newer_dialog: Optional[object] = None  # demo_app.newer_dialog.NewerFileDialog, for a newer version's file
     splash_texts: List[str] = field(default_factory=list)
     row_texts: List[str] = field(default_factory=list)  # the splash's line at each report of a data migration
     moved_aside: Optional[Path] = None
@@ -69,6 +70,12 @@ def launch_gui(
         if splash is not None:
             splash.close(completed=False)
         problem = describe_problem(error)
+        if isinstance(error, SchemaTooNewError):  # quit, read-only, or back to the notes from before the update
+            from .newer_dialog import offer_choices
+
+            result.newer_dialog = offer_choices(root, path, problem, error, result, open_folder=open_folder,
+                                                confirm=confirm)
+            return result
 
         def start_fresh() -> None:
             assert problem.damaged_file is not None

@@ -50,6 +50,7 @@ def open_notes(
     before_migrating: Optional[Callable[[list], None]] = None,
     keep_alive: Optional[Callable[[], None]] = None,
     on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
+    on_newer: str = "refuse",
 ) -> Launched:
     """Migrate the notes database and bind the models; raises AppDbError.
 
@@ -59,7 +60,8 @@ def open_notes(
     the database usable. ``on_row_progress(migration, done, total)`` is a
     data migration's own progress (app_db calls it at most ~10 times a second).
     """
-    database = notes_database(path, on_progress=on_progress, keep_alive=keep_alive, on_row_progress=on_row_progress)
+    database = notes_database(path, on_progress=on_progress, keep_alive=keep_alive, on_row_progress=on_row_progress,
+                              on_newer=on_newer)  # "read_only": the newer-file dialog's choice
     try:
         pending = database.pending()
         fresh_install = bool(pending) and all(entry.pending for entry in database.status())

@@ -117,7 +117,7 @@ def test_restore_refuses_a_file_from_a_newer_app_version(project):
     database.register_models([])
     newer = database.backup(project.root / "newer.sqlite3")
     connection = sqlite3.connect(newer)
-    connection.execute("INSERT INTO app_db_migrations VALUES ('20991231_000000_future', 'F', 'x.py', NULL, '2099-01-01T00:00:00+00:00', 0)")
+    connection.execute("INSERT INTO app_db_migrations (id, name, file, checksum, applied_at, duration) VALUES ('20991231_000000_future', 'F', 'x.py', NULL, '2099-01-01T00:00:00+00:00', 0)")
     connection.commit()
     connection.close()
     with pytest.raises(SchemaTooNewError, match="20991231_000000_future"):

@@ -242,7 +242,7 @@ def test_a_file_from_a_newer_version_gets_a_dialog(app: App, tmp_path: Path) -> 
     build_newer_version_database(path, tmp_path)
     before = path.read_bytes()
 
-    dialog = app.start(path).error_dialog
+    dialog = app.start(path).newer_dialog  # demo_app/newer_dialog.py; tests/test_newer_demo.py has its choices
     assert dialog.headline_label.cget("text") == "Your notes were saved by a newer version of AppDbNotes."
     assert "Nothing was changed" in dialog.detail_label.cget("text")
     assert "Install the latest version" in dialog.next_step_label.cget("text")

@@ -119,8 +119,8 @@ def test_an_id_recorded_twice_is_named(migrated):
         "CREATE TABLE copy AS SELECT * FROM app_db_migrations",
         "DROP TABLE app_db_migrations",
         "CREATE TABLE app_db_migrations (id TEXT, name TEXT, file TEXT, checksum TEXT, applied_at TEXT, duration REAL)",
-        "INSERT INTO app_db_migrations SELECT * FROM copy",
-        "INSERT INTO app_db_migrations SELECT * FROM copy",
+        "INSERT INTO app_db_migrations SELECT id, name, file, checksum, applied_at, duration FROM copy",
+        "INSERT INTO app_db_migrations SELECT id, name, file, checksum, applied_at, duration FROM copy",
         "DROP TABLE copy",
     )
     migrated.add("002_more.py", "20240602_090000_more", MORE)

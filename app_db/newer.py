@@ -1,0 +1,115 @@
+"""A file a newer app version migrated: open it read-only, or go back to the backup from before the update.
+
+Imported only on such a file (``on_newer="read_only"``, restore_before_newer()),
+never by the usual launch.
+
+Read-only, the file is opened as any reader would, without app_db's pragmas
+(journal_mode=wal would rewrite a rollback-journal file's header), with
+``PRAGMA query_only`` set and an authorizer that keeps it set: SQLite refuses
+every write, and this module's database class turns the refusal into an
+AppDbError that says why. Nothing in the file changes; the -wal and -shm that
+SQLite creates while it is open go when the last connection closes, as
+always. (A plain ``mode=ro`` connection would leave them behind: it may not
+delete them.)
+"""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from .backup import STAMP_FORMAT, STAMP_LENGTH, backup_kind, backup_stamp_and_label, list_backups, read_recorded_ids
+from .connection import BUSY_TIMEOUT_SECONDS, call_on_connect, connect_waiting, sqlite_error_name
+from .errors import DatabaseNotWritableError
+from .paths import explain_unusable_path
+
+__all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only"]
+
+REFUSED_WRITE = ("SQLITE_READONLY", "SQLITE_AUTH")
+
+
+class NewerFileDatabase(peewee.SqliteDatabase):
+    """A peewee database on a newer version's file that refuses every write with a DatabaseNotWritableError."""
+
+    def __init__(self, path: str, updated_by: str | None, **kwargs: Any) -> None:
+        super().__init__(path, pragmas=[("query_only", 1), ("foreign_keys", 1)], **kwargs)
+        self.updated_by = updated_by
+
+    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
+        super()._add_conn_hooks(conn)
+        conn.set_authorizer(keep_query_only)
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        try:
+            return super().execute_sql(sql, params)
+        except peewee.DatabaseError as exc:
+            if not sqlite_error_name(exc).startswith(REFUSED_WRITE):
+                raise
+            by = f" ({self.updated_by})" if self.updated_by else ""
+            raise DatabaseNotWritableError(
+                f"Could not write to {self.database}: this file was updated by a newer version of the app{by}; it "
+                "is open read-only (on_newer='read_only'). Nothing was changed. Install the newer version to edit "
+                "it, or go back to the backup from before the update (restore_before_newer()).",
+                path=self.database,
+            ) from exc
+
+
+# Pragmas that change the file (or lift query_only) when given a value, and those that may write it in any form;
+# the connection's own settings (foreign_keys, cache_size...) stay free.
+SETTING_WRITES = frozenset(
+    {"query_only", "journal_mode", "user_version", "application_id", "page_size", "auto_vacuum", "schema_version"}
+    | {"writable_schema", "secure_delete"}
+)
+ALWAYS_WRITES = frozenset({"wal_checkpoint", "incremental_vacuum", "optimize"})
+
+
+def keep_query_only(action: int, first: str | None, second: str | None, database: str | None, source: Any) -> int:
+    """SQLite authorizer: allow everything but the pragmas that would write the file or turn ``query_only`` off."""
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (first or "").lower()
+        if name in ALWAYS_WRITES or (second is not None and name in SETTING_WRITES):
+            return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def open_newer_read_only(
+    path: str,
+    *,
+    updated_by: str | None = None,
+    on_connect: Callable[[peewee.SqliteDatabase], None] | None = None,
+) -> NewerFileDatabase:
+    """A connected NewerFileDatabase on ``path``, handed to ``on_connect`` first (the app's SQL functions)."""
+    problem = explain_unusable_path(path)
+    if problem is not None:
+        raise problem
+    database = NewerFileDatabase(path, updated_by, timeout=BUSY_TIMEOUT_SECONDS)
+    connect_waiting(database, path)
+    if on_connect is not None:
+        call_on_connect(on_connect, database, path)
+    return database
+
+
+def find_backup_before_newer(path: Path, known_ids: Collection[str]) -> tuple[Path, datetime.datetime] | None:
+    """The newest pre-update backup (``before-<id>``) of ``path`` whose recorded ids this app all knows, and its time.
+
+    That is the copy taken just before the first migration this app does not
+    know; older ones hold less. Backups SQLite cannot read are passed over.
+    None when there is none.
+    """
+    for backup in reversed(list_backups(path)):
+        if backup_kind(path, backup) != "update":
+            continue
+        try:
+            recorded = read_recorded_ids(backup)
+        except sqlite3.Error:
+            continue
+        if recorded and set(recorded) <= set(known_ids):
+            stamp = backup_stamp_and_label(path, backup.name)[:STAMP_LENGTH]
+            taken = datetime.datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=datetime.UTC)
+            return backup, taken
+    return None
