@@ -24,7 +24,6 @@ from .paths import absolute_path
 
 if TYPE_CHECKING:
     from .database import Database
-    from .discovery import KnownMigration
     from .reports import MigrationStatus, StepPreview
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
@@ -62,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         verbose = getattr(args, "verbose", False)
         configure_logging(verbose)
         out = Output(sys.stdout)
-        code: int = args.handler(args, out)
+        args.opened = []  # every Database the command opens, closed when it ends (main may run in an app)
+        try:
+            code: int = args.handler(args, out)
+        finally:
+            close_all(args.opened)
         out.flush()  # a reader that went away is noticed here, not in the interpreter's last flush
         return code
     except KeyboardInterrupt:
@@ -75,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:
         return report_error(exc, verbose)
+
+
+def close_all(databases: Sequence[Database]) -> None:
+    """Close each Database a command opened, so no connection outlives it (nor checkpoints later)."""
+    for database in databases:
+        database.close()
 
 
 def report_error(exc: BaseException, verbose: bool) -> int:
@@ -167,7 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
     sub.add_argument("--at", metavar="ID", help="the schema right after this migration")
 
-    sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
+    sub = command(
+        "check",
+        cmd_check,
+        "validate the migrations and compare them with the models (the repository: CI, pre-commit); "
+        "exit 1 on any problem",
+    )
+    sub.add_argument(
+        "--file",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="PATH",
+        help="also check a database file (default: the one a launch opens) against the migrations and the models",
+    )
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
 
     command(
@@ -282,11 +304,21 @@ def load_database(spec: str, source: str, project_folder: Path | None, cwd: Path
                 f"{module_name!r} has no attribute {attribute!r} (from {source}); point at the app's Database."
             )
         value = getattr(value, part)
-    if not isinstance(value, Database) and callable(value) and not isinstance(value, type):
-        value = value()  # a factory, like notes_database()
     if not isinstance(value, Database):
-        raise UsageError(f"{spec} (from {source}) is {type(value).__name__}, not an app_db.Database.")
+        raise UsageError(not_a_database_message(spec, source, value))
     return value
+
+
+def not_a_database_message(spec: str, source: str, value: object) -> str:
+    """Why ``value`` cannot be used; a callable is never called, as it may open (and migrate) the real file."""
+    module_name = spec.partition(":")[0].strip()
+    if callable(value) and not isinstance(value, type):
+        return (
+            f"{spec} (from {source}) is a function, not an app_db.Database; app-db never calls it, since a function "
+            "such as open_database() may create or migrate the real file. Nothing was opened. Point at the "
+            f"module-level Database instead, e.g. {module_name}:database."
+        )
+    return f"{spec} (from {source}) is {type(value).__name__}, not an app_db.Database; point at the app's Database."
 
 
 def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> Database:
@@ -299,7 +331,14 @@ def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> D
         # The library refuses relative paths (an app is started from anywhere);
         # on a command line, relative to the current folder is what is meant.
         path = args.path if args.path == ":memory:" else absolute_path(args.path)
-    return database.configured(env=args.env, path=path, read_only=read_only)
+    return reopen(args, database, env=args.env, path=path, read_only=read_only)
+
+
+def reopen(args: argparse.Namespace, database: Database, **options: Any) -> Database:
+    """``database.configured(**options)``, closed with the others when the command ends."""
+    copy = database.configured(**options)
+    args.opened.append(copy)
+    return copy
 
 
 def resolve_id(given: str, statuses: Sequence[MigrationStatus], what: str = "migration") -> str:
@@ -610,7 +649,7 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
     reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
     target = resolve_id(args.to, reader.status()) if args.to else None
-    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Applying"))
+    database = reopen(args, reader, read_only=False, on_progress=progress_printer(out, "Applying"))
     report = database.migrate(to=target)
     if not report.applied:
         out.line(
@@ -642,7 +681,7 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
         out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
         print_steps(out, steps_undone)
         return EXIT_OK
-    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Rolling back"))
+    database = reopen(args, reader, read_only=False, on_progress=progress_printer(out, "Rolling back"))
     report = database.rollback(steps=steps, to=target)
     now = f"the database is now at {report.current}" if report.current else "no migration is applied now"
     out.line(f"Rolled back {plural(len(report.undone), 'migration')}; {now}.")
@@ -659,7 +698,7 @@ def print_steps(out: Output, steps: Sequence[StepPreview]) -> None:
 def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
     reader = open_app_database(args, read_only=True)
     target = resolve_id(args.id, reader.status())
-    stamped = reader.configured(read_only=False).stamp(target).applied
+    stamped = reopen(args, reader, read_only=False).stamp(target).applied
     if not stamped:
         out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
         return EXIT_OK
@@ -686,7 +725,7 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
 
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
             destination = destination / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
-    copy = database.configured(read_only=False).backup(destination)
+    copy = reopen(args, database, read_only=False).backup(destination)
     out.line(str(copy))
     return EXIT_OK
 
@@ -715,126 +754,29 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
 
 # check ---------------------------------------------------------------------------
 class Problems:
+    """What check found: problems (exit 1), warnings and notes (told only), each fix said once."""
+
     def __init__(self) -> None:
         self.items: list[dict[str, str | None]] = []
         self.warnings: list[str] = []  # told, but not a failure: what cannot be verified in this build
+        self.notes: list[str] = []  # what was not compared, and why
+        self.hints: list[str] = []  # the fix shared by several problems, said once after them
 
     def add(self, message: str, file: str | None = None, kind: str = "migration") -> None:
         self.items.append({"kind": kind, "file": file, "message": message})
 
+    def add_findings(self, findings: Sequence[Any], kind: str) -> None:
+        for finding in findings:
+            if finding.is_problem:
+                self.add(finding.message, finding.file, kind=kind)
+            else:
+                self.warnings.append(finding.message)
 
-def check_definitions(database: Database, problems: Problems) -> list[KnownMigration]:
-    """Every migration file: name, id, duplicates, order, import, one class with up(), no stub left.
-
-    Returns every migration identified, problems or not (what ``check --json`` counts).
-    """
-    from .discovery import identify_instances, identify_migrations, list_migration_files
-    from .errors import AppDbError
-    from .plan import find_duplicates, find_misnumbered, find_stubs
-
-    source = database.migrations
-    if source is None:
-        return []
-    known: list[KnownMigration] = []
-    if isinstance(source, list):
-        known = identify_instances(source)
-    else:
-        try:
-            files = list_migration_files(str(source), against_manifest=False)  # a folder is an absolute Path here
-        except AppDbError as exc:
-            problems.add(str(exc), getattr(exc, "file", None))
-            return []
-        for migration_file in files:
-            try:
-                known.extend(identify_migrations([migration_file], {}, read_all=True))
-            except AppDbError as exc:
-                problems.add(str(exc), migration_file.location)
-    for finding in find_duplicates(known):
-        problems.add(finding.message, finding.file)
-    loaded = []
-    for entry in known:
-        try:
-            entry.load()
-        except AppDbError as exc:
-            problems.add(str(exc), entry.location)
-        else:
-            loaded.append(entry)
-    for finding in find_stubs(loaded):
-        problems.add(finding.message, finding.file)
-    for finding in find_misnumbered(known):
-        problems.add(finding.message, finding.file)
-    check_manifest(database, known, problems)
-    return known
-
-
-def check_manifest(database: Database, known: Sequence[KnownMigration], problems: Problems) -> None:
-    """The manifest (when there is one) must match the sources; a migration with neither cannot be verified."""
-    sources = [entry.source for entry in known if entry.source is not None]
-    if not sources:
-        return
-    manifest = sources[0].manifest
-    entries = manifest.entries
-    where = f"{manifest.package}.{MANIFEST_MODULE}" if manifest.package else MANIFEST_MODULE
-    stale, unverifiable = [], []
-    for entry in known:
-        if entry.text() is None:
-            if entry.checksum() is None:
-                unverifiable.append(entry.file or entry.id)
-        elif entries and entries.get(entry.file or "") != (entry.id, entry.name, entry.checksum()):
-            stale.append(entry.file or entry.id)
-    if unverifiable:
-        problems.warnings.append(
-            f"{', '.join(unverifiable)} ship without their source and {where} has no entry for them, so their "
-            "checksums cannot be verified (nor recorded); run `app-db manifest` in the source tree before building."
-        )
-    shipped = {entry.file for entry in known}
-    stale += sorted(file for file in entries if file not in shipped)
-    if stale:
-        problems.add(
-            f"{where} is out of date for {', '.join(stale)}: a build without sources would identify or verify "
-            "them wrongly. Run `app-db manifest` and commit the file.",
-            where,
-        )
-
-
-def check_database(database: Database, problems: Problems) -> bool | None:
-    """The existing file against the migrations: too new, changed, out of order, pending, drift. None: no file."""
-    path = database.path
-    if path is None or not path.exists():
-        return None
-    from .errors import AppDbError
-
-    where = str(path)
-    try:
-        plan = database.plan()
-    except AppDbError as exc:
-        problems.add(str(exc), where, kind="database")
-        return True
-    for finding in plan.findings(path):
-        if finding.kind == "unrecorded-checksum":
-            problems.warnings.append(finding.message)  # told, not a failure: nothing to fix in the sources
-        elif finding.kind != "unverifiable":  # the manifest check (check_manifest) says that one
-            problems.add(finding.message, finding.file if finding.kind != "not-shipped" else where, kind="database")
-    if plan.pending:
-        problems.add(
-            f"{where} has {plural(len(plan.pending), 'pending migration')} "
-            f"({', '.join(entry.id for entry in plan.pending)}); "
-            "run `app-db migrate`.",
-            where,
-            kind="database",
-        )
-    elif database.models:
-        check_drift(database, problems, where)
-    return True
-
-
-def check_drift(database: Database, problems: Problems, where: str) -> None:
-    from .errors import SchemaDriftError
-
-    try:
-        database.check_models(database.models)
-    except SchemaDriftError as exc:
-        problems.add(f"{where}: {exc}", where, kind="drift")
+    def add_drift(self, differences: Sequence[str], file: str | None, hint: str) -> None:
+        for difference in differences:
+            self.add(difference[:1].upper() + difference[1:] + ".", file, kind="drift")
+        if differences and hint not in self.hints:
+            self.hints.append(hint)
 
 
 def check_fresh_build(database: Database, problems: Problems) -> None:
@@ -843,8 +785,8 @@ def check_fresh_build(database: Database, problems: Problems) -> None:
     The models are compared as assert_models_match compares them: tables,
     columns, types, NOT NULL, foreign keys and indexes.
     """
+    from .drift import DRIFT_HINT, MIGRATIONS, compare_models
     from .errors import AppDbError
-    from .model_diff import diff_models
     from .scratch import migrated_scratch
 
     try:
@@ -853,32 +795,81 @@ def check_fresh_build(database: Database, problems: Problems) -> None:
         problems.add(f"On an empty database: {exc}", getattr(getattr(exc, "migration", None), "file", None))
         return
     try:
-        changes = diff_models(fresh.db, database.models, ask=lambda question: False) if database.models else []
+        differences = compare_models(fresh.db, database.models, MIGRATIONS) if database.models else []
     finally:
         fresh.close()
-    for change in changes:
+    problems.add_drift(differences, None, DRIFT_HINT)
+
+
+def check_file(database: Database, problems: Problems) -> None:
+    """The real file against the migrations (too new, changed, pending) and, once up to date, the models."""
+    from .drift import compare_models, file_side
+    from .errors import AppDbError
+
+    path = database.path
+    where = describe_path(path)
+    if path is not None and not path.exists():
         problems.add(
-            f"The schema the migrations build differs from the models: {change.description}; "
-            'write the migration with `app-db makemigration "describe the change"`.',
-            kind="drift",
+            f"There is no database at {where}, so there is nothing to compare; a launch or `app-db migrate` "
+            "creates it. Pass --file PATH to check another file.",
+            where,
+            kind="database",
         )
+        return
+    try:
+        plan = database.plan()
+    except AppDbError as exc:
+        problems.add(str(exc), where, kind="database")
+        return
+    found = plan.check_file(path)
+    problems.add_findings(found, kind="database")
+    if any(finding.is_problem for finding in found):
+        return  # a file behind or ahead of the migrations differs from the models for that reason alone
+    if not database.models:
+        problems.notes.append(
+            f"No models were given (Database(..., models=[...])), so the tables of {where} were not compared "
+            "with any; it was checked against the migrations only."
+        )
+        return
+    differences = compare_models(database.db, database.models, file_side(where))
+    problems.add_drift(
+        differences,
+        where,
+        f"Its migrations are all applied, yet {where} differs from the models: it was changed outside the "
+        "migrations (by hand or by another program), or the migrations differ from the models (see above).",
+    )
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
+    from .discovery import check_definitions
+
     database = open_app_database(args, read_only=True)
+    if isinstance(args.file, str):  # --file PATH; a bare --file checks the file a launch opens
+        database = reopen(args, database, path=absolute_path(args.file))
+    file_checked = bool(args.file or args.path)  # a file named with --path is a file to check
     problems = Problems()
-    known = check_definitions(database, problems)
+    known, found = check_definitions(database.migrations)
+    problems.add_findings(found, kind="migration")
     if known and not problems.items:
         check_fresh_build(database, problems)
-    reachable = check_database(database, problems) if not problems.items else None
+    if not database.models:
+        problems.notes.append(
+            "No models were given (Database(..., models=[...])), so the models were not compared with what the "
+            "migrations build."
+        )
+    if file_checked and not problems.items:
+        check_file(database, problems)
     if args.json:
         import json
 
         report = {
             "ok": not problems.items,
             "migrations": len(known),
+            "file": describe_path(database.path) if file_checked else None,
             "problems": problems.items,
             "warnings": problems.warnings,
+            "notes": problems.notes,
+            "hints": problems.hints,
         }
         out.line(json.dumps(report, indent=2))
         return EXIT_PROBLEM if problems.items else EXIT_OK
@@ -886,11 +877,25 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         out.line(f"{out.style('warning', 'yellow')}: {warning}")
     for item in problems.items:
         out.line(f"{out.style('problem', 'red')}: {item['message']}")
+    for hint in problems.hints:
+        out.line(f"hint: {hint}")
+    for note in problems.notes:
+        out.line(f"note: {note}")
     if problems.items:
         out.line(f"{plural(len(problems.items), 'problem')} found.")
         return EXIT_PROBLEM
-    where = f"; {describe_path(database.path)} is up to date" if reachable else " (no database file to compare)"
-    out.line(f"{out.style('ok', 'green')}: {plural(len(known), 'migration')} valid{where}.")
+    checked = f"{plural(len(known), 'migration')} valid"
+    if file_checked:
+        out.line(
+            f"{out.style('ok', 'green')}: {checked}; {describe_path(database.path)} is up to date."
+            + (" The models match both." if database.models else "")
+        )
+    else:
+        out.line(
+            f"{out.style('ok', 'green')}: {checked}"
+            + ("; they build what the models describe." if database.models else ".")
+            + " No database file was checked (`app-db check --file` compares one)."
+        )
     return EXIT_OK
 
 

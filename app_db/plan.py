@@ -47,6 +47,9 @@ class Step:
         return f"Step({self.entry.id}, {self.direction})"
 
 
+TOLD_ONLY = frozenset({"unrecorded-checksum", "unverifiable-source"})  # said, never a failure: nothing to fix
+
+
 class Finding:
     """Something odd about a plan, with the one message every command gives for it.
 
@@ -63,6 +66,11 @@ class Finding:
         self.migration_id = migration_id
         self.file = file
         self.message = message
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether app-db check fails on it; the others are told, as warnings."""
+        return self.kind not in TOLD_ONLY
 
     def __repr__(self) -> str:
         return f"Finding({self.kind!r}, {self.migration_id!r})"
@@ -179,7 +187,8 @@ class Plan:
                 raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
             if steps > len(newest_first):
                 raise ConfigurationError(
-                    f"Cannot roll back {steps} migrations: only {len(newest_first)} are applied. Nothing was "
+                    f"Cannot roll back {steps} migrations: only {len(newest_first)} "
+                    f"{'is' if len(newest_first) == 1 else 'are'} applied. Nothing was "
                     f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
                 )
             undo_ids = newest_first[:steps]
@@ -281,6 +290,34 @@ class Plan:
                     + name_each(unverifiable)
                     + ": the app ships neither their source nor a manifest (`app-db manifest` writes one to ship "
                     "with them), so an edit made after they ran will go unnoticed.",
+                )
+            )
+        return found
+
+    def check_file(self, path: Path | None) -> list[Finding]:
+        """What ``app-db check --file`` says about the file: the findings and what is pending.
+
+        "unverifiable" is left to the check of the sources (check_manifest),
+        which words it for the build; a recorded id this app lacks is filed
+        under the database, not under a migration file it does not have.
+        """
+        where = str(path) if path is not None else "(in memory)"
+        found = [
+            Finding(finding.kind, finding.migration_id, where, finding.message)
+            if finding.kind == "not-shipped"
+            else finding
+            for finding in self.findings(path)
+            if finding.kind != "unverifiable"
+        ]
+        if self.pending:
+            count = len(self.pending)
+            found.append(
+                Finding(
+                    "pending",
+                    self.pending[0].id,
+                    where,
+                    f"{where} has {count} pending migration{'' if count == 1 else 's'} "
+                    f"({', '.join(entry.id for entry in self.pending)}); run `app-db migrate`.",
                 )
             )
         return found
