@@ -488,11 +488,13 @@ def enable_virtual_terminal(stream: Any) -> bool:
 
 
 def format_time(moment: Any) -> str:
-    """A recorded UTC time shown in local time, to the second."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    text: str = moment.strftime("%Y-%m-%d %H:%M:%S")
-    return text
+    """A recorded time in local time, to the second, with its offset from UTC (a naive one is taken as UTC)."""
+    import datetime
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    text: str = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    return text[:-2] + ":" + text[-2:]  # +0100 -> +01:00, as ISO 8601 writes it
 
 
 def plural(count: int, word: str) -> str:
@@ -511,6 +513,9 @@ def cmd_path(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    """Every migration and its state; exit 1 where the launch would refuse the file or a pending migration."""
+    from .discovery import find_unloadable
+    from .errors import AppDbError, SchemaTooNewError
     from .reports import status_records
 
     database = open_app_database(args, read_only=True)
@@ -518,11 +523,17 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     exists = path is not None and path.exists()
     plan = database.plan()
     statuses = status_records(plan)
+    refusal: AppDbError | None = None
+    try:
+        plan.raise_if_too_new(path)  # the launch's own judgement of the file
+    except AppDbError as exc:
+        refusal = exc
+    broken = {finding.migration_id: finding.message for finding in find_unloadable(plan.pending)}
     pending = [status for status in statuses if status.pending]
-    unknown = [status for status in statuses if not status.known]
     changed = [status for status in statuses if status.checksum_changed]
     unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
     current = plan.current
+    code = EXIT_PROBLEM if refusal is not None or broken else EXIT_OK
     if args.json:
         import json
 
@@ -534,6 +545,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                     "environment": database.env,
                     "current": current,
                     "pending": [status.id for status in pending],
+                    "refused": str(refusal) if refusal is not None else None,
                     "migrations": [
                         {
                             "id": status.id,
@@ -543,6 +555,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "applied_at": status.applied_at.isoformat() if status.applied_at else None,
                             "checksum_changed": status.checksum_changed,
                             "checksum_verifiable": status.checksum_verifiable,
+                            "error": broken.get(status.id),
                         }
                         for status in statuses
                     ],
@@ -550,17 +563,23 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 indent=2,
             )
         )
-        return EXIT_OK
+        return code
     if path is None:
         state = "in memory: every run starts empty"
     elif not exists:
         state = "not created yet (the next launch or `app-db migrate` creates it)"
+    elif isinstance(refusal, SchemaTooNewError):
+        state = "too new: a newer version of the app migrated it, and this version refuses to open it"
+    elif refusal is not None:
+        state = "refused: this version of the app will not open it (see below)"
     elif not statuses:
         state = "no migrations"
     elif pending:
         state = f"{plural(len(pending), 'pending migration')}" + (f", at {current}" if current else "")
     else:
         state = f"up to date, at {current}" if current else "up to date"
+    if broken and refusal is None:
+        state += f"; {plural(len(broken), 'migration')} cannot be loaded, so the launch refuses to migrate"
     out.table(
         [
             ["Database", describe_path(path)],
@@ -581,23 +600,14 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("file changed since applied")
             if status.known and not status.checksum_verifiable:
                 notes.append("checksum not verifiable")
+            if status.id in broken:
+                notes.append("cannot be loaded")
             rows.append([status.id, status.name or "", when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
         out.table(rows, colours)
-    if unknown:
+    for message in ([str(refusal)] if refusal is not None else []) + list(broken.values()):
         out.line()
-        why = (
-            "this app found no migration at all (were they left out when it was packaged?)"
-            if len(unknown) == len(statuses)
-            else "a newer version of the app migrated this database"
-        )
-        out.line(
-            out.style(
-                f"! {plural(len(unknown), 'applied migration')} this app does not have: {why}. "
-                "This version will refuse to open it.",
-                "red",
-            )
-        )
+        out.line(out.style(f"! {message}", "red"))
     if unverifiable:
         out.line()
         out.line(
@@ -611,12 +621,12 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         out.line(
             out.style(
                 f"! {plural(len(changed), 'applied migration')} changed since applied: "
-                + ", ".join(status.file or status.id for status in changed)
+                + ", ".join(f"{status.id} ({status.file})" if status.file else status.id for status in changed)
                 + ". Revert the edit and put the change in a new migration.",
                 "red",
             )
         )
-    return EXIT_OK
+    return code
 
 
 def progress_printer(out: Output, verb: str) -> Callable[[int, int, Any], None]:

@@ -38,6 +38,7 @@ __all__ = [
     "check_manifest",
     "checksum_of",
     "describe_packaging",
+    "find_unloadable",
     "identify_migrations",
     "known_migrations",
     "list_migration_files",
@@ -811,16 +812,28 @@ def check_definitions(
             except AppDbError as exc:
                 found.append(Finding("definition", None, migration_file.location, str(exc)))
     found += find_duplicates(known)
-    loaded = []
-    for entry in known:
+    unloadable = find_unloadable(known)
+    loaded = [entry for entry in known if entry.id not in {finding.migration_id for finding in unloadable}]
+    found += unloadable + find_stubs(loaded) + find_misnumbered(known) + check_manifest(known)
+    return known, found
+
+
+def find_unloadable(entries: Sequence[KnownMigration]) -> list[Finding]:
+    """Each of ``entries`` that cannot be imported and checked (a syntax error, a bad class, a stub up()).
+
+    A launch imports every pending migration before its first write, so
+    these are the files it would refuse (MigrationDefinitionError).
+    """
+    from .errors import AppDbError
+    from .plan import Finding
+
+    found = []
+    for entry in entries:
         try:
             entry.load()
         except AppDbError as exc:
             found.append(Finding("definition", entry.id, entry.location, str(exc)))
-        else:
-            loaded.append(entry)
-    found += find_stubs(loaded) + find_misnumbered(known) + check_manifest(known)
-    return known, found
+    return found
 
 
 def check_manifest(known: Sequence[KnownMigration]) -> list[Finding]:

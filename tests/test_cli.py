@@ -168,7 +168,7 @@ def test_status_lists_applied_and_pending_in_aligned_columns(cli):
     assert re.search(r"^Environment\s+development$", out, re.M)
     header, first, second = out.strip().splitlines()[-3:]
     assert header.split() == ["ID", "NAME", "APPLIED"]
-    assert first.startswith(INITIAL) and "Initial schema" in first and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", first)
+    assert first.startswith(INITIAL) and "Initial schema" in first and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d$", first)
     assert second.startswith(TITLE) and second.endswith("pending")
     assert header.index("NAME") == first.index("Initial schema") == second.index("Add title")
     assert "\x1b[" not in out  # no colours when not a terminal
@@ -189,7 +189,9 @@ def test_status_flags_unknown_applied_ids_and_changed_checksums(cli):
     (cli.migrations / "002_add_title.py").unlink()  # this "app version" does not have 002
     initial = cli.migrations / "001_initial.py"
     initial.write_text(initial.read_text() + "# edited after shipping\n")
-    out = cli.ok("status")
+    result = cli.run("status")
+    assert result.returncode == 1  # as the launch, which refuses the file
+    out = result.stdout
     assert re.search(rf"^{TITLE} .*unknown to this app version", out, re.M)
     assert re.search(rf"^{INITIAL} .*file changed since applied", out, re.M)
     assert "newer version of the app" in out

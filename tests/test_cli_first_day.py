@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -170,3 +171,67 @@ def test_the_development_launch_says_which_side_lacks_a_column(app):
     message = str(caught.value)
     assert message.startswith(f"The database {app.path} lacks note.title, which the models have")
     assert message.count("makemigration") == 1
+
+
+# status -----------------------------------------------------------------------------
+def record_newer_migration(path: Path) -> None:
+    """What a newer app version leaves in the file: a migration this one does not ship."""
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "INSERT INTO app_db_migrations (id, name, file, checksum, applied_at, duration) "
+        "VALUES ('20990101_000000_future', 'Future', '099_future.py', NULL, '2099-01-01T00:00:00+00:00', 0)"
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_status_of_a_too_new_file_says_so_in_its_state_line_and_exits_1(app):
+    app.add_both()
+    app.ok("migrate")
+    record_newer_migration(app.path)
+    for args in (["status"], ["status", "--json"]):
+        assert app.run(*args)[0] == 1
+    output = app.fails(1, "status")
+    state = next(line for line in output.splitlines() if line.startswith("State"))
+    assert "too new" in state and "refuses to open it" in state
+    assert "was updated by a newer version" in output  # the launch's own message, said once
+    assert output.count("was updated by a newer version") == 1
+
+
+def test_status_shows_a_migration_that_cannot_be_loaded_and_exits_1(app):
+    app.add_both()
+    app.ok("migrate", "--to", INITIAL)
+    app.add("002_add_title.py", TITLE, 'schema.add_column("note", "title", peewee.CharField(default="")')  # no ")"
+    output = app.fails(1, "status")
+    assert "1 migration cannot be loaded" in output
+    assert [line for line in output.splitlines() if line.startswith(TITLE)][0].endswith("pending  ! cannot be loaded")
+    assert "002_add_title.py" in output and "SyntaxError" in output
+    assert app.run("status", "--json")[0] == 1
+
+
+def test_status_times_carry_their_offset_from_utc(app, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        app.add_both()
+        app.ok("migrate")
+        out = app.ok("status")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert len(re.findall(r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+05:30$", out, re.M)) == 2
+
+
+def test_status_names_each_changed_migration_by_id_and_file(app):
+    app.add_both()
+    app.ok("migrate")
+    for filename in ("001_initial.py", "002_add_title.py"):
+        with open(app.migrations / filename, "a") as file:
+            file.write("# edited after shipping\n")
+    out = app.ok("status", "--env", "development")
+    assert (
+        f"changed since applied: {INITIAL} ({app.migrations / '001_initial.py'}), "
+        f"{TITLE} ({app.migrations / '002_add_title.py'})."
+    ) in out
