@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .discovery import MANIFEST_MODULE
 from .paths import absolute_path
+from .plan import resolve_id
 
 if TYPE_CHECKING:
     from .database import Database
-    from .reports import MigrationStatus, StepPreview
+    from .reports import StepPreview
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
 
@@ -38,6 +39,9 @@ HOW_TO_CONFIGURE = (
     "pass --database module:attribute (e.g. --database myapp.db:database), "
     f'set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = "myapp.db:database" to pyproject.toml.'
 )
+
+
+TOOL_KEYS = frozenset({"database"})  # what [tool.app-db] in pyproject.toml may set
 
 
 class UsageError(Exception):
@@ -107,13 +111,27 @@ def report_error(exc: BaseException, verbose: bool) -> int:
     return code
 
 
+# What a command prints itself (each step, the backup, the restore, the file written):
+# the log's INFO record of the same event would say it a second time under --verbose.
+SAID_BY_THE_COMMAND = frozenset(
+    {
+        "%s migration %s (%d of %d)",
+        "Backed up %s to %s",
+        "Restored %s from %s (previous content saved to %s)",
+        "Wrote %s",
+        "Wrote %s (%d change(s))",
+    }
+)
+
+
 def configure_logging(verbose: bool) -> None:
-    """app_db's log to stderr: warnings always, progress (INFO) with --verbose."""
+    """app_db's log to stderr: warnings always, progress (INFO) with --verbose, each event said once."""
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname_lower)s: %(message)s"))
     handler.addFilter(lower_level_name)
+    handler.addFilter(not_said_by_the_command)
     logger = logging.getLogger("app_db")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -125,12 +143,33 @@ def lower_level_name(record: Any) -> bool:
     return True
 
 
+def not_said_by_the_command(record: Any) -> bool:
+    return record.levelno > 20 or record.msg not in SAID_BY_THE_COMMAND  # 20: INFO
+
+
 # The parser ----------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with "did you mean" for a mistyped command or choice."""
+
+    def error(self, message: str) -> Any:  # argparse's own signature: it never returns
+        import difflib
+        import re
+
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = re.findall(r"'([^']*)'", wrong.group(2))
+            starting = [choice for choice in choices if choice.startswith(wrong.group(1))]
+            close = starting if len(starting) == 1 else difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if close:
+                message = message[: wrong.start()] + f"invalid choice: {wrong.group(1)!r}; did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser; the common options are accepted before or after the command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     add_common_options(common, default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="app-db",
         description="Inspect, migrate, roll back and check an app_db database.",
         epilog="The Database is found by --database, else $APP_DB_DATABASE, else [tool.app-db] "
@@ -140,12 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"app-db {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(
-        name: str, handler: Callable[[argparse.Namespace, Output], int], help_text: str
+        name: str,
+        handler: Callable[[argparse.Namespace, Output], int],
+        help_text: str,
+        aliases: Sequence[str] = (),
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text, aliases=aliases)
         sub.set_defaults(handler=handler)
         return sub
 
@@ -168,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("description", help='what it does, e.g. "add user preferences"')
 
     sub = command(
-        "makemigration", cmd_makemigration, "write a migration from the difference between models and migrations"
+        "makemigration",
+        cmd_makemigration,
+        "write a migration from the difference between models and migrations",
+        aliases=["makemigrations"],  # for Django hands
     )
     sub.add_argument("description", help='what it does, e.g. "add note titles"')
     sub.add_argument("--empty", action="store_true", help="write a data-migration scaffold (schema.model) instead")
@@ -267,7 +312,24 @@ def read_tool_setting(pyproject: Path) -> str | None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Cannot read {pyproject}: {exc}. Fix the file, or pass --database.") from exc
-    value = data.get("tool", {}).get("app-db", {}).get("database")
+    tool = data.get("tool", {})
+    table = tool.get("app-db", {})
+    misspelt = [name for name in tool if name != "app-db" and name.replace("_", "-").lower() in ("app-db", "appdb")]
+    if misspelt and not table:
+        raise UsageError(
+            f"{pyproject} has [tool.{misspelt[0]}], but app-db reads [tool.app-db] (with a hyphen); rename the table."
+        )
+    unknown = sorted(set(table) - TOOL_KEYS)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(TOOL_KEYS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; it knows {', '.join(sorted(TOOL_KEYS))}."
+        message = f"{pyproject}: [tool.app-db] has no setting {unknown[0]!r}{hint}"
+        if "database" not in table:
+            raise UsageError(message)
+        print(f"warning: {message}", file=sys.stderr)  # the database is set: go on, but say it
+    value = table.get("database")
     if value is not None and not isinstance(value, str):
         raise UsageError(f'{pyproject}: [tool.app-db] database must be a string like "myapp.db:database".')
     return value
@@ -339,24 +401,6 @@ def reopen(args: argparse.Namespace, database: Database, **options: Any) -> Data
     copy = database.configured(**options)
     args.opened.append(copy)
     return copy
-
-
-def resolve_id(given: str, statuses: Sequence[MigrationStatus], what: str = "migration") -> str:
-    """The id ``given`` names: the id itself, a unique prefix of one, or a file's number or name."""
-    ids = [status.id for status in statuses]
-    if given in ids:
-        return given
-    matches = [
-        status.id
-        for status in statuses
-        if status.id.startswith(given)
-        or (status.file and (Path(status.file).stem == given or Path(status.file).name.startswith(given + "_")))
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise UsageError(f"{given!r} matches several {what}s: {', '.join(matches)}; give more of the id.")
-    raise UsageError(f"No {what} has the id {given!r}; `app-db status` lists them.")
 
 
 # Output --------------------------------------------------------------------------
@@ -695,6 +739,8 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
     report = database.rollback(steps=steps, to=target)
     now = f"the database is now at {report.current}" if report.current else "no migration is applied now"
     out.line(f"Rolled back {plural(len(report.undone), 'migration')}; {now}.")
+    if report.backup is not None:
+        out.line(f"Backup taken before: {report.backup}")
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "is_up_to_date",
     "plan_migrations",
     "refuse_irreversible",
+    "resolve_id",
 ]
 
 
@@ -163,7 +164,18 @@ class Plan:
         return [m for m in self.pending if m.id <= target]
 
     def steps_up(self, target: str | None = None) -> list[Step]:
-        """What migrate(target) runs: the pending migrations (through ``target``), oldest first."""
+        """What migrate(target) runs: the pending migrations (through ``target``), oldest first.
+
+        A ``target`` older than the newest applied migration is refused:
+        migrating only goes forward, and doing nothing would look like success.
+        """
+        newer = [migration_id for migration_id in self.applied if target and migration_id > target]
+        if target and target in self.applied and newer:
+            raise ConfigurationError(
+                f"{target} is older than {max(newer)}, which is applied: migrate only goes forward. Nothing was "
+                f"changed. To undo what came after {target}, roll back to it (`app-db rollback --to {target}`, "
+                f"or rollback(to={target!r}))."
+            )
         return [Step(entry, "up") for entry in (self.up_to(target) if target else self.pending)]
 
     def steps_down(self, steps: int | None = 1, to: str | None = None) -> list[Step]:
@@ -321,6 +333,32 @@ class Plan:
                 )
             )
         return found
+
+
+def resolve_id(given: str, migrations: Sequence[object], what: str = "migration") -> str:
+    """The id ``given`` names among ``migrations`` (each with ``id`` and ``file``).
+
+    The id itself, a unique prefix of one, or a file's number or name
+    (``002``, ``002_add_title``); ConfigurationError when none or several
+    match. The one reading of a short id: the CLI's ``--to``, ``--at`` and
+    ``stamp``, and migration_tester.migrate_to.
+    """
+    from pathlib import PurePath
+
+    ids = [getattr(migration, "id", "") for migration in migrations]
+    if given in ids:
+        return given
+    matches = []
+    for migration in migrations:
+        migration_id, file = getattr(migration, "id", ""), getattr(migration, "file", None)
+        name = PurePath(file).name if file else ""
+        if migration_id.startswith(given) or (name and (PurePath(name).stem == given or name.startswith(given + "_"))):
+            matches.append(migration_id)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigurationError(f"{given!r} matches several {what}s: {', '.join(matches)}; give more of the id.")
+    raise ConfigurationError(f"No {what} has the id {given!r}; `app-db status` lists them.")
 
 
 def name_each(entries: Sequence[KnownMigration]) -> str:

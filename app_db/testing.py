@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .errors import ConfigurationError
 from .model_diff import diff_models, require_models
+from .plan import resolve_id
 from .schema_text import describe_schema
 from .scratch import latest_id, migrated_scratch, scratch_database
 
@@ -58,11 +60,18 @@ class MigrationTester:
         return latest_id(self.database)
 
     def migrate_to(self, migration_id: str | None = None) -> MigrationTester:
-        """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them."""
+        """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them.
+
+        ``migration_id`` may be short, as on the command line: a unique
+        prefix of an id, or a file's number or name (``"002"``).
+        """
         __tracebackhide__ = True
-        if migration_id is not None and migration_id not in self.ids:
-            known = "\n  ".join(self.ids) or "(none)"
-            raise AssertionError(f"{migration_id!r} is not a migration of this database; known:\n  {known}")
+        if migration_id is not None:
+            try:
+                migration_id = resolve_id(migration_id, self.database.status())
+            except ConfigurationError as exc:
+                known = "\n  ".join(self.ids) or "(none)"
+                raise AssertionError(f"{exc} Known:\n  {known}") from None
         current = self.current
         if migration_id is not None and current is not None and migration_id < current:
             self.database.rollback(to=migration_id)

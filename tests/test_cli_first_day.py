@@ -235,3 +235,127 @@ def test_status_names_each_changed_migration_by_id_and_file(app):
         f"changed since applied: {INITIAL} ({app.migrations / '001_initial.py'}), "
         f"{TITLE} ({app.migrations / '002_add_title.py'})."
     ) in out
+
+
+# Short ids, one reading -------------------------------------------------------------
+def test_migration_tester_takes_the_short_ids_the_command_line_takes(app, migration_tester):
+    app.add_both()
+    sys.path.insert(0, str(app.root))
+    database = __import__(app.module).database
+    tester = migration_tester(database)
+    assert tester.migrate_to("001").current == INITIAL  # the file number
+    assert tester.migrate_to("20240602").current == TITLE  # a unique prefix
+    assert tester.migrate_to("001_initial").current == INITIAL  # the file's name
+    with pytest.raises(AssertionError, match="matches several migrations"):
+        tester.migrate_to("2024060")
+    assert app.ok("migrate", "--to", "001") and app.applied() == [INITIAL]
+
+
+def test_migrate_to_an_older_id_says_to_roll_back_and_changes_nothing(app):
+    app.add_both()
+    app.ok("migrate")
+    before = app.path.read_bytes()
+    for args in (["migrate", "--to", "001"], ["migrate", "--to", "001", "--dry-run"]):
+        output = app.fails(2, *args)
+        assert f"{INITIAL} is older than {TITLE}" in output and f"`app-db rollback --to {INITIAL}`" in output
+    assert app.path.read_bytes() == before
+    assert "Nothing to migrate" in app.ok("migrate", "--to", TITLE)  # the current one is no error
+
+
+# Typing mistakes --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, suggestion", [(["statsu"], "did you mean 'status'?"), (["--env", "prod", "path"], "did you mean 'production'?")]
+)
+def test_a_mistyped_command_or_choice_gets_did_you_mean(app, args, suggestion):
+    assert suggestion in app.fails(2, *args)
+
+
+def test_makemigrations_is_makemigration_for_django_hands(app):
+    app.add_both()
+    assert app.ok("makemigrations", "add nothing").strip() == "No changes: models and migrations agree."
+
+
+@pytest.mark.parametrize(
+    "pyproject, expected",
+    [
+        ('[tool.app_db]\ndatabase = "{module}:database"\n', "app-db reads [tool.app-db] (with a hyphen)"),
+        ('[tool.app-db]\ndatbase = "{module}:database"\n', "has no setting 'datbase'; did you mean 'database'?"),
+    ],
+)
+def test_a_misspelt_pyproject_setting_gets_a_hint(app, pyproject, expected):
+    (app.root / "pyproject.toml").write_text(pyproject.format(module=app.module))
+    app.capsys.readouterr()
+    assert app_db_cli.main(["path"]) == 2
+    assert expected in app.capsys.readouterr().err
+
+
+def test_an_unknown_pyproject_setting_beside_the_database_is_a_warning(app):
+    (app.root / "pyproject.toml").write_text(f'[tool.app-db]\ndatabase = "{app.module}:database"\nenv = "test"\n')
+    app.capsys.readouterr()
+    assert app_db_cli.main(["path"]) == 0
+    out, err = app.capsys.readouterr()
+    assert out.strip() == str(app.path) and "has no setting 'env'" in err
+
+
+def test_a_relative_path_points_to_the_user_data_folder_not_the_install_folder(app):
+    (app.root / f"{app.module}.py").write_text("from app_db import Database\ndatabase = Database('X', path='app.sqlite3')\n")
+    output = app.fails(2, "path")
+    assert "per-user data folder" in output and "user_data_path" in output and "__file__" not in output
+
+
+# Output said once, and all of it ----------------------------------------------------
+def test_verbose_says_each_step_once_and_rollback_names_its_backup(app):
+    app.add_both()
+    code, out, err = app.run("migrate", "-v")
+    assert code == 0 and (out + err).count(f"Applying {INITIAL}") + (out + err).count(f"migration {INITIAL}") == 1
+    code, out, err = app.run("rollback", "-v")
+    assert code == 0 and (out + err).count(TITLE) == 2  # "Rolling back ..." and the backup's name
+    backup = next((app.root / "backups").glob("*before-rollback*"))
+    assert f"Backup taken before: {backup}" in out and "Backed up" not in err
+    copy = Path(app.ok("backup", "copy.sqlite3").strip())
+    code, out, err = app.run("restore", str(copy), "-v")
+    assert code == 0 and (out + err).count(f"Restored {app.path} from {copy}") == 1
+
+
+def test_rollback_of_more_migrations_than_are_applied_counts_in_the_singular(app):
+    app.add_both()
+    app.ok("migrate", "--to", INITIAL)
+    assert "only 1 is applied" in app.fails(2, "rollback", "--steps", "2")
+
+
+def test_new_transliterates_a_description_in_other_letters(app):
+    app.add_both()
+    written = Path(app.ok("new", "Ünïcode & spaces!").strip())
+    assert written.name == "003_unicode_spaces.py"
+    assert 'name = "Ünïcode & spaces!"' in written.read_text() and "class UnicodeSpaces(Migration):" in written.read_text()
+
+
+def test_makemigrations_rename_question_defaults_to_keeping_the_data(app, monkeypatch):
+    import io
+
+    app.add("001_initial.py", INITIAL, CREATE_NOTE, 'schema.drop_table("note")')
+    app.write_app(fields="", models="[Note]")
+    (app.root / f"{app.module}.py").write_text(
+        (app.root / f"{app.module}.py").read_text().replace("body = peewee.TextField()", "text = peewee.TextField()")
+    )
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("\n"))  # the user presses Enter
+    out = app.ok("makemigration", "rename body")
+    assert "Was note.body renamed to note.text? (y: rename it, keeping its values; n: drop body, add text) [Y/n]" in out
+    written = Path(out.strip().splitlines()[-1].split("] ")[-1])
+    assert 'schema.rename_column("note", "body", "text")' in written.read_text()
+
+
+def test_a_table_that_already_exists_points_to_stamp(app):
+    app.add_both()
+    connection = sqlite3.connect(app.path)  # made by the app before it used migrations
+    connection.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL, legacy TEXT)")
+    connection.commit()
+    connection.close()
+    output = app.fails(1, "migrate")
+    assert "already exists with columns" in output and "`app-db stamp ID`" in output
+    assert ".." not in output.replace("...", "")
