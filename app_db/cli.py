@@ -3,7 +3,11 @@
 It finds the app's Database (``--database module:attribute``, else
 $APP_DB_DATABASE, else ``[tool.app-db] database`` in pyproject.toml) and runs
 one command on it. Commands that only look (path, status, check, the
-``--dry-run`` previews) open the file read-only and never create it.
+``--dry-run`` previews) open the file read-only and never create it; and no
+command calls a function found there (a factory may open and migrate the
+file): module:attribute must name the Database itself. Commands are thin:
+each rule they report lives in the module that owns it (discovery, plan,
+drift), and a command prints what those say.
 
 Exit codes: 0 ok, 1 a problem was found or an operation failed, 2 usage
 (a bad argument, or no Database to work on). Errors are one line,
@@ -767,14 +771,8 @@ def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
 def cmd_backup(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args, read_only=True)
     path = database.path
-    if path is None:
-        raise UsageError(
-            "The database is in memory (the test environment); there is no file to back up. Pass --path or --env."
-        )
-    if not path.exists():
-        raise UsageError(f"There is no database at {path} yet; nothing to back up.")
     destination = None
-    if args.destination:
+    if args.destination and path is not None:  # Database.backup() says why an in-memory one has no file
         destination = absolute_path(args.destination)
         if destination.is_dir():
             import datetime
@@ -788,10 +786,6 @@ def cmd_backup(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_restore(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args)
-    if database.path is None:
-        raise UsageError(
-            "The database is in memory (the test environment); there is no file to restore into. Pass --path or --env."
-        )
     source = absolute_path(args.file)
     safety = database.restore(source)
     out.line(f"Restored {database.path} from {source}.")
