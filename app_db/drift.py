@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from .model_diff import Change
 
-__all__ = ["DRIFT_HINT", "Side", "check_models", "compare_models", "describe_change", "file_side"]
+__all__ = ["DRIFT_HINT", "Side", "check_models", "compare_models", "describe_change", "file_side", "find_drift"]
 
 DRIFT_HINT = (
     'Write the missing migration with `app-db makemigration "describe the change"` (or bring the models in line '
@@ -57,15 +57,22 @@ def describe_change(change: Change, side: Side) -> str:
     return f"to match the models, {side.noun} would have to {change.description}"
 
 
-def compare_models(db: peewee.SqliteDatabase, models: Sequence[type], side: Side) -> list[str]:
-    """Each difference between the schema in ``db`` and ``models`` (tables, columns, types, NOT NULL, keys, indexes).
+def find_drift(db: peewee.SqliteDatabase, models: Sequence[type]) -> list[Change]:
+    """What separates the schema in ``db`` from ``models``: tables, columns, types, NOT NULL, keys, indexes.
 
-    Only reads ``db``. An ambiguous pair (a column gone, a similar one new)
-    is reported as what it is, a drop and an add, not guessed a rename.
+    Only reads ``db``. Types are compared as SQLite stores them: a column
+    declared INT (as hand-written DDL often has it) matches an IntegerField
+    (INTEGER), NUMERIC a DecimalField. An ambiguous pair (a column gone, a
+    similar one new) is what it is, a drop and an add, not guessed a rename.
     """
     from .model_diff import diff_models
 
-    return [describe_change(change, side) for change in diff_models(db, models, ask=lambda question: False)]
+    return [change for change in diff_models(db, models, ask=lambda question: False) if not change.stored_alike]
+
+
+def compare_models(db: peewee.SqliteDatabase, models: Sequence[type], side: Side) -> list[str]:
+    """Each difference find_drift finds, worded by describe_change."""
+    return [describe_change(change, side) for change in find_drift(db, models)]
 
 
 def check_models(db: peewee.SqliteDatabase, models: Sequence[type], path: Path | None) -> None:

@@ -112,6 +112,7 @@ class Change:
     comments: list[str] = field(default_factory=list)  # "# REVIEW: ..." lines written above the code
     subject: str = ""  # what is added or dropped: "note.archived", "table tag"
     side: str = ""  # who has the subject: "models" (the schema lacks it), "schema" (the models lack it), "": both
+    stored_alike: bool = False  # only the declared type differs (INT, INTEGER): SQLite stores both alike
 
     def __str__(self) -> str:
         return self.description
@@ -503,6 +504,8 @@ def alter_column_changes(
                 [f"schema.alter_column_type({literal(table)}, {literal(name)}, {source})"],
                 [f"schema.alter_column_type({literal(table)}, {literal(name)}, {reflected})"],
                 [f"# REVIEW: {table}.{name}: {note}" for note in notes],
+                stored_alike=sqlite_affinity(wanted_type) == sqlite_affinity(column.type)
+                and column.not_null == (not model_field.null),
             )
         )
         return changes

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import ConfigurationError
-from .model_diff import diff_models, require_models
+from .drift import find_drift
+from .model_diff import require_models
 from .plan import resolve_id
 from .schema_text import describe_schema
 from .scratch import latest_id, migrated_scratch, scratch_database
@@ -163,7 +164,9 @@ def schema_diff(before: Sequence[str], after: Sequence[str]) -> str:
 def assert_models_match(database: Database, models: Sequence[type[peewee.Model]] | None = None) -> None:
     """``models`` (default: ``Database(models=...)``) and the schema all the migrations build agree.
 
-    Tables, columns, types, NOT NULL, foreign keys and indexes are compared;
+    Tables, columns, types (as SQLite stores them: INT matches an
+    IntegerField), NOT NULL, foreign keys and indexes are compared, as
+    ``app-db check`` compares them;
     the failure lists each difference and the command that writes the
     missing migration. ConfigurationError when there are no models to compare.
     """
@@ -173,7 +176,7 @@ def assert_models_match(database: Database, models: Sequence[type[peewee.Model]]
     )
     scratch = migrated_scratch(database)
     try:
-        changes = diff_models(scratch.db, models, ask=lambda question: False)
+        changes = find_drift(scratch.db, models)  # app-db check's own comparison
     finally:
         scratch.close()
     if changes:

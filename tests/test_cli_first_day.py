@@ -359,3 +359,130 @@ def test_a_table_that_already_exists_points_to_stamp(app):
     output = app.fails(1, "migrate")
     assert "already exists with columns" in output and "`app-db stamp ID`" in output
     assert ".." not in output.replace("...", "")
+
+
+# A long-lived app's own file ----------------------------------------------------------
+LEGACY_APP = '''
+from pathlib import Path
+
+import peewee
+
+from app_db import Database
+from real_world_schemas import sort_key
+
+HERE = Path(__file__).resolve().parent
+
+
+def register_functions(db):
+    db.register_function(sort_key, "title_sort", 1)
+
+
+class Folder(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    title = peewee.TextField(default="")
+    created_time = peewee.IntegerField()
+    updated_time = peewee.IntegerField()
+    parent_id = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "folders"
+
+
+class Note(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    parent_id = peewee.TextField(default="")
+    title = peewee.TextField(default="", index=True)
+    body = peewee.TextField(default="")
+    created_time = peewee.IntegerField()
+    updated_time = peewee.IntegerField(index=True)
+    is_conflict = peewee.IntegerField(default=0)
+    latitude = peewee.DecimalField(default=0)
+    author = peewee.TextField(default="")
+    source_url = peewee.TextField(default="")
+    is_todo = peewee.IntegerField(default=0)
+    todo_due = peewee.IntegerField(default=0)
+    order = peewee.DecimalField(default=0)
+    markup_language = peewee.IntegerField(default=1)
+    user_data = peewee.TextField(column_name="user data", default="{{}}")
+
+    class Meta:
+        table_name = "notes"
+
+
+class Tag(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    title = peewee.TextField(default="")
+    created_time = peewee.IntegerField()
+
+    class Meta:
+        table_name = "tags"
+
+
+class NoteTag(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    note = peewee.ForeignKeyField(Note, column_name="note_id", on_delete="CASCADE", index=False)
+    tag = peewee.ForeignKeyField(Tag, column_name="tag_id", on_delete="CASCADE", index=False)
+    created_time = peewee.IntegerField()
+
+    class Meta:
+        table_name = "note_tags"
+        indexes = ((("note",), False),)
+
+
+class ItemChange(peewee.Model):
+    item_type = peewee.IntegerField(column_name="item type")
+    item_id = peewee.TextField(column_name="item id")
+    type = peewee.IntegerField()
+    created_time = peewee.IntegerField()
+
+    class Meta:
+        table_name = "item changes"
+
+
+class Settings(peewee.Model):
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "settings"
+        without_rowid = True
+
+
+database = Database("Legacy", migrations=HERE / "migrations", path=HERE / "app.sqlite3", models=[{models}],
+                    on_connect=register_functions)
+'''
+
+
+def split_statements(ddl: str) -> list[str]:
+    """``ddl`` as its statements (a trigger's body holds semicolons of its own)."""
+    statements, current = [], ""
+    for line in ddl.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+def test_check_file_on_a_long_lived_apps_hand_written_schema_finds_only_real_differences(app):
+    from real_world_schemas import SCHEMAS, build
+
+    notes = SCHEMAS["notes"]
+    build(notes, app.path)  # the file years of releases left: comments in DDL, FTS5, WITHOUT ROWID, triggers
+    body = "\n".join(f"schema.sql({statement!r})" for statement in split_statements(notes.ddl))
+    app.add("001_legacy.py", INITIAL, body)
+    (app.root / f"{app.module}.py").write_text(LEGACY_APP.format(models="Folder, Note, Tag, NoteTag, ItemChange, Settings"))
+    assert INITIAL in app.ok("stamp", INITIAL)  # adopted as README says
+    before = app.path.read_bytes()
+    out = app.ok("check", "--file")
+    assert f"{app.path} is up to date. The models match both." in out, out
+    # The app's rows change under a model that lacks a column: a real difference, named once, nothing written.
+    connection = sqlite3.connect(app.path)
+    connection.execute("ALTER TABLE settings ADD COLUMN scope TEXT")
+    connection.commit()
+    connection.close()
+    before = app.path.read_bytes()
+    output = app.fails(1, "check", "--file")
+    problems = [line for line in output.splitlines() if line.startswith("problem: ")]
+    assert problems == [f"problem: The models lack settings.scope, which the database {app.path} has."], output
+    assert app.path.read_bytes() == before
