@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import ConfigurationError
 from .drift import find_drift
+from .errors import ConfigurationError
 from .model_diff import require_models
 from .plan import resolve_id
 from .schema_text import describe_schema
