@@ -581,7 +581,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     changed = [status for status in statuses if status.checksum_changed]
     unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
     current = plan.current
-    code = EXIT_PROBLEM if refusal is not None or broken else EXIT_OK
+    refuses_changed = bool(changed) and database.policy.changed == "refuse"  # development's launch does
+    code = EXIT_PROBLEM if refusal is not None or broken or refuses_changed else EXIT_OK
     if args.json:
         import json
 

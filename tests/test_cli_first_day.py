@@ -230,7 +230,8 @@ def test_status_names_each_changed_migration_by_id_and_file(app):
     for filename in ("001_initial.py", "002_add_title.py"):
         with open(app.migrations / filename, "a") as file:
             file.write("# edited after shipping\n")
-    out = app.ok("status", "--env", "development")
+    assert app.run("status")[0] == 0  # production's launch warns and starts
+    out = app.fails(1, "status", "--env", "development")  # development's launch refuses
     assert (
         f"changed since applied: {INITIAL} ({app.migrations / '001_initial.py'}), "
         f"{TITLE} ({app.migrations / '002_add_title.py'})."
@@ -486,3 +487,32 @@ def test_check_file_on_a_long_lived_apps_hand_written_schema_finds_only_real_dif
     problems = [line for line in output.splitlines() if line.startswith("problem: ")]
     assert problems == [f"problem: The models lack settings.scope, which the database {app.path} has."], output
     assert app.path.read_bytes() == before
+
+
+HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")  # the app is saving: the write lock is held, nothing committed yet
+connection.execute("INSERT INTO note (body, title) VALUES ('unsaved', '')")
+print("holding", flush=True)
+sys.stdin.readline()
+connection.execute("ROLLBACK")
+"""
+
+
+def test_check_file_reads_a_file_the_running_app_is_writing_to_and_changes_nothing(app):
+    import subprocess
+
+    app.add_both()
+    app.ok("migrate")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(app.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert f"{app.path} is up to date. The models match both." in app.ok("check", "--file")
+        assert app.run("status")[0] == 0
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    assert sqlite3.connect(app.path).execute("SELECT count(*) FROM note").fetchone() == (0,)
