@@ -877,11 +877,7 @@ def check_file(database: Database, problems: Problems) -> None:
     if any(finding.is_problem for finding in found):
         return  # a file behind or ahead of the migrations differs from the models for that reason alone
     if not database.models:
-        problems.notes.append(
-            f"No models were given (Database(..., models=[...])), so the tables of {where} were not compared "
-            "with any; it was checked against the migrations only."
-        )
-        return
+        return  # cmd_check says so
     differences = compare_models(database.db, database.models, file_side(where))
     problems.add_drift(
         differences,
@@ -905,10 +901,12 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         check_fresh_build(database, problems)
     if not database.models:
         problems.notes.append(
-            "No models were given (Database(..., models=[...])), so the models were not compared with what the "
-            "migrations build."
+            "No models were given (Database(..., models=[...])), so nothing was compared with models: not what "
+            "the migrations build" + (f", nor the tables of {describe_path(database.path)}." if file_checked else ".")
         )
-    if file_checked and not problems.items:
+    if file_checked and problems.items:
+        problems.notes.append(f"{describe_path(database.path)} was not checked: the problems above come first.")
+    elif file_checked:
         check_file(database, problems)
     if args.json:
         import json
