@@ -60,13 +60,17 @@ logger = logging.getLogger("app_db")
 
 
 def ask_on_terminal(question: str) -> bool:
-    """Ask a y/N question on the terminal (the CLI's interactive mode)."""
+    """Ask a Y/n question on the terminal (the CLI's interactive mode); Enter answers yes.
+
+    Every question model_diff asks is "was it renamed?", and yes (a rename)
+    is the answer that keeps the data, as the choice made without asking.
+    """
     while True:
-        answer = input(f"{question} [y/N] ").strip().lower()
-        if answer in {"", "n", "no"}:
-            return False
-        if answer in {"y", "yes"}:
+        answer = input(f"{question} [Y/n] ").strip().lower()
+        if answer in {"", "y", "yes"}:
             return True
+        if answer in {"n", "no"}:
+            return False
 
 
 def migration_names(description: str) -> tuple[str, str, str]:
@@ -76,7 +80,11 @@ def migration_names(description: str) -> tuple[str, str, str]:
     no letters or digits. The name has no double quotes, backslashes or
     line breaks, so it can go into a docstring and a string literal as is.
     """
-    slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
+    import unicodedata
+
+    # "Ünïcode" -> "Unicode": accents come apart (NFKD) and only ASCII letters and digits stay.
+    ascii_text = unicodedata.normalize("NFKD", description).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
     class_name = "".join(part.capitalize() for part in slug.split("_"))
     if not class_name[:1].isalpha():
         class_name = "Migration" + class_name

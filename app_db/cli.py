@@ -3,7 +3,11 @@
 It finds the app's Database (``--database module:attribute``, else
 $APP_DB_DATABASE, else ``[tool.app-db] database`` in pyproject.toml) and runs
 one command on it. Commands that only look (path, status, check, the
-``--dry-run`` previews) open the file read-only and never create it.
+``--dry-run`` previews) open the file read-only and never create it; and no
+command calls a function found there (a factory may open and migrate the
+file): module:attribute must name the Database itself. Commands are thin:
+each rule they report lives in the module that owns it (discovery, plan,
+drift), and a command prints what those say.
 
 Exit codes: 0 ok, 1 a problem was found or an operation failed, 2 usage
 (a bad argument, or no Database to work on). Errors are one line,
@@ -21,11 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .discovery import MANIFEST_MODULE
 from .paths import absolute_path
+from .plan import resolve_id
 
 if TYPE_CHECKING:
     from .database import Database
-    from .discovery import KnownMigration
-    from .reports import MigrationStatus, StepPreview
+    from .reports import StepPreview
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "UsageError", "main"]
 
@@ -39,6 +43,9 @@ HOW_TO_CONFIGURE = (
     "pass --database module:attribute (e.g. --database myapp.db:database), "
     f'set ${ENV_VARIABLE}=myapp.db:database, or add [tool.app-db] database = "myapp.db:database" to pyproject.toml.'
 )
+
+
+TOOL_KEYS = frozenset({"database"})  # what [tool.app-db] in pyproject.toml may set
 
 
 class UsageError(Exception):
@@ -62,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         verbose = getattr(args, "verbose", False)
         configure_logging(verbose)
         out = Output(sys.stdout)
-        code: int = args.handler(args, out)
+        args.opened = []  # every Database the command opens, closed when it ends (main may run in an app)
+        try:
+            code: int = args.handler(args, out)
+        finally:
+            close_all(args.opened)
         out.flush()  # a reader that went away is noticed here, not in the interpreter's last flush
         return code
     except KeyboardInterrupt:
@@ -75,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:
         return report_error(exc, verbose)
+
+
+def close_all(databases: Sequence[Database]) -> None:
+    """Close each Database a command opened, so no connection outlives it (nor checkpoints later)."""
+    for database in databases:
+        database.close()
 
 
 def report_error(exc: BaseException, verbose: bool) -> int:
@@ -98,13 +115,27 @@ def report_error(exc: BaseException, verbose: bool) -> int:
     return code
 
 
+# What a command prints itself (each step, the backup, the restore, the file written):
+# the log's INFO record of the same event would say it a second time under --verbose.
+SAID_BY_THE_COMMAND = frozenset(
+    {
+        "%s migration %s (%d of %d)",
+        "Backed up %s to %s",
+        "Restored %s from %s (previous content saved to %s)",
+        "Wrote %s",
+        "Wrote %s (%d change(s))",
+    }
+)
+
+
 def configure_logging(verbose: bool) -> None:
-    """app_db's log to stderr: warnings always, progress (INFO) with --verbose."""
+    """app_db's log to stderr: warnings always, progress (INFO) with --verbose, each event said once."""
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname_lower)s: %(message)s"))
     handler.addFilter(lower_level_name)
+    handler.addFilter(not_said_by_the_command)
     logger = logging.getLogger("app_db")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -116,12 +147,33 @@ def lower_level_name(record: Any) -> bool:
     return True
 
 
+def not_said_by_the_command(record: Any) -> bool:
+    return record.levelno > 20 or record.msg not in SAID_BY_THE_COMMAND  # 20: INFO
+
+
 # The parser ----------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with "did you mean" for a mistyped command or choice."""
+
+    def error(self, message: str) -> Any:  # argparse's own signature: it never returns
+        import difflib
+        import re
+
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = re.findall(r"'([^']*)'", wrong.group(2))
+            starting = [choice for choice in choices if choice.startswith(wrong.group(1))]
+            close = starting if len(starting) == 1 else difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if close:
+                message = message[: wrong.start()] + f"invalid choice: {wrong.group(1)!r}; did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser; the common options are accepted before or after the command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     add_common_options(common, default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="app-db",
         description="Inspect, migrate, roll back and check an app_db database.",
         epilog="The Database is found by --database, else $APP_DB_DATABASE, else [tool.app-db] "
@@ -131,12 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"app-db {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(
-        name: str, handler: Callable[[argparse.Namespace, Output], int], help_text: str
+        name: str,
+        handler: Callable[[argparse.Namespace, Output], int],
+        help_text: str,
+        aliases: Sequence[str] = (),
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text, aliases=aliases)
         sub.set_defaults(handler=handler)
         return sub
 
@@ -159,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("description", help='what it does, e.g. "add user preferences"')
 
     sub = command(
-        "makemigration", cmd_makemigration, "write a migration from the difference between models and migrations"
+        "makemigration",
+        cmd_makemigration,
+        "write a migration from the difference between models and migrations",
+        aliases=["makemigrations"],  # for Django hands
     )
     sub.add_argument("description", help='what it does, e.g. "add note titles"')
     sub.add_argument("--empty", action="store_true", help="write a data-migration scaffold (schema.model) instead")
@@ -167,7 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("schema", cmd_schema, "print the schema the migrations build (through --at)")
     sub.add_argument("--at", metavar="ID", help="the schema right after this migration")
 
-    sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
+    sub = command(
+        "check",
+        cmd_check,
+        "validate the migrations and compare them with the models (the repository: CI, pre-commit); "
+        "exit 1 on any problem",
+    )
+    sub.add_argument(
+        "--file",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="PATH",
+        help="also check a database file (default: the one a launch opens) against the migrations and the models",
+    )
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
 
     command(
@@ -245,7 +316,24 @@ def read_tool_setting(pyproject: Path) -> str | None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Cannot read {pyproject}: {exc}. Fix the file, or pass --database.") from exc
-    value = data.get("tool", {}).get("app-db", {}).get("database")
+    tool = data.get("tool", {})
+    table = tool.get("app-db", {})
+    misspelt = [name for name in tool if name != "app-db" and name.replace("_", "-").lower() in ("app-db", "appdb")]
+    if misspelt and not table:
+        raise UsageError(
+            f"{pyproject} has [tool.{misspelt[0]}], but app-db reads [tool.app-db] (with a hyphen); rename the table."
+        )
+    unknown = sorted(set(table) - TOOL_KEYS)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(TOOL_KEYS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; it knows {', '.join(sorted(TOOL_KEYS))}."
+        message = f"{pyproject}: [tool.app-db] has no setting {unknown[0]!r}{hint}"
+        if "database" not in table:
+            raise UsageError(message)
+        print(f"warning: {message}", file=sys.stderr)  # the database is set: go on, but say it
+    value = table.get("database")
     if value is not None and not isinstance(value, str):
         raise UsageError(f'{pyproject}: [tool.app-db] database must be a string like "myapp.db:database".')
     return value
@@ -282,11 +370,21 @@ def load_database(spec: str, source: str, project_folder: Path | None, cwd: Path
                 f"{module_name!r} has no attribute {attribute!r} (from {source}); point at the app's Database."
             )
         value = getattr(value, part)
-    if not isinstance(value, Database) and callable(value) and not isinstance(value, type):
-        value = value()  # a factory, like notes_database()
     if not isinstance(value, Database):
-        raise UsageError(f"{spec} (from {source}) is {type(value).__name__}, not an app_db.Database.")
+        raise UsageError(not_a_database_message(spec, source, value))
     return value
+
+
+def not_a_database_message(spec: str, source: str, value: object) -> str:
+    """Why ``value`` cannot be used; a callable is never called, as it may open (and migrate) the real file."""
+    module_name = spec.partition(":")[0].strip()
+    if callable(value) and not isinstance(value, type):
+        return (
+            f"{spec} (from {source}) is a function, not an app_db.Database; app-db never calls it, since a function "
+            "such as open_database() may create or migrate the real file. Nothing was opened. Point at the "
+            f"module-level Database instead, e.g. {module_name}:database."
+        )
+    return f"{spec} (from {source}) is {type(value).__name__}, not an app_db.Database; point at the app's Database."
 
 
 def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> Database:
@@ -299,25 +397,14 @@ def open_app_database(args: argparse.Namespace, *, read_only: bool = False) -> D
         # The library refuses relative paths (an app is started from anywhere);
         # on a command line, relative to the current folder is what is meant.
         path = args.path if args.path == ":memory:" else absolute_path(args.path)
-    return database.configured(env=args.env, path=path, read_only=read_only)
+    return reopen(args, database, env=args.env, path=path, read_only=read_only)
 
 
-def resolve_id(given: str, statuses: Sequence[MigrationStatus], what: str = "migration") -> str:
-    """The id ``given`` names: the id itself, a unique prefix of one, or a file's number or name."""
-    ids = [status.id for status in statuses]
-    if given in ids:
-        return given
-    matches = [
-        status.id
-        for status in statuses
-        if status.id.startswith(given)
-        or (status.file and (Path(status.file).stem == given or Path(status.file).name.startswith(given + "_")))
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise UsageError(f"{given!r} matches several {what}s: {', '.join(matches)}; give more of the id.")
-    raise UsageError(f"No {what} has the id {given!r}; `app-db status` lists them.")
+def reopen(args: argparse.Namespace, database: Database, **options: Any) -> Database:
+    """``database.configured(**options)``, closed with the others when the command ends."""
+    copy = database.configured(**options)
+    args.opened.append(copy)
+    return copy
 
 
 # Output --------------------------------------------------------------------------
@@ -449,11 +536,13 @@ def enable_virtual_terminal(stream: Any) -> bool:
 
 
 def format_time(moment: Any) -> str:
-    """A recorded UTC time shown in local time, to the second."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    text: str = moment.strftime("%Y-%m-%d %H:%M:%S")
-    return text
+    """A recorded time in local time, to the second, with its offset from UTC (a naive one is taken as UTC)."""
+    import datetime
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    text: str = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    return text[:-2] + ":" + text[-2:]  # +0100 -> +01:00, as ISO 8601 writes it
 
 
 def plural(count: int, word: str) -> str:
@@ -472,6 +561,9 @@ def cmd_path(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    """Every migration and its state; exit 1 where the launch would refuse the file or a pending migration."""
+    from .discovery import find_unloadable
+    from .errors import AppDbError, SchemaTooNewError
     from .reports import status_records
 
     database = open_app_database(args, read_only=True)
@@ -479,11 +571,18 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     exists = path is not None and path.exists()
     plan = database.plan()
     statuses = status_records(plan)
+    refusal: AppDbError | None = None
+    try:
+        plan.raise_if_too_new(path)  # the launch's own judgement of the file
+    except AppDbError as exc:
+        refusal = exc
+    broken = {finding.migration_id: finding.message for finding in find_unloadable(plan.pending)}
     pending = [status for status in statuses if status.pending]
-    unknown = [status for status in statuses if not status.known]
     changed = [status for status in statuses if status.checksum_changed]
     unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
     current = plan.current
+    refuses_changed = bool(changed) and database.policy.changed == "refuse"  # development's launch does
+    code = EXIT_PROBLEM if refusal is not None or broken or refuses_changed else EXIT_OK
     if args.json:
         import json
 
@@ -495,6 +594,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                     "environment": database.env,
                     "current": current,
                     "pending": [status.id for status in pending],
+                    "refused": str(refusal) if refusal is not None else None,
                     "migrations": [
                         {
                             "id": status.id,
@@ -505,6 +605,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "checksum_changed": status.checksum_changed,
                             "checksum_verifiable": status.checksum_verifiable,
                             "app_version": status.app_version,
+                            "error": broken.get(status.id),
                         }
                         for status in statuses
                     ],
@@ -512,17 +613,23 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 indent=2,
             )
         )
-        return EXIT_OK
+        return code
     if path is None:
         state = "in memory: every run starts empty"
     elif not exists:
         state = "not created yet (the next launch or `app-db migrate` creates it)"
+    elif isinstance(refusal, SchemaTooNewError):
+        state = "too new: a newer version of the app migrated it, and this version refuses to open it"
+    elif refusal is not None:
+        state = "refused: this version of the app will not open it (see below)"
     elif not statuses:
         state = "no migrations"
     elif pending:
         state = f"{plural(len(pending), 'pending migration')}" + (f", at {current}" if current else "")
     else:
         state = f"up to date, at {current}" if current else "up to date"
+    if broken and refusal is None:
+        state += f"; {plural(len(broken), 'migration')} cannot be loaded, so the launch refuses to migrate"
     out.table(
         [
             ["Database", describe_path(path)],
@@ -544,24 +651,15 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("file changed since applied")
             if status.known and not status.checksum_verifiable:
                 notes.append("checksum not verifiable")
+            if status.id in broken:
+                notes.append("cannot be loaded")
             version = [status.app_version or ""] if versions else []
             rows.append([status.id, status.name or "", *version, when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
         out.table(rows, colours)
-    if unknown:
+    for message in ([str(refusal)] if refusal is not None else []) + list(broken.values()):
         out.line()
-        why = (
-            "this app found no migration at all (were they left out when it was packaged?)"
-            if len(unknown) == len(statuses)
-            else "a newer version of the app migrated this database"
-        )
-        out.line(
-            out.style(
-                f"! {plural(len(unknown), 'applied migration')} this app does not have: {why}. "
-                "This version will refuse to open it.",
-                "red",
-            )
-        )
+        out.line(out.style(f"! {message}", "red"))
     if unverifiable:
         out.line()
         out.line(
@@ -575,12 +673,12 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         out.line(
             out.style(
                 f"! {plural(len(changed), 'applied migration')} changed since applied: "
-                + ", ".join(status.file or status.id for status in changed)
+                + ", ".join(f"{status.id} ({status.file})" if status.file else status.id for status in changed)
                 + ". Revert the edit and put the change in a new migration.",
                 "red",
             )
         )
-    return EXIT_OK
+    return code
 
 
 def progress_printer(out: Output, verb: str) -> Callable[[int, int, Any], None]:
@@ -613,7 +711,7 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
     reader = open_app_database(args, read_only=True)  # a bad --to must not create the file
     target = resolve_id(args.to, reader.status()) if args.to else None
-    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Applying"))
+    database = reopen(args, reader, read_only=False, on_progress=progress_printer(out, "Applying"))
     report = database.migrate(to=target)
     if not report.applied:
         out.line(
@@ -645,10 +743,12 @@ def cmd_rollback(args: argparse.Namespace, out: Output) -> int:
         out.line(f"-- Dry run: rolling back {plural(len(undo), 'migration')} ({', '.join(undo)}); nothing is changed.")
         print_steps(out, steps_undone)
         return EXIT_OK
-    database = reader.configured(read_only=False, on_progress=progress_printer(out, "Rolling back"))
+    database = reopen(args, reader, read_only=False, on_progress=progress_printer(out, "Rolling back"))
     report = database.rollback(steps=steps, to=target)
     now = f"the database is now at {report.current}" if report.current else "no migration is applied now"
     out.line(f"Rolled back {plural(len(report.undone), 'migration')}; {now}.")
+    if report.backup is not None:
+        out.line(f"Backup taken before: {report.backup}")
     return EXIT_OK
 
 
@@ -662,7 +762,7 @@ def print_steps(out: Output, steps: Sequence[StepPreview]) -> None:
 def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
     reader = open_app_database(args, read_only=True)
     target = resolve_id(args.id, reader.status())
-    stamped = reader.configured(read_only=False).stamp(target).applied
+    stamped = reopen(args, reader, read_only=False).stamp(target).applied
     if not stamped:
         out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
         return EXIT_OK
@@ -675,31 +775,21 @@ def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
 def cmd_backup(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args, read_only=True)
     path = database.path
-    if path is None:
-        raise UsageError(
-            "The database is in memory (the test environment); there is no file to back up. Pass --path or --env."
-        )
-    if not path.exists():
-        raise UsageError(f"There is no database at {path} yet; nothing to back up.")
     destination = None
-    if args.destination:
+    if args.destination and path is not None:  # Database.backup() says why an in-memory one has no file
         destination = absolute_path(args.destination)
         if destination.is_dir():
             import datetime
 
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
             destination = destination / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
-    copy = database.configured(read_only=False).backup(destination)
+    copy = reopen(args, database, read_only=False).backup(destination)
     out.line(str(copy))
     return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace, out: Output) -> int:
     database = open_app_database(args)
-    if database.path is None:
-        raise UsageError(
-            "The database is in memory (the test environment); there is no file to restore into. Pass --path or --env."
-        )
     source = absolute_path(args.file)
     safety = database.restore(source)
     out.line(f"Restored {database.path} from {source}.")
@@ -718,126 +808,29 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
 
 # check ---------------------------------------------------------------------------
 class Problems:
+    """What check found: problems (exit 1), warnings and notes (told only), each fix said once."""
+
     def __init__(self) -> None:
         self.items: list[dict[str, str | None]] = []
         self.warnings: list[str] = []  # told, but not a failure: what cannot be verified in this build
+        self.notes: list[str] = []  # what was not compared, and why
+        self.hints: list[str] = []  # the fix shared by several problems, said once after them
 
     def add(self, message: str, file: str | None = None, kind: str = "migration") -> None:
         self.items.append({"kind": kind, "file": file, "message": message})
 
+    def add_findings(self, findings: Sequence[Any], kind: str) -> None:
+        for finding in findings:
+            if finding.is_problem:
+                self.add(finding.message, finding.file, kind=kind)
+            else:
+                self.warnings.append(finding.message)
 
-def check_definitions(database: Database, problems: Problems) -> list[KnownMigration]:
-    """Every migration file: name, id, duplicates, order, import, one class with up(), no stub left.
-
-    Returns every migration identified, problems or not (what ``check --json`` counts).
-    """
-    from .discovery import identify_instances, identify_migrations, list_migration_files
-    from .errors import AppDbError
-    from .plan import find_duplicates, find_misnumbered, find_stubs
-
-    source = database.migrations
-    if source is None:
-        return []
-    known: list[KnownMigration] = []
-    if isinstance(source, list):
-        known = identify_instances(source)
-    else:
-        try:
-            files = list_migration_files(str(source), against_manifest=False)  # a folder is an absolute Path here
-        except AppDbError as exc:
-            problems.add(str(exc), getattr(exc, "file", None))
-            return []
-        for migration_file in files:
-            try:
-                known.extend(identify_migrations([migration_file], {}, read_all=True))
-            except AppDbError as exc:
-                problems.add(str(exc), migration_file.location)
-    for finding in find_duplicates(known):
-        problems.add(finding.message, finding.file)
-    loaded = []
-    for entry in known:
-        try:
-            entry.load()
-        except AppDbError as exc:
-            problems.add(str(exc), entry.location)
-        else:
-            loaded.append(entry)
-    for finding in find_stubs(loaded):
-        problems.add(finding.message, finding.file)
-    for finding in find_misnumbered(known):
-        problems.add(finding.message, finding.file)
-    check_manifest(database, known, problems)
-    return known
-
-
-def check_manifest(database: Database, known: Sequence[KnownMigration], problems: Problems) -> None:
-    """The manifest (when there is one) must match the sources; a migration with neither cannot be verified."""
-    sources = [entry.source for entry in known if entry.source is not None]
-    if not sources:
-        return
-    manifest = sources[0].manifest
-    entries = manifest.entries
-    where = f"{manifest.package}.{MANIFEST_MODULE}" if manifest.package else MANIFEST_MODULE
-    stale, unverifiable = [], []
-    for entry in known:
-        if entry.text() is None:
-            if entry.checksum() is None:
-                unverifiable.append(entry.file or entry.id)
-        elif entries and entries.get(entry.file or "") != (entry.id, entry.name, entry.checksum()):
-            stale.append(entry.file or entry.id)
-    if unverifiable:
-        problems.warnings.append(
-            f"{', '.join(unverifiable)} ship without their source and {where} has no entry for them, so their "
-            "checksums cannot be verified (nor recorded); run `app-db manifest` in the source tree before building."
-        )
-    shipped = {entry.file for entry in known}
-    stale += sorted(file for file in entries if file not in shipped)
-    if stale:
-        problems.add(
-            f"{where} is out of date for {', '.join(stale)}: a build without sources would identify or verify "
-            "them wrongly. Run `app-db manifest` and commit the file.",
-            where,
-        )
-
-
-def check_database(database: Database, problems: Problems) -> bool | None:
-    """The existing file against the migrations: too new, changed, out of order, pending, drift. None: no file."""
-    path = database.path
-    if path is None or not path.exists():
-        return None
-    from .errors import AppDbError
-
-    where = str(path)
-    try:
-        plan = database.plan()
-    except AppDbError as exc:
-        problems.add(str(exc), where, kind="database")
-        return True
-    for finding in plan.findings(path):
-        if finding.kind == "unrecorded-checksum":
-            problems.warnings.append(finding.message)  # told, not a failure: nothing to fix in the sources
-        elif finding.kind != "unverifiable":  # the manifest check (check_manifest) says that one
-            problems.add(finding.message, finding.file if finding.kind != "not-shipped" else where, kind="database")
-    if plan.pending:
-        problems.add(
-            f"{where} has {plural(len(plan.pending), 'pending migration')} "
-            f"({', '.join(entry.id for entry in plan.pending)}); "
-            "run `app-db migrate`.",
-            where,
-            kind="database",
-        )
-    elif database.models:
-        check_drift(database, problems, where)
-    return True
-
-
-def check_drift(database: Database, problems: Problems, where: str) -> None:
-    from .errors import SchemaDriftError
-
-    try:
-        database.check_models(database.models)
-    except SchemaDriftError as exc:
-        problems.add(f"{where}: {exc}", where, kind="drift")
+    def add_drift(self, differences: Sequence[str], file: str | None, hint: str) -> None:
+        for difference in differences:
+            self.add(difference[:1].upper() + difference[1:] + ".", file, kind="drift")
+        if differences and hint not in self.hints:
+            self.hints.append(hint)
 
 
 def check_fresh_build(database: Database, problems: Problems) -> None:
@@ -846,8 +839,8 @@ def check_fresh_build(database: Database, problems: Problems) -> None:
     The models are compared as assert_models_match compares them: tables,
     columns, types, NOT NULL, foreign keys and indexes.
     """
+    from .drift import DRIFT_HINT, MIGRATIONS, compare_models
     from .errors import AppDbError
-    from .model_diff import diff_models
     from .scratch import migrated_scratch
 
     try:
@@ -856,32 +849,79 @@ def check_fresh_build(database: Database, problems: Problems) -> None:
         problems.add(f"On an empty database: {exc}", getattr(getattr(exc, "migration", None), "file", None))
         return
     try:
-        changes = diff_models(fresh.db, database.models, ask=lambda question: False) if database.models else []
+        differences = compare_models(fresh.db, database.models, MIGRATIONS) if database.models else []
     finally:
         fresh.close()
-    for change in changes:
+    problems.add_drift(differences, None, DRIFT_HINT)
+
+
+def check_file(database: Database, problems: Problems) -> None:
+    """The real file against the migrations (too new, changed, pending) and, once up to date, the models."""
+    from .drift import compare_models, file_side
+    from .errors import AppDbError
+
+    path = database.path
+    where = describe_path(path)
+    if path is not None and not path.exists():
         problems.add(
-            f"The schema the migrations build differs from the models: {change.description}; "
-            'write the migration with `app-db makemigration "describe the change"`.',
-            kind="drift",
+            f"There is no database at {where}, so there is nothing to compare; a launch or `app-db migrate` "
+            "creates it. Pass --file PATH to check another file.",
+            where,
+            kind="database",
         )
+        return
+    try:
+        plan = database.plan()
+    except AppDbError as exc:
+        problems.add(str(exc), where, kind="database")
+        return
+    found = plan.check_file(path)
+    problems.add_findings(found, kind="database")
+    if any(finding.is_problem for finding in found):
+        return  # a file behind or ahead of the migrations differs from the models for that reason alone
+    if not database.models:
+        return  # cmd_check says so
+    differences = compare_models(database.db, database.models, file_side(where))
+    problems.add_drift(
+        differences,
+        where,
+        f"Its migrations are all applied, yet {where} differs from the models: it was changed outside the "
+        "migrations (by hand or by another program), or the migrations differ from the models (see above).",
+    )
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
+    from .discovery import check_definitions
+
     database = open_app_database(args, read_only=True)
+    if isinstance(args.file, str):  # --file PATH; a bare --file checks the file a launch opens
+        database = reopen(args, database, path=absolute_path(args.file))
+    file_checked = bool(args.file or args.path)  # a file named with --path is a file to check
     problems = Problems()
-    known = check_definitions(database, problems)
+    known, found = check_definitions(database.migrations)
+    problems.add_findings(found, kind="migration")
     if known and not problems.items:
         check_fresh_build(database, problems)
-    reachable = check_database(database, problems) if not problems.items else None
+    if not database.models:
+        problems.notes.append(
+            "No models were given (Database(..., models=[...])), so nothing was compared with models: not what "
+            "the migrations build" + (f", nor the tables of {describe_path(database.path)}." if file_checked else ".")
+        )
+    if file_checked and problems.items:
+        problems.notes.append(f"{describe_path(database.path)} was not checked: the problems above come first.")
+    elif file_checked:
+        check_file(database, problems)
     if args.json:
         import json
 
         report = {
             "ok": not problems.items,
             "migrations": len(known),
+            "file": describe_path(database.path) if file_checked else None,
             "problems": problems.items,
             "warnings": problems.warnings,
+            "notes": problems.notes,
+            "hints": problems.hints,
         }
         out.line(json.dumps(report, indent=2))
         return EXIT_PROBLEM if problems.items else EXIT_OK
@@ -889,11 +929,25 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         out.line(f"{out.style('warning', 'yellow')}: {warning}")
     for item in problems.items:
         out.line(f"{out.style('problem', 'red')}: {item['message']}")
+    for hint in problems.hints:
+        out.line(f"hint: {hint}")
+    for note in problems.notes:
+        out.line(f"note: {note}")
     if problems.items:
         out.line(f"{plural(len(problems.items), 'problem')} found.")
         return EXIT_PROBLEM
-    where = f"; {describe_path(database.path)} is up to date" if reachable else " (no database file to compare)"
-    out.line(f"{out.style('ok', 'green')}: {plural(len(known), 'migration')} valid{where}.")
+    checked = f"{plural(len(known), 'migration')} valid"
+    if file_checked:
+        out.line(
+            f"{out.style('ok', 'green')}: {checked}; {describe_path(database.path)} is up to date."
+            + (" The models match both." if database.models else "")
+        )
+    else:
+        out.line(
+            f"{out.style('ok', 'green')}: {checked}"
+            + ("; they build what the models describe." if database.models else ".")
+            + " No database file was checked (`app-db check --file` compares one)."
+        )
     return EXIT_OK
 
 

@@ -143,7 +143,9 @@ class Schema:
         if existing != wanted:
             raise ValueError(
                 f"Table {table!r} already exists with columns {sorted(existing)}, not {sorted(wanted)}. "
-                "Rename or alter it in this migration instead of creating it."
+                "If the database was made before this migration existed, adopt it with `app-db stamp ID` (it records "
+                "the migrations it already has without running them); otherwise rename or alter the table in this "
+                "migration instead of creating it"
             )
         logger.info("Table %s already exists with these columns (created from a model); kept", table)
         model._schema.create_indexes(safe=True)  # type: ignore[attr-defined]  # peewee-stubs lack Model._schema

@@ -110,6 +110,9 @@ class Change:
     up: list[str]
     down: list[str]
     comments: list[str] = field(default_factory=list)  # "# REVIEW: ..." lines written above the code
+    subject: str = ""  # what is added or dropped: "note.archived", "table tag"
+    side: str = ""  # who has the subject: "models" (the schema lacks it), "schema" (the models lack it), "": both
+    stored_alike: bool = False  # only the declared type differs (INT, INTEGER): SQLite stores both alike
 
     def __str__(self) -> str:
         return self.description
@@ -245,7 +248,9 @@ def create_table_change(model: type[peewee.Model], writer: Writer) -> Change:
     comments += [
         f"# TODO: {table}: index {name} (partial or expression) must be written by hand" for name in sorted(named)
     ]
-    return Change(f"create table {table}", lines, [f"schema.drop_table({literal(table)})"], comments)
+    return Change(
+        f"create table {table}", lines, [f"schema.drop_table({literal(table)})"], comments, f"table {table}", "models"
+    )
 
 
 def drop_table_change(table: TableInfo, writer: Writer) -> Change:
@@ -263,6 +268,8 @@ def drop_table_change(table: TableInfo, writer: Writer) -> Change:
             f"# REVIEW: table {table.name} is not in the models any more: dropping it deletes its rows (down() "
             "brings the table back, empty)."
         ],
+        f"table {table.name}",
+        "schema",
     )
 
 
@@ -419,12 +426,14 @@ def add_column_change(db: peewee.SqliteDatabase, table: str, model_field: peewee
             f"schema.sql({literal(f'UPDATE {table} SET {column} = {sql_literal(fill)} WHERE {column} IS NULL')})",
             f"schema.add_not_null({literal(table)}, {literal(column)})",
         ]
-        return Change(f"add column {table}.{column}", up, down, comments)
+        return Change(f"add column {table}.{column}", up, down, comments, f"{table}.{column}", "models")
     return Change(
         f"add column {table}.{column}",
         [f"schema.add_column({literal(table)}, {literal(column)}, {source})"],
         down,
         comments,
+        f"{table}.{column}",
+        "models",
     )
 
 
@@ -451,6 +460,8 @@ def drop_column_change(table: str, column: Column, writer: Writer) -> Change:
         [f"schema.drop_column({literal(table)}, {literal(column.name)})"],
         down,
         comments,
+        f"{table}.{column.name}",
+        "schema",
     )
 
 
@@ -493,6 +504,8 @@ def alter_column_changes(
                 [f"schema.alter_column_type({literal(table)}, {literal(name)}, {source})"],
                 [f"schema.alter_column_type({literal(table)}, {literal(name)}, {reflected})"],
                 [f"# REVIEW: {table}.{name}: {note}" for note in notes],
+                stored_alike=sqlite_affinity(wanted_type) == sqlite_affinity(column.type)
+                and column.not_null == (not model_field.null),
             )
         )
         return changes

@@ -134,7 +134,9 @@ def relative_path_message(given: str, expanded: str, source: str) -> str:
         )
     return (
         f"Database path {given!r} (from {source}) is relative, so it would depend on the folder the app "
-        "was started from; pass an absolute path (e.g. Path(__file__).parent / 'app.sqlite3')."
+        "was started from; leave path= out to use the per-user data folder (the default), or pass an absolute "
+        "path, e.g. platformdirs.user_data_path('MyApp') / 'app.sqlite3' (not the install folder, which may be "
+        "read-only or replaced by an update)."
     )
 
 

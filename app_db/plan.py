@@ -27,6 +27,7 @@ __all__ = [
     "is_up_to_date",
     "plan_migrations",
     "refuse_irreversible",
+    "resolve_id",
 ]
 
 
@@ -47,6 +48,9 @@ class Step:
         return f"Step({self.entry.id}, {self.direction})"
 
 
+TOLD_ONLY = frozenset({"unrecorded-checksum", "unverifiable-source"})  # said, never a failure: nothing to fix
+
+
 class Finding:
     """Something odd about a plan, with the one message every command gives for it.
 
@@ -63,6 +67,11 @@ class Finding:
         self.migration_id = migration_id
         self.file = file
         self.message = message
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether app-db check fails on it; the others are told, as warnings."""
+        return self.kind not in TOLD_ONLY
 
     def __repr__(self) -> str:
         return f"Finding({self.kind!r}, {self.migration_id!r})"
@@ -214,7 +223,18 @@ class Plan:
         return [m for m in self.pending if m.id <= target]
 
     def steps_up(self, target: str | None = None) -> list[Step]:
-        """What migrate(target) runs: the pending migrations (through ``target``), oldest first."""
+        """What migrate(target) runs: the pending migrations (through ``target``), oldest first.
+
+        A ``target`` older than the newest applied migration is refused:
+        migrating only goes forward, and doing nothing would look like success.
+        """
+        newer = [migration_id for migration_id in self.applied if target and migration_id > target]
+        if target and target in self.applied and newer:
+            raise ConfigurationError(
+                f"{target} is older than {max(newer)}, which is applied: migrate only goes forward. Nothing was "
+                f"changed. To undo what came after {target}, roll back to it (`app-db rollback --to {target}`, "
+                f"or rollback(to={target!r}))."
+            )
         return [Step(entry, "up") for entry in (self.up_to(target) if target else self.pending)]
 
     def steps_down(self, steps: int | None = 1, to: str | None = None) -> list[Step]:
@@ -238,7 +258,8 @@ class Plan:
                 raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
             if steps > len(newest_first):
                 raise ConfigurationError(
-                    f"Cannot roll back {steps} migrations: only {len(newest_first)} are applied. Nothing was "
+                    f"Cannot roll back {steps} migrations: only {len(newest_first)} "
+                    f"{'is' if len(newest_first) == 1 else 'are'} applied. Nothing was "
                     f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
                 )
             undo_ids = newest_first[:steps]
@@ -343,6 +364,60 @@ class Plan:
                 )
             )
         return found
+
+    def check_file(self, path: Path | None) -> list[Finding]:
+        """What ``app-db check --file`` says about the file: the findings and what is pending.
+
+        "unverifiable" is left to the check of the sources (check_manifest),
+        which words it for the build; a recorded id this app lacks is filed
+        under the database, not under a migration file it does not have.
+        """
+        where = str(path) if path is not None else "(in memory)"
+        found = [
+            Finding(finding.kind, finding.migration_id, where, finding.message)
+            if finding.kind == "not-shipped"
+            else finding
+            for finding in self.findings(path)
+            if finding.kind != "unverifiable"
+        ]
+        if self.pending:
+            count = len(self.pending)
+            found.append(
+                Finding(
+                    "pending",
+                    self.pending[0].id,
+                    where,
+                    f"{where} has {count} pending migration{'' if count == 1 else 's'} "
+                    f"({', '.join(entry.id for entry in self.pending)}); run `app-db migrate`.",
+                )
+            )
+        return found
+
+
+def resolve_id(given: str, migrations: Sequence[object], what: str = "migration") -> str:
+    """The id ``given`` names among ``migrations`` (each with ``id`` and ``file``).
+
+    The id itself, a unique prefix of one, or a file's number or name
+    (``002``, ``002_add_title``); ConfigurationError when none or several
+    match. The one reading of a short id: the CLI's ``--to``, ``--at`` and
+    ``stamp``, and migration_tester.migrate_to.
+    """
+    from pathlib import PurePath
+
+    ids = [getattr(migration, "id", "") for migration in migrations]
+    if given in ids:
+        return given
+    matches = []
+    for migration in migrations:
+        migration_id, file = getattr(migration, "id", ""), getattr(migration, "file", None)
+        name = PurePath(file).name if file else ""
+        if migration_id.startswith(given) or (name and (PurePath(name).stem == given or name.startswith(given + "_"))):
+            matches.append(migration_id)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigurationError(f"{given!r} matches several {what}s: {', '.join(matches)}; give more of the id.")
+    raise ConfigurationError(f"No {what} has the id {given!r}; `app-db status` lists them.")
 
 
 def name_each(entries: Sequence[KnownMigration]) -> str:

@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .model_diff import diff_models, require_models
+from .drift import find_drift
+from .errors import ConfigurationError
+from .model_diff import require_models
+from .plan import resolve_id
 from .schema_text import describe_schema
 from .scratch import latest_id, migrated_scratch, scratch_database
 
@@ -58,11 +61,18 @@ class MigrationTester:
         return latest_id(self.database)
 
     def migrate_to(self, migration_id: str | None = None) -> MigrationTester:
-        """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them."""
+        """Apply (or roll back) migrations until ``migration_id`` is the newest applied; None: all of them.
+
+        ``migration_id`` may be short, as on the command line: a unique
+        prefix of an id, or a file's number or name (``"002"``).
+        """
         __tracebackhide__ = True
-        if migration_id is not None and migration_id not in self.ids:
-            known = "\n  ".join(self.ids) or "(none)"
-            raise AssertionError(f"{migration_id!r} is not a migration of this database; known:\n  {known}")
+        if migration_id is not None:
+            try:
+                migration_id = resolve_id(migration_id, self.database.status())
+            except ConfigurationError as exc:
+                known = "\n  ".join(self.ids) or "(none)"
+                raise AssertionError(f"{exc} Known:\n  {known}") from None
         current = self.current
         if migration_id is not None and current is not None and migration_id < current:
             self.database.rollback(to=migration_id)
@@ -154,7 +164,9 @@ def schema_diff(before: Sequence[str], after: Sequence[str]) -> str:
 def assert_models_match(database: Database, models: Sequence[type[peewee.Model]] | None = None) -> None:
     """``models`` (default: ``Database(models=...)``) and the schema all the migrations build agree.
 
-    Tables, columns, types, NOT NULL, foreign keys and indexes are compared;
+    Tables, columns, types (as SQLite stores them: INT matches an
+    IntegerField), NOT NULL, foreign keys and indexes are compared, as
+    ``app-db check`` compares them;
     the failure lists each difference and the command that writes the
     missing migration. ConfigurationError when there are no models to compare.
     """
@@ -164,7 +176,7 @@ def assert_models_match(database: Database, models: Sequence[type[peewee.Model]]
     )
     scratch = migrated_scratch(database)
     try:
-        changes = diff_models(scratch.db, models, ask=lambda question: False)
+        changes = find_drift(scratch.db, models)  # app-db check's own comparison
     finally:
         scratch.close()
     if changes:

@@ -267,7 +267,7 @@ def test_status_and_check_say_when_checksums_cannot_be_verified(tmp_path):
     status = app_db(tmp_path, "status")
     assert status.returncode == 0, status.stderr
     assert "! checksum not verifiable" in status.stdout and "2 migrations whose checksum cannot be verified" in status.stdout
-    check = app_db(tmp_path, "check")
+    check = app_db(tmp_path, "check", "--file")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "warning: 001_initial.py, 002_add_title.py ship without their source" in check.stdout
     assert "records no checksum for 001_initial.py, 002_add_title.py" in check.stdout
