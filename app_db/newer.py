@@ -41,12 +41,12 @@ class NewerFileDatabase(peewee.SqliteDatabase):
         self.updated_by = updated_by
 
     def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
-        super()._add_conn_hooks(conn)
+        super()._add_conn_hooks(conn)  # type: ignore[misc]  # peewee declares it on SqliteDatabase untyped
         conn.set_authorizer(keep_query_only)
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         try:
-            return super().execute_sql(sql, params)
+            return super().execute_sql(sql, params)  # type: ignore[no-untyped-call]
         except peewee.DatabaseError as exc:
             if not sqlite_error_name(exc).startswith(REFUSED_WRITE):
                 raise
