@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("check", cmd_check, "validate migrations (and the database, if it exists); exit 1 on any problem")
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
 
+    sub = command("squash", cmd_squash, "write a baseline migration that replaces every migration through ID")
+    sub.add_argument("--to", metavar="ID", required=True, help="the newest migration it replaces (id, prefix, number)")
+    sub.add_argument("description", help='what it is, e.g. "baseline 2.0"')
+
     command(
         "manifest",
         cmd_manifest,
@@ -484,6 +488,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     changed = [status for status in statuses if status.checksum_changed]
     unverifiable = [status for status in statuses if status.known and not status.checksum_verifiable]
     current = plan.current
+    baselines, replaced_by = plan.all_baselines(), plan.replaced_by()  # squashed histories (app-db squash)
     if args.json:
         import json
 
@@ -504,6 +509,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "applied_at": status.applied_at.isoformat() if status.applied_at else None,
                             "checksum_changed": status.checksum_changed,
                             "checksum_verifiable": status.checksum_verifiable,
+                            "replaces": list(baselines.get(status.id, ())),
+                            "replaced_by": replaced_by.get(status.id),
                         }
                         for status in statuses
                     ],
@@ -542,6 +549,10 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("file changed since applied")
             if status.known and not status.checksum_verifiable:
                 notes.append("checksum not verifiable")
+            if status.id in baselines:
+                when += f"  (baseline: replaces {plural(len(baselines[status.id]), 'migration')})"
+            elif status.id in replaced_by:
+                when += f"  (replaced by baseline {replaced_by[status.id]})"
             rows.append([status.id, status.name or "", when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
         out.table(rows, colours)
@@ -713,6 +724,18 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_squash(args: argparse.Namespace, out: Output) -> int:
+    from .squash import squash_migrations
+
+    database = open_app_database(args, read_only=True)
+    result = squash_migrations(database, resolve_id(args.to, database.status()), args.description)
+    out.line(str(result.path))
+    if result.rows:
+        shown = ", ".join(f"{table} ({count})" for table, count in result.rows.items())
+        out.line(f"{out.style('warning', 'yellow')}: it copies the rows the migrations inserted (seed data): {shown}")
+    return EXIT_OK
+
+
 # check ---------------------------------------------------------------------------
 class Problems:
     def __init__(self) -> None:
@@ -764,7 +787,23 @@ def check_definitions(database: Database, problems: Problems) -> list[KnownMigra
     for finding in find_misnumbered(known):
         problems.add(finding.message, finding.file)
     check_manifest(database, known, problems)
+    if loaded and not problems.items:
+        check_squashed(database, problems)
     return known
+
+
+def check_squashed(database: Database, problems: Problems) -> None:
+    """Each baseline (app-db squash) must build exactly the schema of the migrations it replaces."""
+    from .errors import AppDbError
+    from .squash import check_baselines
+
+    try:
+        found = check_baselines(database)
+    except AppDbError as exc:
+        problems.add(f"Checking the baselines: {exc}", getattr(exc, "file", None))
+        return
+    for file, message in found:
+        problems.add(message, file)
 
 
 def check_manifest(database: Database, known: Sequence[KnownMigration], problems: Problems) -> None:

@@ -181,7 +181,7 @@ class Database:
         plan.raise_if_too_new(self.path)
         if policy.changed == "refuse":
             self._refuse_changed_migrations(plan)
-        if plan.pending or missing_model_tables(db, models):
+        if plan.pending or plan.covered or missing_model_tables(db, models):
             report = self._apply(plan, models)  # backup, lock, re-plan, run, create tables
         if policy.drift:
             self.check_models(models)
@@ -201,6 +201,7 @@ class Database:
         return [
             MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
             for step in plan.steps("up", path=self.path)
+            if step.runs
         ]
 
     def status(self) -> list[MigrationStatus]:
@@ -323,7 +324,8 @@ class Database:
         policy = self.policy
         to_run = plan.steps("up", target, path=self.path)
         for step in to_run:
-            step.entry.load()  # import and check every file before the first write
+            if step.direction != "cover":  # a replaced original is only recorded: never imported
+                step.entry.load()  # import and check every file before the first write
         # Told, never silent: allowed (a merged branch, a build without sources), but worth knowing.
         told = ("out-of-order", "unverifiable") + (("changed",) if policy.changed == "warn" and to_run else ())
         for finding in plan.findings(self.path, to_run):

@@ -49,6 +49,9 @@ class Migration:
     #: sha256 checksums of earlier texts of this file that did exactly what this one does (a rewrite
     #: that changes no row): files that recorded one of them are not told the migration changed.
     replaces_checksums: ClassVar[tuple[str, ...]] = ()
+    #: A baseline (``app-db squash``) lists the ids of the migrations whose combined schema it builds: a fresh
+    #: install runs it instead of them, and a file that has them all records it without running it.
+    replaces: ClassVar[list[str]] = []
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at

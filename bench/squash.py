@@ -1,0 +1,91 @@
+"""``python -m bench.squash``: the fresh install of a squashed 500-migration history, against the fresh install at N=1.
+
+The history is bench.spec's (migration i creates table ``t{i}``), written
+as app_db's bench project writes it; ``app-db squash`` (app_db.squash)
+then writes one baseline replacing all N. Three projects are installed
+afresh, rounds interleaved: N=1, the baseline with the N originals still
+shipped beside it (the release that introduces it), and the baseline
+alone (once the originals are deleted). Each launch is a whole ``python``
+process (bench.launch). The Markdown table goes to stdout. Goal: at most
+1.2 x the fresh install at N=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import machine, tool_app_db
+from bench.launch import child_env, run_script
+from bench.stats import ratio, summarize
+
+GOAL = 1.2
+
+
+def write_projects(root: Path, n: int) -> dict[str, object]:
+    """label -> Project: N=1, the squashed history with its originals, and the baseline alone."""
+    from app_db import Database
+    from app_db.squash import squash_migrations
+
+    single = tool_app_db.write_project(root / "n1", 1)
+    shipped = tool_app_db.write_project(root / "squashed", n)
+    database = Database("BenchApp", migrations=shipped.migrations_dir, path=root / "scratch.sqlite3", env="test")
+    result = squash_migrations(database, tool_app_db.spec.timestamp_id(n), "baseline")
+    alone = tool_app_db.write_project(root / "baseline-only", 0)
+    shutil.copy(result.path, alone.migrations_dir / result.path.name)
+    return {
+        "fresh install, N=1": single,
+        f"fresh install, N={n} squashed: the baseline with the {n} originals still shipped": shipped,
+        f"fresh install, N={n} squashed: the baseline alone (originals deleted)": alone,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.squash", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=500, help="migrations in the squashed history (default: 500)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved fresh installs per project (default: 15)")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="bench-squash-"))
+    try:
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        projects = write_projects(root, args.n)
+        env = child_env()
+        samples: dict[str, list] = {label: [] for label in projects}
+        for project in projects.values():  # warm-up: writes the .pyc files an installed app has
+            project.reset_database()
+            run_script(project.script, env)
+        for round_number in range(args.rounds):
+            print(f"round {round_number + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            for label, project in projects.items():
+                project.reset_database()
+                samples[label].append(run_script(project.script, env))
+        summaries = {label: summarize(found) for label, found in samples.items()}
+        base = summaries["fresh install, N=1"]
+        print(f"Machine: {machine.describe(sys.executable)}; load average {load_before:.2f} at the start, "
+              f"{os.getloadavg()[0]:.2f} at "
+              f"the end; {args.rounds} rounds, interleaved. Command: `python -m bench.squash` "
+              f"(took {time.perf_counter() - started:.0f} s).")
+        print()
+        print("| fresh install (one whole process) | ms: median (min–max) | × fresh install at N=1 |")
+        print("| --- | --- | --- |")
+        for label, summary in summaries.items():
+            assert summary is not None
+            times = f"{summary.median * 1000:.1f} ({summary.low * 1000:.1f}–{summary.high * 1000:.1f})"
+            print(f"| {label} | {times} | {ratio(summary, base):.2f} |")
+        worst = max(ratio(summary, base) or 0.0 for summary in summaries.values())
+        print()
+        print(f"Goal (at most {GOAL} x): " + ("met." if worst <= GOAL else f"missed: the worst takes {worst:.2f} x."))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
