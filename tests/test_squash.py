@@ -287,3 +287,40 @@ def test_bytecode_only_build_runs_the_baseline_without_importing_the_originals(p
     assert project.database().register_models([]).applied == [baseline]
     assert imported(project) == []
     assert project.applied() == sorted([A, B, C, baseline])
+
+
+def test_a_backup_from_before_the_squash_restores_into_an_app_that_ships_only_the_baseline(project):
+    write_history(project)
+    project.launch()
+    backup = project.database().backup(project.root / "before-squash.sqlite3")
+    baseline = baseline_id(squash(project))
+    for path in project.migrations.glob("00[123]_*.py"):
+        path.unlink()
+    project.launch()
+    project.database().restore(backup)  # its ids are the baseline's originals, not a newer app's
+    assert project.database().register_models([]).applied == [baseline]
+    assert project.rows("SELECT label FROM tag") == [("starred",)]
+
+
+def test_migrations_given_as_instances_with_a_baseline_make_the_next_launch_a_no_op(project):
+    import peewee  # noqa: F401
+
+    from app_db import Migration
+
+    class First(Migration):
+        id = A
+
+        def up(self, schema):
+            raise AssertionError("replaced by the baseline: must not run")
+
+    class Baseline(Migration):
+        id = D
+        replaces = [A]  # noqa: RUF012
+
+        def up(self, schema):
+            schema.sql("CREATE TABLE note (id INTEGER PRIMARY KEY)")
+
+    database = project.database(migrations=[First(), Baseline()])
+    assert database.register_models([]).applied == [D]
+    assert project.applied() == [A, D]
+    assert project.database(migrations=[First(), Baseline()])._is_up_to_date([])
