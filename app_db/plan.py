@@ -467,13 +467,13 @@ def plan_with_baselines(
     pending, covered, recorded_only, missing = [], [], set(), {}
     for entry in candidates:
         baseline = replaced_by.get(entry.id)
-        if entry.id in baselines:
+        if baseline is not None and (baseline in applied or baseline not in begun):
+            covered.append(entry)  # through a baseline that ran (or runs now) here; so is a baseline squashed again
+        elif entry.id in baselines:
             if entry.id in begun:
                 recorded_only.add(entry.id)
                 missing[entry.id] = [i for i in baselines[entry.id] if i not in applied and i not in known_ids]
             pending.append(entry)
-        elif baseline is not None and (baseline in applied or baseline not in begun):
-            covered.append(entry)  # through a baseline that ran (or runs now) on this file
         else:
             pending.append(entry)  # an ordinary migration, or an original the file is part-way through
     pending.sort(key=lambda entry: run_order(entry, baselines))

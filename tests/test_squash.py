@@ -161,6 +161,17 @@ def test_originals_deleted_after_the_baseline_is_recorded_are_not_a_newer_apps(p
     assert project.path.read_bytes() == before
 
 
+def test_a_history_squashed_twice_runs_only_the_newest_baseline_on_a_fresh_install(project):
+    write_history(project)
+    first = baseline_id(squash(project))
+    project.add("005_d.py", "20990101_000000_d", 'schema.sql("CREATE TABLE d (x)")')
+    second = squash(project, to="20990101_000000_d", description="baseline two")
+    assert second.replaces == sorted([A, B, C, first, "20990101_000000_d"])
+    assert project.database().register_models([]).applied == [baseline_id(second)]
+    assert check_baselines(project.database()) == []
+    assert project.database()._is_up_to_date([])
+
+
 def test_rollback_past_a_baseline_is_refused_and_after_it_allowed(project):
     write_history(project)
     result = squash(project)
@@ -324,3 +335,36 @@ def test_migrations_given_as_instances_with_a_baseline_make_the_next_launch_a_no
     assert database.register_models([]).applied == [D]
     assert project.applied() == [A, D]
     assert project.database(migrations=[First(), Baseline()])._is_up_to_date([])
+
+
+def test_launch_killed_while_recording_a_baseline_leaves_the_file_as_it_was(project):
+    """SIGKILL after the baseline is recorded but before COMMIT: nothing of it stays; the next launch records it."""
+    import subprocess
+    import sys
+    import time
+
+    write_history(project)
+    project.launch()
+    before = project.dump()
+    baseline = baseline_id(squash(project))
+    marker, block = project.root / "inside", project.root / "block"
+    block.touch()
+    project.add("005_slow.py", "20990101_000000_slow",  # runs after the baseline is recorded, in the same transaction
+                f"import os, time\nopen({str(marker)!r}, 'w').close()\n"
+                f"while os.path.exists({str(block)!r}):\n    time.sleep(0.01)")
+    child = subprocess.Popen([sys.executable, "-c", (
+        "from app_db import Database\n"
+        f"Database('T', migrations={str(project.migrations)!r}, path={str(project.path)!r}).register_models([])")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert child.poll() is None and time.monotonic() < deadline, "the child never reached the migration"
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.wait()
+    block.unlink()
+    assert project.rows("PRAGMA integrity_check") == [("ok",)]
+    assert project.dump() == before
+    assert project.database().register_models([]).applied == [baseline, "20990101_000000_slow"]
