@@ -50,6 +50,7 @@ class Built:
 
     objects: list[tuple[str, str, str]]
     rows: dict[str, tuple[list[str], list[tuple[object, ...]]]]  # table -> (columns, rows in rowid/key order)
+    sequences: list[tuple[str, int]] = field(default_factory=list)  # AUTOINCREMENT counters (sqlite_sequence)
 
 
 def read_built(db: peewee.SqliteDatabase) -> Built:
@@ -89,7 +90,9 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
         found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY {key}').fetchall()
         if found:
             rows[name] = (columns, [tuple(row) for row in found])
-    return Built(kept, rows)
+    has_counters = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
+    counters = db.execute_sql("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall() if has_counters else []
+    return Built(kept, rows, [(name, seq) for name, seq in counters if not INTERNAL_TABLE.match(name)])
 
 
 def is_without_rowid(sql: str) -> bool:
@@ -175,6 +178,8 @@ def render_baseline(migration_id: str, class_name: str, name: str, to: str, repl
         lines.append("    ]),")
     lines += [
         "}",
+        "# AUTOINCREMENT counters as the migrations left them (they may run ahead of the highest id).",
+        f"SEQUENCES = {built.sequences!r}",
         "",
         "",
         f"class {class_name}(Migration):",
@@ -192,6 +197,9 @@ def render_baseline(migration_id: str, class_name: str, name: str, to: str, repl
         '            marks = ", ".join("?" for _ in columns)',
         "            for row in rows:",
         "                schema.db.execute_sql(f'INSERT INTO \"{table}\" ({names}) VALUES ({marks})', row)",
+        "        for table, seq in SEQUENCES:",
+        "            schema.db.execute_sql(\"DELETE FROM sqlite_sequence WHERE name = ?\", (table,))",
+        "            schema.db.execute_sql(\"INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)\", (table, seq))",
         "        for statement in LATER:",
         "            schema.db.execute_sql(statement)",
     ]
@@ -278,6 +286,7 @@ def describe_build(database: Database, migrations: list[Migration]) -> list[str]
         lines += [f"{kind} {name}: sql {squeeze(sql)}" for kind, name, sql in built.objects]
         for table, (columns, found) in sorted(built.rows.items()):
             lines += [f"row of {table}: {dict(zip(columns, row, strict=True))!r}" for row in found]
+        lines += [f"AUTOINCREMENT counter of {table}: {seq}" for table, seq in built.sequences]
         return sorted(lines)
     finally:
         scratch.close()

@@ -199,6 +199,18 @@ def test_check_catches_a_baseline_edited_by_hand(project):
     assert "does not build the schema" in problem[1] and "tag" in problem[1]
 
 
+def test_baseline_keeps_an_autoincrement_counter_that_runs_ahead_of_the_rows(project):
+    project.add("001_a.py", A, 'schema.sql("CREATE TABLE job (id INTEGER PRIMARY KEY AUTOINCREMENT, x)")\n'
+                               'schema.sql("INSERT INTO job (x) VALUES (1), (2), (3)")\n'
+                               'schema.sql("DELETE FROM job WHERE id > 1")')
+    squash(project, to=A)
+    assert check_baselines(project.database()) == []
+    project.launch()
+    connection = project.connect()
+    connection.execute("INSERT INTO job (x) VALUES (4)")
+    assert connection.execute("SELECT max(id) FROM job").fetchone() == (4,)  # as after the originals: 3 was used
+
+
 def test_check_catches_a_baseline_whose_seed_rows_differ(project):
     write_history(project)
     result = squash(project)
