@@ -3,7 +3,7 @@
 The history is bench.spec's (migration i creates table ``t{i}``), written
 as app_db's bench project writes it; ``app-db squash`` (app_db.squash)
 then writes one baseline replacing all N. Installed afresh, rounds
-interleaved: N=1, the baseline with the N originals still shipped beside
+interleaved: N=1, N unsquashed, the baseline with the N originals still shipped beside
 it (the release that introduces it), the baseline alone (once the
 originals are deleted), and two floors, python + sqlite3 creating one
 table and the N tables in one transaction: what SQLite itself charges
@@ -33,11 +33,12 @@ GOAL = 1.2
 
 
 def write_projects(root: Path, n: int) -> dict[str, Project]:
-    """label -> Project: N=1, the squashed history with its originals, and the baseline alone."""
+    """label -> Project: the floors, N=1, N unsquashed, the squashed history with its originals, the baseline alone."""
     from app_db import Database
     from app_db.squash import squash_migrations
 
     single = tool_app_db.write_project(root / "n1", 1)
+    unsquashed = tool_app_db.write_project(root / "unsquashed", n)
     shipped = tool_app_db.write_project(root / "squashed", n)
     database = Database("BenchApp", migrations=shipped.migrations_dir, path=root / "scratch.sqlite3", env="test")
     result = squash_migrations(database, spec.timestamp_id(n), "baseline")
@@ -48,6 +49,7 @@ def write_projects(root: Path, n: int) -> dict[str, Project]:
         "floor: python + sqlite3, CREATE TABLE t1 in one transaction": floors[1],
         f"floor: python + sqlite3, the {n} CREATE TABLEs in one transaction": floors[n],
         "fresh install, N=1": single,
+        f"fresh install, N={n}, not squashed": unsquashed,
         f"fresh install, N={n} squashed: the baseline with the {n} originals still shipped": shipped,
         f"fresh install, N={n} squashed: the baseline alone (originals deleted)": alone,
     }
@@ -121,8 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print(table(samples))
         base = {kind: statistics.median(sample[kind] for sample in samples["fresh install, N=1"]) for kind in (0, 1)}
         worst = max(statistics.median(sample[kind] for sample in found) / base[kind]
-                    for label, found in samples.items() if "squashed" in label for kind in (0, 1))
+                    for label, found in samples.items() if "squashed:" in label for kind in (0, 1))
+        cpu = {label: statistics.median(sample[1] for sample in found) for label, found in samples.items()}
+        floors = [label for label in samples if label.startswith("floor")]
+        alone = next(label for label in samples if "alone" in label)
+        sqlite_part = cpu[floors[1]] - cpu[floors[0]]
         print()
+        print(f"SQLite's own part (CPU): the {args.n}-table floor takes {sqlite_part * 1000:.1f} ms more than the "
+              f"one-table floor ({sqlite_part / base[1]:.2f} x the fresh install at N=1); the baseline alone takes "
+              f"{(cpu[alone] - base[1]) * 1000:.1f} ms more than the fresh install at N=1.")
         print(f"Goal (at most {GOAL} x the fresh install at N=1, wall and CPU): "
               + ("met." if worst <= GOAL else f"missed: the worst takes {worst:.2f} x."))
     finally:
