@@ -60,7 +60,9 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
     CREATE VIRTUAL TABLE. Each statement is kept exactly as SQLite stores
     it (comments, case, WITHOUT ROWID, STRICT).
     """
-    from .reflection import INTERNAL_TABLE, is_virtual, shadow_tables
+    import peewee
+
+    from .reflection import INTERNAL_TABLE, shadow_tables
 
     shadows = shadow_tables(db)
     listed = db.execute_sql(
@@ -77,28 +79,20 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
     ]
     kept.sort(key=lambda item: KIND_ORDER.index(item[0]))  # stable: creation order within a kind
     rows = {}
-    for kind, name, sql in kept:
+    for kind, name, _sql in kept:
         if kind != "table":
             continue
         columns = [row[1] for row in db.execute_sql(f'PRAGMA table_info("{name}")').fetchall()]
-        key = (
-            "rowid"
-            if not is_virtual(sql) and not is_without_rowid(sql)
-            else ", ".join(f'"{column}"' for column in columns)
-        )
         quoted = ", ".join(f'"{column}"' for column in columns)
-        found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY {key}').fetchall()
+        try:  # rowid order: as the migrations inserted them
+            found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY rowid').fetchall()
+        except peewee.OperationalError:  # WITHOUT ROWID (or a virtual table without one): by every column
+            found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY {quoted}').fetchall()
         if found:
             rows[name] = (columns, [tuple(row) for row in found])
     has_counters = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
     counters = db.execute_sql("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall() if has_counters else []
     return Built(kept, rows, [(name, seq) for name, seq in counters if not INTERNAL_TABLE.match(name)])
-
-
-def is_without_rowid(sql: str) -> bool:
-    import re
-
-    return re.search(r"\bWITHOUT\s+ROWID\s*;?\s*$", sql, re.I) is not None
 
 
 def squash_migrations(database: Database, to: str, description: str) -> SquashResult:
@@ -174,7 +168,7 @@ def render_baseline(migration_id: str, class_name: str, name: str, to: str, repl
     ]
     for table, (columns, found) in built.rows.items():
         lines.append(f"    {literal(table)}: ({columns!r}, [")
-        lines += [f"        {tuple(row)!r}," for row in found]
+        lines += [f"        ({''.join(python_value(value) + ', ' for value in row).rstrip()})," for row in found]
         lines.append("    ]),")
     lines += [
         "}",
@@ -215,6 +209,13 @@ def plan_in_memory(database: Database) -> Plan:
         return scratch.plan()
     finally:
         scratch.close()
+
+
+def python_value(value: object) -> str:
+    """A column value as Python source that reads back as the same value (inf and NaN included)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({str(value)!r})"
+    return repr(value)
 
 
 def check_baselines(database: Database) -> list[tuple[str, str]]:
