@@ -405,3 +405,30 @@ def test_launch_killed_while_recording_a_baseline_leaves_the_file_as_it_was(proj
     assert project.rows("PRAGMA integrity_check") == [("ok",)]
     assert project.dump() == before
     assert project.database().register_models([]).applied == [baseline, "20990101_000000_slow"]
+
+
+def test_simultaneous_fresh_installs_run_the_baseline_once(project):
+    """Three processes start together on no file: one runs the baseline, the others find it done under the lock."""
+    import json
+    import subprocess
+    import sys
+
+    write_history(project)
+    baseline = baseline_id(squash(project))
+    go = project.root / "go"
+    code = (
+        "import json, os, time\n"
+        "from app_db import Database\n"
+        f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.005)\n"
+        f"report = Database('T', migrations={str(project.migrations)!r}, path={str(project.path)!r}).register_models([])\n"
+        "print(json.dumps(report.applied))"
+    )
+    children = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    go.touch()
+    results = [child.communicate(timeout=60) for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0], [err for _, err in results]
+    applied = sorted(json.loads(out) for out, _ in results)
+    assert applied == [[], [], [baseline]]
+    assert project.applied() == sorted([A, B, C, baseline])
+    assert imported(project) == []
