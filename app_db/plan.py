@@ -1,7 +1,9 @@
 """Plan: from the migrations the app knows and those the file records, what to run, or why not.
 
 Pure: nothing here reads or writes the database or the migration files
-(beyond a KnownMigration's checksum, which the caller asks for).
+(beyond a KnownMigration's checksum, which the caller asks for, and its
+text, or compiled code where no source ships, to learn whether it is a
+baseline that replaces others: see read_replaces).
 """
 
 from __future__ import annotations
