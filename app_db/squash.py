@@ -273,9 +273,35 @@ def check_baseline(database: Database, baseline: KnownMigration, originals: list
     )
 
 
+# An SQL token: a string literal, a quoted identifier, a comment, blanks, punctuation, or a run of anything else.
+SQL_TOKEN = r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/|\s+|[(),;]|[^'"`\[\s(),;]+"""
+
+
+def normalise_sql(sql: str) -> str:
+    """``sql`` as compared by check: what it says, not how it is typed.
+
+    Case, blanks, comments and identifier quotes do not count; string
+    literals do, as does every clause (a CHECK, a COLLATE, STRICT).
+    """
+    import re
+
+    parts = []
+    for token in re.findall(SQL_TOKEN, sql, re.S):
+        if token.startswith("'"):
+            parts.append(token)
+        elif token[0] in "\"`[":
+            parts.append(token[1:-1].lower())
+        elif token.startswith(("--", "/*")) or token.isspace():
+            parts.append(" ")
+        else:
+            parts.append(token.lower())
+    text = re.sub(r"\s*([(),;])\s*", r"\1", re.sub(r"\s+", " ", "".join(parts))).strip()
+    return re.sub(r"^create (table|index|unique index|view|trigger) if not exists ", r"create \1 ", text)
+
+
 def describe_build(database: Database, migrations: list[Migration]) -> list[str]:
     """The normalised lines of what ``migrations`` alone build on a scratch database: schema and rows."""
-    from .schema_text import describe_schema, squeeze
+    from .schema_text import describe_schema
     from .scratch import scratch_database
 
     scratch = scratch_database(database)
@@ -284,7 +310,7 @@ def describe_build(database: Database, migrations: list[Migration]) -> list[str]
         scratch.migrate()
         built = read_built(scratch.db)
         lines = describe_schema(scratch.db)
-        lines += [f"{kind} {name}: sql {squeeze(sql)}" for kind, name, sql in built.objects]
+        lines += [f"{kind} {name.lower()}: {normalise_sql(sql)}" for kind, name, sql in built.objects]
         for table, (columns, found) in sorted(built.rows.items()):
             lines += [f"row of {table}: {dict(zip(columns, row, strict=True))!r}" for row in found]
         lines += [f"AUTOINCREMENT counter of {table}: {seq}" for table, seq in built.sequences]

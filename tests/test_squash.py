@@ -225,6 +225,37 @@ def test_seed_rows_of_every_storage_class_come_back_equal(project):
         "int": 7, "real": float("inf"), "text": "it's", "blob": b"\x00\xff", "null": None, "neg": -2.5}
 
 
+def test_check_passes_a_hand_written_baseline_that_says_the_same_in_other_words(project):
+    write_history(project, count=1)
+    project.add("001_b.py", B, 'schema.sql("ALTER TABLE note ADD COLUMN title TEXT NOT NULL DEFAULT \'\'")')
+    project.write("002_baseline.py", """from app_db import Migration
+
+
+class Baseline(Migration):
+    id = "20990101_000000_baseline"
+    replaces = ["20240601_090000_a", "20240602_090000_b"]
+
+    def up(self, schema):
+        # typed by hand: other keyword case, quotes and blanks
+        schema.sql('create table if not exists "note"(id integer primary key,  "body" text not null, '
+                   "title text NOT NULL default '')")
+""")
+    assert check_baselines(project.database()) == []
+
+
+@pytest.mark.parametrize("edit", [("body TEXT NOT NULL", "body TEXT NOT NULL CHECK (body <> '')"),
+                                  ("body TEXT NOT NULL", "body TEXT NOT NULL COLLATE NOCASE"),
+                                  ("DEFAULT ''", "DEFAULT 'x'")])
+def test_check_catches_an_edited_constraint_that_the_column_list_does_not_show(project, edit):
+    write_history(project)
+    result = squash(project)
+    text = result.path.read_text()
+    assert edit[0] in text
+    result.path.write_text(text.replace(edit[0], edit[1], 1))
+    (problem,) = check_baselines(project.database())
+    assert "does not build the schema" in problem[1]
+
+
 def test_check_catches_a_baseline_whose_seed_rows_differ(project):
     write_history(project)
     result = squash(project)
