@@ -84,9 +84,10 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
             continue
         columns = [row[1] for row in db.execute_sql(f'PRAGMA table_info("{name}")').fetchall()]
         quoted = ", ".join(f'"{column}"' for column in columns)
-        try:  # rowid order: as the migrations inserted them
-            found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY rowid').fetchall()
-        except peewee.OperationalError:  # WITHOUT ROWID (or a virtual table without one): by every column
+        try:  # with each rowid, as stored: an FTS index (content_rowid) and the app may hold on to them
+            found = db.execute_sql(f'SELECT rowid, {quoted} FROM "{name}" ORDER BY rowid').fetchall()
+            columns = ["rowid", *columns]
+        except peewee.OperationalError:  # WITHOUT ROWID: ordered by every column
             found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY {quoted}').fetchall()
         if found:
             rows[name] = (columns, [tuple(row) for row in found])
