@@ -322,18 +322,27 @@ def make_data_migration(database: Database, description: str) -> Path:
     return write_scaffold(database, description, DATA_MIGRATION_TEMPLATE)
 
 
-def write_scaffold(database: Database, description: str, template: str) -> Path:
-    """Write ``template`` (given name, class_name, id, marker, filename) as the next migration file; its path."""
-    from .errors import AppDbError
-    from .migration import STUB_MARKER
+def name_new_migration(database: Database, description: str) -> tuple[str, str, str, Path]:
+    """(slug, class name, name, folder) of a new migration file described as ``description``.
 
+    ConfigurationError, before anything is written, when the description
+    has nothing to name it after or there is no folder to write it to.
+    """
     slug, class_name, name = migration_names(description)
     if not slug:
         raise ConfigurationError(
             f"{description!r} has no letters or digits to name the migration after; describe the change. "
             "Nothing was written."
         )
-    folder = migrations_folder(database.migrations)
+    return slug, class_name, name, migrations_folder(database.migrations)
+
+
+def write_scaffold(database: Database, description: str, template: str) -> Path:
+    """Write ``template`` (given name, class_name, id, marker, filename) as the next migration file; its path."""
+    from .errors import AppDbError
+    from .migration import STUB_MARKER
+
+    slug, class_name, name, folder = name_new_migration(database, description)
     filename = next_file_name(folder, slug)
     try:
         known_ids = [status.id for status in database.status()]

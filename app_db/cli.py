@@ -241,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--json", action="store_true", help="print the problems as JSON")
 
+    sub = command("squash", cmd_squash, "write a baseline migration that replaces every migration through ID")
+    sub.add_argument("--to", metavar="ID", required=True, help="the newest migration it replaces (id, prefix, number)")
+    sub.add_argument("description", help='what it is, e.g. "baseline 2.0"')
+
     command(
         "manifest",
         cmd_manifest,
@@ -583,6 +587,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     current = plan.current
     refuses_changed = bool(changed) and database.policy.changed == "refuse"  # development's launch does
     code = EXIT_PROBLEM if refusal is not None or broken or refuses_changed else EXIT_OK
+    baselines, replaced_by = plan.all_baselines(), plan.replaced_by()  # squashed histories (app-db squash)
     if args.json:
         import json
 
@@ -606,6 +611,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                             "checksum_verifiable": status.checksum_verifiable,
                             "app_version": status.app_version,
                             "error": broken.get(status.id),
+                            "replaces": list(baselines.get(status.id, ())),
+                            "replaced_by": replaced_by.get(status.id),
                         }
                         for status in statuses
                     ],
@@ -653,6 +660,10 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 notes.append("checksum not verifiable")
             if status.id in broken:
                 notes.append("cannot be loaded")
+            if status.id in baselines:
+                when += f"  (baseline: replaces {plural(len(baselines[status.id]), 'migration')})"
+            elif status.id in replaced_by:
+                when += f"  (replaced by baseline {replaced_by[status.id]})"
             version = [status.app_version or ""] if versions else []
             rows.append([status.id, status.name or "", *version, when + (f"  ! {', '.join(notes)}" if notes else "")])
             colours.append("red" if notes else "yellow" if status.pending else None)
@@ -806,6 +817,18 @@ def cmd_new(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_squash(args: argparse.Namespace, out: Output) -> int:
+    from .squash import squash_migrations
+
+    database = open_app_database(args, read_only=True)
+    result = squash_migrations(database, resolve_id(args.to, database.status()), args.description)
+    out.line(str(result.path))
+    if result.rows:
+        shown = ", ".join(f"{table} ({count})" for table, count in result.rows.items())
+        out.line(f"{out.style('warning', 'yellow')}: it copies the rows the migrations inserted (seed data): {shown}")
+    return EXIT_OK
+
+
 # check ---------------------------------------------------------------------------
 class Problems:
     """What check found: problems (exit 1), warnings and notes (told only), each fix said once."""
@@ -855,6 +878,20 @@ def check_fresh_build(database: Database, problems: Problems) -> None:
     problems.add_drift(differences, None, DRIFT_HINT)
 
 
+def check_squashed(database: Database, problems: Problems) -> None:
+    """Each baseline (app-db squash) must build exactly the schema of the migrations it replaces."""
+    from .errors import AppDbError
+    from .squash import check_baselines
+
+    try:
+        found = check_baselines(database)
+    except AppDbError as exc:
+        problems.add(f"Checking the baselines: {exc}", getattr(exc, "file", None))
+        return
+    for file, message in found:
+        problems.add(message, file)
+
+
 def check_file(database: Database, problems: Problems) -> None:
     """The real file against the migrations (too new, changed, pending) and, once up to date, the models."""
     from .drift import compare_models, file_side
@@ -902,6 +939,7 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     problems.add_findings(found, kind="migration")
     if known and not problems.items:
         check_fresh_build(database, problems)
+        check_squashed(database, problems)
     if not database.models:
         problems.notes.append(
             "No models were given (Database(..., models=[...])), so nothing was compared with models: not what "

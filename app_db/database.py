@@ -202,7 +202,7 @@ class Database:
             return self._open_newer_read_only(models, plan, error)
         if policy.changed == "refuse":
             self._refuse_changed_migrations(plan)
-        if plan.pending or missing_model_tables(db, models):
+        if plan.pending or plan.covered or missing_model_tables(db, models):
             report = self._apply(plan, models)  # backup, lock, re-plan, run, create tables
         if plan.newer_compatible:
             report.newer_compatible = plan.newer_compatible
@@ -251,6 +251,7 @@ class Database:
         return [
             MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
             for step in steps
+            if step.runs
         ]
 
     def status(self) -> list[MigrationStatus]:
@@ -422,7 +423,8 @@ class Database:
         policy = self.policy
         to_run = plan.steps("up", target, path=self.path)
         for step in to_run:
-            step.entry.load()  # import and check every file before the first write
+            if step.direction != "cover":  # a replaced original is only recorded: never imported
+                step.entry.load()  # import and check every file before the first write
         # Told, never silent: allowed (a merged branch, a build without sources), but worth knowing.
         told = ("out-of-order", "unverifiable") + (("changed",) if policy.changed == "warn" and to_run else ())
         for finding in plan.findings(self.path, to_run):

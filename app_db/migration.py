@@ -52,6 +52,9 @@ class Migration:
     #: True declares that an app version which does not know this migration can still use the file
     #: (a new table, a nullable column, an index): it is recorded, and such an app then opens the file.
     backward_compatible: ClassVar[bool] = False
+    #: A baseline (``app-db squash``) lists the ids of the migrations whose combined schema it builds: a fresh
+    #: install runs it instead of them, and a file that has them all records it without running it.
+    replaces: ClassVar[list[str]] = []
 
     if TYPE_CHECKING:
         # Declared for the type checker only, so that a subclass's up()/down() are checked against these; at

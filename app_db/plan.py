@@ -1,7 +1,9 @@
 """Plan: from the migrations the app knows and those the file records, what to run, or why not.
 
 Pure: nothing here reads or writes the database or the migration files
-(beyond a KnownMigration's checksum, which the caller asks for).
+(beyond a KnownMigration's checksum, which the caller asks for, and its
+text, or compiled code where no source ships, to learn whether it is a
+baseline that replaces others: see read_replaces).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+    from typing import Any
 
     from .discovery import KnownMigration
     from .migration import Migration
@@ -32,13 +35,23 @@ __all__ = [
 
 
 class Step:
-    """One migration to run, and which way: ``up`` applies it, ``down`` undoes it."""
+    """One migration to run, and which way: ``up`` applies it, ``down`` undoes it.
+
+    Two directions only record, in the same transaction: ``record`` (a
+    baseline whose replaced migrations the file already has) and ``cover``
+    (an original a baseline replaces, counted as applied through it).
+    """
 
     __slots__ = ("direction", "entry")
 
     def __init__(self, entry: KnownMigration, direction: str) -> None:
         self.entry = entry
-        self.direction = direction  # "up" or "down"
+        self.direction = direction  # "up", "down", "record" or "cover"
+
+    @property
+    def runs(self) -> bool:
+        """True when this step calls up() or down(); False when it is only recorded."""
+        return self.direction in ("up", "down")
 
     @property
     def id(self) -> str:
@@ -78,9 +91,27 @@ class Finding:
 
 
 class Plan:
-    """What the app knows, what the file records, and the difference."""
+    """What the app knows, what the file records, and the difference.
 
-    __slots__ = ("applied", "known", "pending", "unknown_applied")
+    With baselines (``Migration.replaces``, see app_db.squash): ``pending``
+    holds what runs or, for a baseline whose replaced migrations the file
+    already has, is only recorded (``recorded_only``); ``covered`` holds the
+    replaced originals still shipped, recorded as applied through their
+    baseline without running; ``missing`` the replaced ids a file still needs
+    but this app no longer ships, per baseline.
+    """
+
+    __slots__ = (
+        "_all_baselines",
+        "applied",
+        "baselines",
+        "covered",
+        "known",
+        "missing",
+        "pending",
+        "recorded_only",
+        "unknown_applied",
+    )
 
     def __init__(
         self,
@@ -88,11 +119,31 @@ class Plan:
         applied: dict[str, AppliedMigration],
         pending: list[KnownMigration] | None = None,
         unknown_applied: list[str] | None = None,
+        *,
+        baselines: dict[str, tuple[str, ...]] | None = None,
+        covered: list[KnownMigration] | None = None,
+        recorded_only: set[str] | None = None,
+        missing: dict[str, list[str]] | None = None,
     ) -> None:
         self.known = known  # sorted by id
         self.applied = applied
-        self.pending = pending or []
+        self.pending = pending or []  # in the order they run
         self.unknown_applied = unknown_applied or []  # recorded, but the app ships no such migration
+        self.baselines = baselines or {}  # baseline id -> the ids it replaces (those this plan had to read)
+        self.covered = covered or []
+        self.recorded_only = recorded_only or set()
+        self.missing = missing or {}
+        self._all_baselines: dict[str, tuple[str, ...]] | None = None
+
+    def all_baselines(self) -> dict[str, tuple[str, ...]]:
+        """Every known baseline -> the ids it replaces (reads each migration's text once; for rollback and status)."""
+        if self._all_baselines is None:
+            self._all_baselines = {entry.id: ids for entry in self.known if (ids := read_replaces(entry))}
+        return self._all_baselines
+
+    def replaced_by(self) -> dict[str, str]:
+        """Each id a known baseline replaces -> that baseline's id (reads every migration's text)."""
+        return {original: baseline for baseline, ids in self.all_baselines().items() for original in ids}
 
     @property
     def current(self) -> str | None:
@@ -217,16 +268,21 @@ class Plan:
         ]
 
     def up_to(self, target: str) -> list[KnownMigration]:
-        """The pending migrations through ``target``; ``target`` must be known."""
-        if target not in {m.id for m in self.known}:
+        """The pending migrations through ``target`` (in run order); ``target`` must be known."""
+        by_id = {m.id: m for m in self.known}
+        if target not in by_id:
             raise ConfigurationError(f"No migration has the id {target!r}; `app-db status` lists them.")
-        return [m for m in self.pending if m.id <= target]
+        last = run_order(by_id[target], self.baselines)
+        return [m for m in self.pending if run_order(m, self.baselines) <= last]
 
     def steps_up(self, target: str | None = None) -> list[Step]:
-        """What migrate(target) runs: the pending migrations (through ``target``), oldest first.
+        """What migrate(target) runs or records: the pending migrations (through ``target``), in run order.
 
-        A ``target`` older than the newest applied migration is refused:
-        migrating only goes forward, and doing nothing would look like success.
+        A baseline whose replaced migrations the file has is a ``record``
+        step; the shipped originals a baseline replaces are ``cover`` steps,
+        once their baseline is applied or among these steps. A ``target``
+        older than the newest applied migration is refused: migrating only
+        goes forward, and doing nothing would look like success.
         """
         newer = [migration_id for migration_id in self.applied if target and migration_id > target]
         if target and target in self.applied and newer:
@@ -235,7 +291,54 @@ class Plan:
                 f"changed. To undo what came after {target}, roll back to it (`app-db rollback --to {target}`, "
                 f"or rollback(to={target!r}))."
             )
-        return [Step(entry, "up") for entry in (self.up_to(target) if target else self.pending)]
+        if target is not None:
+            skipped = [b for b, ids in self.baselines.items() if target in ids and b not in self.applied]
+            if skipped:  # stopping inside a squashed history: its originals run, as they did before the baseline
+                return self.without_baselines(skipped, target).steps_up(target)
+        chosen = self.up_to(target) if target else self.pending
+        steps = [Step(entry, "record" if entry.id in self.recorded_only else "up") for entry in chosen]
+        through = {entry.id for entry in chosen} | set(self.applied)
+        replaced_by = {original: baseline for baseline, ids in self.baselines.items() for original in ids}
+        steps += [Step(entry, "cover") for entry in self.covered if replaced_by.get(entry.id) in through]
+        return sorted(steps, key=lambda step: run_order(step.entry, self.baselines))
+
+    def without_baselines(self, skipped: Sequence[str], target: str) -> Plan:
+        """This plan without the baselines ``skipped``; each original they replace through ``target`` must ship."""
+        known_ids = {entry.id for entry in self.known}
+        for baseline in skipped:
+            absent = [
+                i for i in self.baselines[baseline] if i <= target and i not in known_ids and i not in self.applied
+            ]
+            if absent:
+                raise ConfigurationError(
+                    f"Cannot stop at {target}: it is inside the history that the baseline {baseline} replaces, and "
+                    f"this app no longer ships {', '.join(absent[:5])}. Nothing was changed; go to {baseline} or later."
+                )
+        fewer = {b: ids for b, ids in self.baselines.items() if b not in skipped}
+        candidates = [entry for entry in self.known if entry.id not in self.applied]
+        unknown = set(self.applied) - known_ids
+        return plan_with_baselines(self.known, self.applied, candidates, unknown, fewer)
+
+    def raise_if_history_missing(self, steps: Sequence[Step], path: Path | None) -> None:
+        """MigrationDefinitionError when a baseline to record needs originals this app no longer ships.
+
+        The file applied some of the migrations the baseline replaces; the
+        rest must run one by one, and their files were deleted.
+        """
+        for step in steps:
+            missing = self.missing.get(step.id)
+            if step.direction == "record" and missing:
+                done = [original for original in self.baselines[step.id] if original in self.applied]
+                shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+                raise MigrationDefinitionError(
+                    f"The database {path or '(in memory)'} applied {len(done)} of the {len(self.baselines[step.id])} "
+                    f"migrations that the baseline {step.entry.location} replaces, and still needs {shown}, which "
+                    "this app no longer ships. Nothing was changed. Ship those migration files again (from version "
+                    "control) beside the baseline; or bring the file up to date with an earlier release of the app "
+                    "that has them, then start this one.",
+                    file=step.entry.location,
+                    path=path,
+                )
 
     def steps_down(self, steps: int | None = 1, to: str | None = None) -> list[Step]:
         """What rollback(steps, to) runs: the newest applied migrations (all after ``to``), newest first.
@@ -243,7 +346,13 @@ class Plan:
         Refuses, before anything runs, a count out of range, a ``to`` that is
         not applied, and a migration this app version does not ship.
         """
-        newest_first = sorted(self.applied, reverse=True)
+        baselines = self.all_baselines() if self.known else {}
+        by_id = {entry.id: entry for entry in self.known}
+        newest_first = sorted(
+            self.applied,
+            key=lambda applied_id: run_order(by_id[applied_id], baselines) if applied_id in by_id else (applied_id,),
+            reverse=True,
+        )
         if not newest_first:
             return []  # nothing is applied: nothing to undo
         if to is not None:
@@ -252,7 +361,7 @@ class Plan:
                     f"{to} is not applied, so there is nothing to roll back to. Nothing was changed; "
                     "`app-db status` lists what is applied."
                 )
-            undo_ids = [migration_id for migration_id in newest_first if migration_id > to]
+            undo_ids = newest_first[: newest_first.index(to)]
         else:
             if steps is None or steps < 1:
                 raise ConfigurationError(f"steps must be 1 or more, not {steps!r}.")
@@ -263,8 +372,18 @@ class Plan:
                     f"changed. Ask for {len(newest_first)} or fewer (rolling back all of them empties the database)."
                 )
             undo_ids = newest_first[:steps]
-        by_id = {entry.id: entry for entry in self.known}
+        replaced_by = self.replaced_by() if baselines else {}
         for migration_id in undo_ids:
+            baseline = migration_id if migration_id in baselines else replaced_by.get(migration_id)
+            if baseline is not None:
+                raise IrreversibleMigrationError(
+                    f"Cannot roll back {migration_id}: "
+                    + ("it is" if baseline == migration_id else f"{baseline}, which replaces it, is")
+                    + f" a baseline ({by_id[baseline].location}) standing for {len(baselines[baseline])} squashed "
+                    "migrations, and a squashed history is not rolled back past its baseline. Nothing was changed. "
+                    "Roll back only the migrations after it, or restore a backup (`app-db restore FILE`).",
+                    file=by_id[baseline].location,
+                )
             if migration_id not in by_id:
                 raise IrreversibleMigrationError(
                     f"Cannot roll back {migration_id}: this app version does not ship it (a newer version "
@@ -283,14 +402,16 @@ class Plan:
         """
         if direction == "up":
             self.raise_if_too_new(path)
-            return self.steps_up(to)
+            steps = self.steps_up(to)
+            self.raise_if_history_missing(steps, path)
+            return steps
         return self.steps_down(None if to is not None else count, to)
 
     def current_after(self, steps: Sequence[Step]) -> str | None:
         """Where the schema will be once ``steps`` have run."""
         ids = set(self.applied)
         for step in steps:
-            (ids.add if step.direction == "up" else ids.discard)(step.id)
+            (ids.discard if step.direction == "down" else ids.add)(step.id)
         return max(ids) if ids else None
 
     def findings(self, path: Path | None, to_run: Sequence[Step] | None = None) -> list[Finding]:
@@ -448,12 +569,149 @@ def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedM
         raise MigrationDefinitionError(duplicate.message, file=duplicate.file)
     ordered = sorted(known, key=lambda m: m.id)
     known_ids = {m.id for m in ordered}
+    candidates = [m for m in ordered if m.id not in applied]
+    unknown = set(applied) - known_ids
+    # Only the files about to be read anyway are asked whether they are baselines; the applied ones only
+    # when something could be a replaced original (older than the newest applied, or recorded but not shipped).
+    baselines = {m.id: ids for m in candidates if (ids := read_replaces(m))}
+    newest = max(applied) if applied else None
+    if unknown or (newest is not None and any(m.id < newest for m in candidates)):
+        baselines.update({m.id: ids for m in ordered if m.id in applied and (ids := read_replaces(m))})
+    if not baselines:
+        return Plan(known=ordered, applied=dict(applied), pending=candidates, unknown_applied=sorted(unknown))
+    return plan_with_baselines(ordered, dict(applied), candidates, unknown, baselines)
+
+
+def plan_with_baselines(
+    ordered: list[KnownMigration],
+    applied: dict[str, AppliedMigration],
+    candidates: list[KnownMigration],
+    unknown: set[str],
+    baselines: dict[str, tuple[str, ...]],
+) -> Plan:
+    """The plan when baselines are involved: the three cases of a squashed history (README: Squashing a long history).
+
+    Nothing of a baseline's ids applied: it runs, and the originals still
+    shipped are covered. All of them applied: it is only recorded. Some: the
+    rest of the originals run, then it is recorded (``missing``: those not shipped).
+    """
+    known_ids = {m.id for m in ordered}
+    replaced_by = {original: baseline for baseline, ids in baselines.items() for original in ids}
+    begun = {baseline for baseline, ids in baselines.items() if not applied.keys().isdisjoint(ids)}
+    pending, covered, recorded_only, missing = [], [], set(), {}
+    for entry in candidates:
+        baseline = replaced_by.get(entry.id)
+        if baseline is not None and (baseline in applied or baseline not in begun):
+            covered.append(entry)  # through a baseline that ran (or runs now) here; so is a baseline squashed again
+        elif entry.id in baselines:
+            if entry.id in begun:
+                recorded_only.add(entry.id)
+                missing[entry.id] = [i for i in baselines[entry.id] if i not in applied and i not in known_ids]
+            pending.append(entry)
+        else:
+            pending.append(entry)  # an ordinary migration, or an original the file is part-way through
+    pending.sort(key=lambda entry: run_order(entry, baselines))
     return Plan(
         known=ordered,
-        applied=dict(applied),
-        pending=[m for m in ordered if m.id not in applied],
-        unknown_applied=sorted(set(applied) - known_ids),
+        applied=applied,
+        pending=pending,
+        unknown_applied=sorted(unknown - replaced_by.keys()),  # originals deleted after squashing are not unknown
+        baselines=baselines,
+        covered=covered,
+        recorded_only=recorded_only,
+        missing=missing,
     )
+
+
+def run_order(entry: KnownMigration, baselines: dict[str, tuple[str, ...]]) -> tuple[str, int, str]:
+    """Where ``entry`` runs: by id, except that a baseline takes the place of the newest migration it replaces."""
+    ids = baselines.get(entry.id)
+    return (max(ids), 1, entry.id) if ids else (entry.id, 0, "")
+
+
+# A class-level ``replaces = [...]``, and the plain form `app-db squash` writes: string literals only.
+REPLACES_ASSIGNED = r"^[ \t]+replaces[ \t]*(?::[^=\n]*)?="
+REPLACES_LINE = REPLACES_ASSIGNED + r"[ \t]*[\[(]([^\])]*)[\])]"
+LITERAL_LIST = r"""(?:\s|#[^\n]*|(['"])[^'"\n]*\1|,)*"""
+
+
+def read_replaces(entry: KnownMigration) -> tuple[str, ...]:
+    """The ids the migration replaces (``Migration.replaces``); () for an ordinary migration.
+
+    Read from the source text like the id; imported only when the text
+    does not say it plainly (no source shipped, or a computed list).
+    """
+    import re
+
+    from .migration import ID_PATTERN
+
+    declared: Any = ()
+    text = entry.text() if entry.instance is None else None
+    if text is not None and b"replaces" not in text:
+        return ()  # the usual migration: one look at text read anyway
+    decoded = text.decode("utf-8", errors="replace") if text is not None else None
+    if decoded is not None and not re.search(REPLACES_ASSIGNED, decoded, re.M):
+        return ()
+    found = re.findall(REPLACES_LINE, decoded, re.M) if decoded is not None else []
+    if len(found) == 1 and re.fullmatch(LITERAL_LIST, found[0]):
+        declared = [match[1] for match in re.findall(r"""(['"])([^'"\n]*)\1""", found[0])]
+    elif decoded is None and entry.instance is None and not bytecode_assigns_replaces(entry):
+        return ()  # shipped as bytecode only: its compiled class never assigns replaces, so no import is needed
+    else:
+        declared = getattr(entry.load(), "replaces", None) or ()
+    if isinstance(declared, str) or not all(isinstance(each, str) for each in declared):
+        raise MigrationDefinitionError(
+            f"{entry.location}: replaces must be a list of migration ids (strings), not {declared!r}. "
+            "Nothing was changed.",
+            file=entry.location,
+        )
+    ids = tuple(declared)
+    malformed = [each for each in ids if re.fullmatch(ID_PATTERN, each) is None]  # ids only: hundreds, at a launch
+    if malformed:
+        raise MigrationDefinitionError(
+            f"{entry.location}: replaces lists {malformed[0]!r}, which is not a migration id "
+            "(YYYYMMDD_HHMMSS_description). Nothing was changed.",
+            file=entry.location,
+        )
+    if entry.id in ids:
+        raise MigrationDefinitionError(
+            f"{entry.location}: the baseline {entry.id} lists itself in replaces; list the migrations it stands "
+            "for. Nothing was changed.",
+            file=entry.location,
+        )
+    return ids
+
+
+def bytecode_assigns_replaces(entry: KnownMigration) -> bool:
+    """Whether the compiled module of a migration shipped without source assigns a name ``replaces`` anywhere.
+
+    Read without running it: the .pyc on disk, or the code object its
+    importer (zip, frozen bundle) hands out. True when that cannot be told.
+    """
+    source = entry.source
+    try:
+        if source is None:
+            return True
+        if source.folder is not None and source.shipped.endswith(".pyc"):
+            import marshal
+            import os
+
+            with open(os.path.join(source.folder, source.shipped), "rb") as compiled:
+                code = marshal.loads(compiled.read()[16:])  # after the 16-byte header (PEP 552)
+        else:
+            spec = source.finder.find_spec(source.module) if source.finder is not None else None
+            code = spec.loader.get_code(source.module) if spec is not None and spec.loader is not None else None
+    except Exception:  # an unreadable file is told apart by the import that follows
+        return True
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        if not hasattr(current, "co_names"):
+            return True
+        if "replaces" in current.co_names:
+            return True
+        pending += [const for const in current.co_consts if hasattr(const, "co_names")]
+    return False
 
 
 def find_duplicates(known: Sequence[KnownMigration]) -> list[Finding]:

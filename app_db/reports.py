@@ -190,4 +190,10 @@ def status_records(plan: Plan) -> list[MigrationStatus]:
         )
         for record in (plan.applied[migration_id] for migration_id in plan.unknown_applied)
     )
+    shipped = {entry.id for entry in plan.known}  # applied originals a baseline replaces, their files since deleted:
+    entries.extend(
+        MigrationStatus(id=record.id, name=record.name, file=record.file, applied_at=record.applied_at)
+        for record in plan.applied.values()
+        if record.id not in shipped and record.id not in plan.unknown_applied
+    )
     return sorted(entries, key=lambda entry: entry.id)

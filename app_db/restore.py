@@ -117,6 +117,10 @@ def refuse_unusable_source(source: Path, current: Path, known: Sequence[KnownMig
     if is_same_file(current, source):
         raise ConfigurationError(f"Cannot restore {current} from itself; pick a backup.")
     known_ids = {entry.id for entry in known}
+    if not known_ids.issuperset(recorded):  # ids a baseline replaces are this app's too (app-db squash)
+        from .plan import read_replaces
+
+        known_ids |= {original for entry in known for original in read_replaces(entry)}
     refuse_foreign_source(source, recorded, known_ids)
     unknown = sorted(set(recorded) - known_ids)
     Plan(known=list(known), applied={}, unknown_applied=unknown).raise_if_too_new(source)

@@ -126,22 +126,31 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
         missing = missing_model_tables(db, session.models)
         if not steps and not missing:
             return result
-        migrations = [step.entry.load() for step in steps]
+        # A squashed history's originals (``cover`` steps) are only recorded: never imported.
+        migrations = [step.entry.load() if step.direction != "cover" else None for step in steps]
+        running = [(step, migration) for step, migration in zip(steps, migrations, strict=True) if step.runs]
         if session.direction == "down":
-            refuse_irreversible(migrations, path)
+            refuse_irreversible([migration for _, migration in running if migration is not None], path)
         violations_before = fk_violations(db) if session.in_memory else None
         origins = TableOrigins(read_table_roots(db))
-        if session.take_backup and steps and has_user_tables(db):
-            label = steps[0].id if session.direction == "up" else f"rollback-{steps[0].id}"
+        if session.take_backup and running and has_user_tables(db):
+            label = running[0][0].id if session.direction == "up" else f"rollback-{running[0][0].id}"
             result.backup = backup_before(path, label, session.keep_alive)
         if steps:
             ensure_table(db)
         schema = Schema(db, session.on_row_progress)
         verb = "Applying" if session.direction == "up" else "Rolling back"
-        for index, (step, migration) in enumerate(zip(steps, migrations, strict=True), start=1):
+        index = 0
+        for step, migration in zip(steps, migrations, strict=True):
+            if migration is None or not step.runs:  # a baseline the file has, or an original it stands for
+                record_applied(db, step.entry, 0.0, session.app_name, session.app_version)
+                if step.direction == "record":
+                    result.applied.append(step.id)
+                continue
+            index += 1
             if session.on_progress is not None:
-                session.on_progress(index, len(steps), migration)
-            logger.info("%s migration %s (%d of %d)", verb, migration.label, index, len(steps))
+                session.on_progress(index, len(running), migration)
+            logger.info("%s migration %s (%d of %d)", verb, migration.label, index, len(running))
             started = time.perf_counter()
             if run_step(
                 migration, getattr(migration, step.direction), schema, plan, result.backup, path, session.guard
@@ -159,9 +168,10 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
         missing = missing_model_tables(db, session.models)
         if missing:
             db.create_tables(missing, safe=True)
-        broken = added_violations(db, path, violations_before, origins) if steps else None
+        broken = added_violations(db, path, violations_before, origins) if running else None
         if broken is not None:
-            last = migrations[-1]
+            last = running[-1][1]
+            assert last is not None
             raise MigrationError(
                 failure_message(last, broken, plan, result.backup), migration=last, backup=result.backup, path=path
             )
