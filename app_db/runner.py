@@ -173,7 +173,7 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
                 failure_message(last, broken, plan, result.backup), migration=last, backup=result.backup, path=path
             )
         keep.where = "just before the commit"
-        keep.tick()  # the COMMIT's fsync comes next, and SQLite calls nothing during it
+        keep.tick(now=True)  # the COMMIT's fsync comes next, and SQLite calls nothing during it
     log_finished(session, result, missing, time.perf_counter() - started)
     return result
 

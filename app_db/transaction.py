@@ -120,16 +120,19 @@ class KeepAlive:
         self.where = "as the update started"
         self.state = "Nothing was changed."
 
-    def tick(self) -> None:
-        """Call keep_alive() if 0.1 s have passed since the last call; what it raises is kept, then raised."""
+    def tick(self, now: bool = False) -> None:
+        """Call keep_alive() if 0.1 s have passed since the last call (or ``now``); what it raises is kept, then raised.
+
+        ``now``: before a step SQLite calls nothing during (the COMMIT's fsync), so that gap starts afresh.
+        """
         if self.raised is not None:
             raise self.raised
         if self.callback is None:
             return
-        now = time.monotonic()
-        if now - self.last_call < KEEP_ALIVE_SECONDS:
+        moment = time.monotonic()
+        if not now and moment - self.last_call < KEEP_ALIVE_SECONDS:
             return
-        self.last_call = now
+        self.last_call = moment
         try:
             self.callback()
         except BaseException as exc:

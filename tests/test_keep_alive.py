@@ -207,17 +207,19 @@ class Step(Migration):
     database.register_models([])
     finished = time.perf_counter()
     database.close()
+    events.append((finished, ""))
     gaps, last_call, during = [], started, []
-    for moment, statement in events + [(finished, "")]:
+    for (moment, statement), (following, _) in zip(events, events[1:] + [(finished, "")]):
         if statement:
-            during.append(statement.split(" (")[0])
+            during.append((following - moment, statement.split(" (")[0]))
             continue
-        gaps.append((moment - last_call, "; ".join(during[:3]) + ("; ..." if len(during) > 3 else "")))
+        slowest = sorted(during, reverse=True)[:2]
+        gaps.append((moment - last_call, "; ".join(f"{text} {seconds:.3f} s" for seconds, text in slowest)))
         last_call, during = moment, []
     print(f"Production launch rebuilding a table of {rows:,} rows (alter_column_type, backup first): "
           f"{finished - started:.2f} s, {len(gaps) - 1} keep_alive calls")
-    print("Longest gaps between two calls (the last one: until register_models returned), s, and what started in it:")
-    for gap, statements in sorted(gaps, reverse=True)[:5]:
+    print("Longest gaps between two calls (the last: until register_models returned), s, and the slowest statements in it:")
+    for gap, statements in sorted(gaps, reverse=True)[:4]:
         print(f"  {gap:.3f}  {statements or '(inside one statement)'}")
 
 if __name__ == "__main__":
