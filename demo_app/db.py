@@ -8,7 +8,7 @@ from typing import Callable, Optional
 from app_db import Database, Migration
 
 APP_NAME = "AppDbNotes"
-MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in pyproject.toml
+MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in demo_app/__init__.py
 
 ProgressCallback = Callable[[int, int, Migration], None]
 

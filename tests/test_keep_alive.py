@@ -203,9 +203,19 @@ class Step(Migration):
     database = Database("Gaps", migrations=migrations, path=path, env="production",
                         keep_alive=lambda: events.append((time.perf_counter(), "")))
     database.db.connection().set_trace_callback(lambda sql: events.append((time.perf_counter(), " ".join(sql.split())[:60])))
-    started = time.perf_counter()
-    database.register_models([])
-    finished = time.perf_counter()
+    from app_db import runner
+
+    def backup_before(*args, **kwargs):  # the backup runs on its own connection: no trace callback sees it
+        events.append((time.perf_counter(), "the pre-update backup"))
+        return original_backup(*args, **kwargs)
+
+    original_backup, runner.backup_before = runner.backup_before, backup_before
+    try:
+        started = time.perf_counter()
+        database.register_models([])
+        finished = time.perf_counter()
+    finally:
+        runner.backup_before = original_backup
     database.close()
     events.append((finished, ""))
     gaps, last_call, during = [], started, []
