@@ -217,3 +217,32 @@ def test_add_it_to_your_app_works_as_written_and_its_tool_table_finds_the_databa
                             env=env, timeout=60)
     assert status.returncode == 0, status.stderr
     assert str(tmp_path / "data" / "notes.sqlite3") in status.stdout and "Create notes" in status.stdout
+
+
+def test_tk_update_on_a_closed_window_stops_the_batch_as_a_callback_error_caused_by_tclerror(project, display, monkeypatch):
+    """What Tk really raises once the user closed the splash reaches the app as CallbackError's cause."""
+    tkinter = pytest.importorskip("tkinter")
+    from app_db import CallbackError, transaction
+
+    monkeypatch.setenv("DISPLAY", display)
+    monkeypatch.setattr(transaction, "KEEP_ALIVE_SECONDS", 0.0)
+    project.add("001_big.py", "20240601_090000_big", '''
+        schema.sql("CREATE TABLE big (x)")
+        schema.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) INSERT INTO big SELECT i FROM n")
+    ''')
+    from tkinter import ttk
+
+    root = tkinter.Tk()
+    bar = ttk.Progressbar(root, mode="indeterminate")
+    bar.pack()
+
+    def keep_alive():  # a splash's usual keep_alive: repaint, move the bar
+        root.update()
+        bar.step(5)
+
+    root.destroy()  # the user closed it
+    with pytest.raises(CallbackError) as caught:
+        project.database(keep_alive=keep_alive).register_models([])
+    assert isinstance(caught.value.__cause__, tkinter.TclError)
+    assert "keep_alive callback stopped the batch" in str(caught.value) and "TclError" in str(caught.value)
+    assert project.applied() == []

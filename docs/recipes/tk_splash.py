@@ -36,7 +36,7 @@ def open_database(database, models):
         keep_alive()
 
     def keep_alive():  # app_db calls it about every 0.1 s; it must not use the database
-        root.update()  # repaint and handle events (TclError once the window is gone: the update stops too)
+        root.update()  # repaint and handle events (the close button only sets `closed`)
         if closed:
             raise UpdateCancelled()
 
