@@ -116,7 +116,7 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
     result = RunResult()
     started = time.perf_counter()
     with (
-        write_transaction(db, path, session.lock_timeout),
+        write_transaction(db, path, session.lock_timeout, session.keep_alive),
         calling_keep_alive(db, session.keep_alive, path) as keep,
     ):
         plan = plan_migrations(known, read_applied(db))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .backup import remove_leftovers
-from .connection import BUSY_TIMEOUT_SECONDS, explain_sqlite_error, explaining_sqlite_errors
+from .connection import BUSY_TIMEOUT_SECONDS, explain_sqlite_error, explaining_sqlite_errors, sqlite_error_name
 from .errors import AppDbError, CallbackError
 
 if TYPE_CHECKING:
@@ -31,12 +31,18 @@ PROGRESS_OPS = 10_000  # SQLite's virtual-machine steps between two looks at the
 
 
 @contextmanager
-def write_transaction(db: peewee.SqliteDatabase, path: Path | None, lock_timeout: float) -> Iterator[None]:
+def write_transaction(
+    db: peewee.SqliteDatabase,
+    path: Path | None,
+    lock_timeout: float,
+    keep_alive: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """Hold SQLite's write lock for the block; commit if it returns, roll back if it raises.
 
     The lock is SQLite's own (BEGIN IMMEDIATE), so it dies with the process:
     a crash never leaves the user locked out. Waiting for it is bounded by
-    ``lock_timeout`` seconds, long enough for another instance's migration.
+    ``lock_timeout`` seconds, long enough for another instance's migration;
+    ``keep_alive`` is called about every 0.1 s meanwhile (see begin_immediate).
     """
     connection = db.connection()
     db.pragma("foreign_keys", 0)
@@ -45,11 +51,8 @@ def write_transaction(db: peewee.SqliteDatabase, path: Path | None, lock_timeout
     synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]
     connection.execute("PRAGMA synchronous = FULL")
     try:
-        connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
         try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise explain_sqlite_error(exc, path, "lock") from exc
+            begin_immediate(connection, path, lock_timeout, keep_alive)
         finally:
             connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         if path is not None:
@@ -88,6 +91,36 @@ def write_transaction(db: peewee.SqliteDatabase, path: Path | None, lock_timeout
             db.pragma("foreign_keys", 1)
         else:  # a migration closed it, which rolled the batch back; peewee must not keep the dead connection
             db.close()
+
+
+def begin_immediate(
+    connection: sqlite3.Connection, path: Path | None, lock_timeout: float, keep_alive: Callable[[], None] | None
+) -> None:
+    """BEGIN IMMEDIATE, waiting at most ``lock_timeout`` s for another process's write lock.
+
+    SQLite's busy handler waits in C, where nothing of the app runs: with a
+    ``keep_alive`` (a splash while another instance migrates the same file)
+    the wait is cut into 0.1 s tries with a call between them. What it
+    raises is CallbackError, with nothing changed: the lock was never taken.
+    """
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        remaining = max(deadline - time.monotonic(), 0.0)
+        wait = remaining if keep_alive is None else min(remaining, KEEP_ALIVE_SECONDS)
+        connection.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.Error as exc:
+            if keep_alive is None or remaining <= wait or sqlite_error_name(exc) != "SQLITE_BUSY":
+                raise explain_sqlite_error(exc, path, "lock") from exc
+        try:
+            keep_alive()
+        except Exception as exc:
+            where = f"while waiting for another process's write lock on {path or 'the database'}"
+            raise CallbackError(
+                callback_message("keep_alive", exc, where, "Nothing was changed."), callback="keep_alive", path=path
+            ) from exc
 
 
 def is_open(connection: sqlite3.Connection) -> bool:

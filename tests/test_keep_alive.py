@@ -6,6 +6,7 @@ Run as a script (``python tests/test_keep_alive.py``), it prints the gaps betwee
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -158,6 +159,69 @@ def test_keep_alive_is_called_while_the_committed_file_is_checked_for_orphans_it
     project.database(keep_alive=keep_alive, env="development").register_models([])
     assert "committed_fk_violations" in checking
     assert project.applied() == ["20240601_090000_initial", "20240602_090000_more"]
+
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+from pathlib import Path
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")  # another instance of the app, migrating the same file
+Path(sys.argv[2]).write_text("locked")
+deadline = time.monotonic() + 60
+while not Path(sys.argv[3]).exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+connection.execute("COMMIT")
+"""
+
+
+def hold_the_write_lock(project, tmp_path):
+    """A real second process holding BEGIN IMMEDIATE until the file ``release`` appears; returns (process, release)."""
+    locked, release = tmp_path / "locked", tmp_path / "release"
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(project.path), str(locked), str(release)])
+    deadline = time.monotonic() + 30
+    while not locked.exists() and holder.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert locked.exists(), "the lock holder did not start"
+    return holder, release
+
+
+def test_keep_alive_is_called_while_the_launch_waits_for_another_instances_write_lock(project, tmp_path):
+    """The other instance lets go only once keep_alive has been called three times: a frozen wait never ends."""
+    project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE note (body TEXT)")')
+    project.launch()
+    project.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+    holder, release = hold_the_write_lock(project, tmp_path)
+    calls = []
+
+    def keep_alive():
+        calls.append(1)
+        if len(calls) == 3:
+            release.write_text("go")
+
+    try:
+        report = project.database(keep_alive=keep_alive, lock_timeout=20, env="development").register_models([])
+    finally:
+        release.write_text("go")
+        holder.wait(timeout=30)
+    assert report.applied == ["20240602_090000_more"] and len(calls) >= 3
+
+
+def test_an_exception_in_keep_alive_while_waiting_for_the_lock_is_a_callback_error_and_changes_nothing(
+    project, tmp_path
+):
+    project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE note (body TEXT)")')
+    project.launch()
+    project.add("002_more.py", "20240602_090000_more", 'schema.sql("CREATE TABLE more (x)")')
+    holder, release = hold_the_write_lock(project, tmp_path)
+    try:
+        with pytest.raises(CallbackError) as caught:
+            project.database(keep_alive=closing_splash(), lock_timeout=20, env="development").register_models([])
+    finally:
+        release.write_text("go")
+        holder.wait(timeout=30)
+    assert isinstance(caught.value.__cause__, SplashClosed)
+    assert "waiting for another process's write lock" in str(caught.value) and "Nothing was changed" in str(caught.value)
+    assert project.applied() == ["20240601_090000_initial"]
 
 
 # The measurement README quotes ----------------------------------------------------------------------------------
