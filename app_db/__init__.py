@@ -9,6 +9,7 @@ from .database import Database
 from .errors import (
     AppDbError,
     BackupError,
+    CallbackError,
     ConfigurationError,
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AppDbError",
     "BackupError",
+    "CallbackError",
     "ConfigurationError",
     "Database",
     "DatabaseCorruptError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time  # already loaded by logging: free at launch
 
 from .connection import explaining_sqlite_errors
 from .discovery import known_migrations, list_migration_names, resolve_source
@@ -179,6 +180,7 @@ class Database:
         no migration imported). Raises an AppDbError subclass on any problem,
         with the file as it was.
         """
+        started = time.perf_counter()
         models = list(self.models if models is None else models)
         policy = self.policy
         path = self._locate() if self._db is None else self._db_path  # locate
@@ -190,6 +192,7 @@ class Database:
         report = LaunchReport(path=self._db_path, env=policy.name)
         with explaining_sqlite_errors(self._db_path, "read"):
             if plan is None and not policy.checks_every_launch and self._is_up_to_date(models):
+                logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
                 return report  # the usual launch: one folder listing, two reads
         from .runner import missing_model_tables
 
@@ -215,6 +218,8 @@ class Database:
             )
         if policy.drift:
             self.check_models(models)
+        if not report.applied:
+            logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
         return report
 
     def _open_newer_read_only(self, models: Sequence[type], plan: Plan, error: SchemaTooNewError) -> LaunchReport:

@@ -11,6 +11,7 @@ left behind (almost always: nothing was changed) and what to do next.
     │   └── TrackingTableError     app_db_migrations is damaged (.row, .column); nothing was changed
     ├── SchemaTooNewError          a newer app version migrated this file; nothing was changed
     ├── MigrationError             a migration raised; the batch was rolled back (.migration, __cause__)
+    ├── CallbackError              the app's keep_alive or on_progress raised; the batch was rolled back (__cause__)
     ├── SchemaOperationError       a Schema operation that cannot run or would change nothing (inside up())
     ├── SchemaDriftError           models and schema disagree (development)
     ├── DatabaseLockedError        another process kept the write lock too long
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AppDbError",
     "BackupError",
+    "CallbackError",
     "ConfigurationError",
     "DatabaseCorruptError",
     "DatabaseLockedError",
@@ -140,6 +142,18 @@ class MigrationError(AppDbError):
         super().__init__(message, path=path)
         self.migration = migration
         self.backup = backup
+
+
+class CallbackError(AppDbError):
+    """The app's own ``keep_alive`` or ``on_progress`` raised during a batch, which was rolled back.
+
+    ``__cause__`` is the app's exception (a Tk ``TclError`` once the user
+    closed the splash, say); ``callback`` names the parameter.
+    """
+
+    def __init__(self, message: str, *, callback: str, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message, path=path)
+        self.callback = callback
 
 
 class SchemaOperationError(AppDbError, ValueError):

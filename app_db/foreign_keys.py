@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,13 +22,16 @@ def fk_violations(db_or_connection: peewee.SqliteDatabase | sqlite3.Connection) 
     return [(row[0], row[1], row[2]) for row in execute("PRAGMA foreign_key_check").fetchall()]
 
 
-def committed_fk_violations(path: Path) -> list[tuple[str, int | None, str]]:
+def committed_fk_violations(path: Path, progress: Callable[[], int] | None = None) -> list[tuple[str, int | None, str]]:
     """Violations in the committed file, read through a second connection.
 
     In WAL mode that connection sees the file as it was before this
     transaction, so the costly "before" list is made only when needed.
+    ``progress`` is its SQLite progress handler (the launch's keep_alive).
     """
     connection = connect_read_only(path)
+    if progress is not None:
+        connection.set_progress_handler(progress, 10_000)
     try:
         return fk_violations(connection)
     finally:
@@ -84,6 +87,7 @@ def added_violations(
     path: Path | None,
     before: list[tuple[str, int | None, str]] | None,
     origins: TableOrigins,
+    progress: Callable[[], int] | None = None,
 ) -> str | None:
     """What the batch broke, when it adds foreign-key violations (None: nothing), so it is not committed.
 
@@ -96,7 +100,7 @@ def added_violations(
     if not after:
         return None
     if before is None:
-        before = committed_fk_violations(path) if path is not None else []
+        before = committed_fk_violations(path, progress) if path is not None else []
     tolerated = Counter((table.lower(), rowid) for table, rowid, _ in before)
     added: dict[tuple[str, str], list[int | None]] = {}
     for table, rowid, parent in after:

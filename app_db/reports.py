@@ -9,7 +9,38 @@ if TYPE_CHECKING:
 
     from .plan import Plan
 
-__all__ = ["LaunchReport", "MigrationStatus", "RestoredBackup", "StepPreview", "as_path", "status_records"]
+__all__ = [
+    "LaunchReport",
+    "MigrationStatus",
+    "ReportedMigration",
+    "RestoredBackup",
+    "StepPreview",
+    "as_path",
+    "status_records",
+]
+
+
+class ReportedMigration(str):
+    """One migration a LaunchReport lists: its id, as a ``str`` (``report.applied == ["2024..."]`` holds), and ``name``.
+
+    A string, so code that compares or joins the ids keeps working; ``.id``
+    and ``.name`` spare an app the join with ``pending()`` for its message.
+    """
+
+    name: str
+
+    def __new__(cls, id: str, name: str = "") -> ReportedMigration:
+        entry = super().__new__(cls, id)
+        entry.name = name
+        return entry
+
+    @property
+    def id(self) -> str:
+        return str(self[:])  # a plain str
+
+    def describe(self) -> str:
+        """``id (name)``, or the id alone when it has no name."""
+        return f"{self.id} ({self.name})" if self.name else self.id
 
 
 class LaunchReport:
@@ -51,6 +82,21 @@ class LaunchReport:
     def path(self) -> Path | None:
         """The database file (None: in memory)."""
         return as_path(self._path)
+
+    def __str__(self) -> str:
+        """One sentence for a log or a status line: what was done to which file, the backup, where it is now."""
+        where = display_path(self._path)
+        if self.undone:
+            text = f"Rolled back {count(self.undone)} of {where}: {describe(self.undone)}"
+        elif self.applied:
+            text = f"Applied {count(self.applied)} to {where}: {describe(self.applied)}"
+        else:
+            return f"{where} is up to date: nothing to apply."
+        if self.backup is not None:
+            text += f"; backup at {display_path(self.backup)}"
+        if self.undone:
+            text += f"; now at {self.current}" if self.current else "; no migration is applied now"
+        return text + "."
 
     def __repr__(self) -> str:
         undone = f", undone={self.undone!r}" if self.undone else ""
@@ -152,6 +198,26 @@ class MigrationStatus:
     @property
     def pending(self) -> bool:
         return self.applied_at is None
+
+
+def count(entries: list[str]) -> str:
+    return f"{len(entries)} migration" + ("" if len(entries) == 1 else "s")
+
+
+def describe(entries: list[str]) -> str:
+    return ", ".join(entry.describe() if isinstance(entry, ReportedMigration) else entry for entry in entries)
+
+
+def display_path(value: str | Path | None) -> str:
+    """The file as a person reads it: the home folder as ``~`` (None: in memory)."""
+    if value is None:
+        return "an in-memory database"
+    import os.path
+
+    text, home = str(value), os.path.expanduser("~")
+    if home not in ("~", os.sep) and text.startswith(home + os.sep):
+        return "~" + text[len(home) :]
+    return text
 
 
 def as_path(value: str | Path | None) -> Path | None:

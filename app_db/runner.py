@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 from .backup import backup_database
 from .connection import explain_sqlite_error, sqlite_error_name
 from .discovery import KnownMigration
-from .errors import AppDbError, MigrationError
+from .errors import AppDbError, CallbackError, MigrationError
 from .foreign_keys import TableOrigins, added_violations, fk_violations, read_table_roots
 from .guard import StatementGuard, guarding
 from .migration import Migration, Schema
 from .plan import Plan, plan_migrations, refuse_irreversible
+from .reports import ReportedMigration
 from .tracking import delete_record, ensure_table, read_applied, record_applied
-from .transaction import calling_keep_alive, is_open, write_transaction
+from .transaction import callback_message, calling_keep_alive, is_open, write_transaction
 
 if TYPE_CHECKING:
     import peewee
@@ -38,7 +39,7 @@ ProgressCallback = Callable[[int, int, Migration], None]
 
 @dataclass
 class RunResult:
-    applied: list[str] = field(default_factory=list)  # ids run, in order (applied going up, undone going down)
+    applied: list[str] = field(default_factory=list)  # ids run (ReportedMigration), in order: applied up, undone down
     backup: Path | None = None
     current: str | None = None  # the newest applied id afterwards
 
@@ -119,7 +120,11 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
     """
     db, path = session.db, session.path
     result = RunResult()
-    with write_transaction(db, path, session.lock_timeout), calling_keep_alive(db, session.keep_alive):
+    started = time.perf_counter()
+    with (
+        write_transaction(db, path, session.lock_timeout, session.keep_alive),
+        calling_keep_alive(db, session.keep_alive, path) as keep,
+    ):
         plan = plan_migrations(known, read_applied(db))
         steps = plan.steps(session.direction, session.to, session.count, path)
         result.current = plan.current_after(steps)
@@ -133,9 +138,12 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
             refuse_irreversible([migration for _, migration in running if migration is not None], path)
         violations_before = fk_violations(db) if session.in_memory else None
         origins = TableOrigins(read_table_roots(db))
+        keep.state = state_after_rollback(plan, None)
         if session.take_backup and running and has_user_tables(db):
             label = running[0][0].id if session.direction == "up" else f"rollback-{running[0][0].id}"
-            result.backup = backup_before(path, label, session.keep_alive)
+            keep.where = f"while {path} was being backed up"
+            result.backup = backup_before(path, label, keep.tick)
+            keep.state = state_after_rollback(plan, result.backup)
         if steps:
             ensure_table(db)
         schema = Schema(db, session.on_row_progress)
@@ -145,36 +153,45 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
             if migration is None or not step.runs:  # a baseline the file has, or an original it stands for
                 record_applied(db, step.entry, 0.0, session.app_name, session.app_version)
                 if step.direction == "record":
-                    result.applied.append(step.id)
+                    result.applied.append(ReportedMigration(step.id, step.entry.name))
                 continue
             index += 1
+            keep.where = f"in migration {migration.label} ({index} of {len(running)})"
+            keep.tick()  # a step that runs no long statement still gives the splash its turn
             if session.on_progress is not None:
-                session.on_progress(index, len(running), migration)
+                call_on_progress(session.on_progress, index, len(running), migration, keep.state, path)
             logger.info("%s migration %s (%d of %d)", verb, migration.label, index, len(running))
-            started = time.perf_counter()
+            step_started = time.perf_counter()
             if run_step(
                 migration, getattr(migration, step.direction), schema, plan, result.backup, path, session.guard
             ):
                 origins.follow(read_table_roots(db))
             if step.direction == "up":
                 step.entry.name = migration.name or step.entry.name
-                elapsed = time.perf_counter() - started
+                elapsed = time.perf_counter() - step_started
                 record_applied(db, step.entry, elapsed, session.app_name, session.app_version)
             else:
                 delete_record(db, migration.id)
-            result.applied.append(step.id)
+            result.applied.append(ReportedMigration(step.id, migration.name or step.entry.name))
+        keep.where = "while the models' tables were created"
+        keep.tick()
         # Asked again: the migrations may have created some of those tables
         # (peewee would then add its own duplicate indexes to them).
         missing = missing_model_tables(db, session.models)
         if missing:
             db.create_tables(missing, safe=True)
-        broken = added_violations(db, path, violations_before, origins) if running else None
+        keep.where = "while the foreign keys were checked"
+        keep.tick()
+        broken = added_violations(db, path, violations_before, origins, keep.handler) if running else None
         if broken is not None:
             last = running[-1][1]
             assert last is not None
             raise MigrationError(
                 failure_message(last, broken, plan, result.backup), migration=last, backup=result.backup, path=path
             )
+        keep.where = "just before the commit"
+        keep.tick(now=True)  # the COMMIT's fsync comes next, and SQLite calls nothing during it
+    log_finished(session, result, missing, time.perf_counter() - started)
     return result
 
 
@@ -195,7 +212,7 @@ def stamp_migrations(
         ensure_table(db)
         for step in steps:
             record_applied(db, step.entry, 0.0, app_name, app_version)
-            result.applied.append(step.id)
+            result.applied.append(ReportedMigration(step.id, step.entry.name))
         result.current = plan.current_after(steps)
     return result
 
@@ -258,14 +275,50 @@ def closed_error(migration: Migration, plan: Plan, backup: Path | None, path: Pa
 
 
 def failure_message(migration: Migration, problem: str, plan: Plan, backup: Path | None) -> str:
+    return f"Migration {migration.label} failed: {problem}. {state_after_rollback(plan, backup)}"
+
+
+def state_after_rollback(plan: Plan, backup: Path | None) -> str:
+    """What a rolled-back batch leaves: the one wording of every failure's second half."""
     state = f"the database is still at {plan.current}" if plan.current else "the database is still empty of migrations"
-    message = f"Migration {migration.label} failed: {problem}. Nothing was changed; {state}."
+    message = f"Nothing was changed; {state}."
     if backup is not None:
         message += f" A backup taken just before is at {backup}."
     return message
 
 
+def call_on_progress(
+    on_progress: ProgressCallback, index: int, total: int, migration: Migration, state: str, path: Path | None
+) -> None:
+    """The app's on_progress; what it raises stops the batch as CallbackError, never blamed on a migration."""
+    try:
+        on_progress(index, total, migration)
+    except Exception as exc:
+        where = f"before migration {migration.label} ({index} of {total})"
+        raise CallbackError(
+            callback_message("on_progress", exc, where, state), callback="on_progress", path=path
+        ) from exc
+
+
+def log_finished(session: Session, result: RunResult, created: Sequence[type], seconds: float) -> None:
+    """INFO: what the batch did to which file, and how long it took (the lock, backup and commit included)."""
+    done = "Applied" if session.direction == "up" else "Rolled back"
+    if result.applied:
+        logger.info(
+            "%s %d migration(s) to %s in %.2f s; now at %s",
+            done,
+            len(result.applied),
+            session.path or ":memory:",
+            seconds,
+            result.current or "no migration",
+        )
+    if created:
+        names = ", ".join(model._meta.table_name for model in created)  # type: ignore[attr-defined]
+        logger.info("Created the models' missing tables (%s) in %s", names, session.path or ":memory:")
+
+
 def backup_before(path: Path | None, label: str, keep_alive: Callable[[], None] | None = None) -> Path | None:
+    """The pre-update backup; ``keep_alive`` (KeepAlive.tick: throttled; what it raises stops the batch) per 16 MiB."""
     if path is None:
         return None
     report = (lambda copied, total: keep_alive()) if keep_alive is not None else None

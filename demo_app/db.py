@@ -9,7 +9,7 @@ from app_db import Database, Migration
 
 APP_NAME = "AppDbNotes"
 APP_VERSION = "1.0"  # recorded with each migration this version applies: an older one names it
-MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in pyproject.toml
+MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in demo_app/__init__.py
 
 ProgressCallback = Callable[[int, int, Migration], None]
 

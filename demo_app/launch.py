@@ -71,10 +71,12 @@ def open_notes(
     except BaseException:
         database.close()
         raise
-    by_id = {migration.id: migration for migration in pending}
-    applied = [by_id[migration_id] for migration_id in report.applied if migration_id in by_id]
     return Launched(
-        database=database, path=Path(report.path), applied=applied, backup=report.backup, fresh_install=fresh_install
+        database=database,
+        path=Path(report.path),
+        applied=list(report.applied),  # each entry has .id and .name
+        backup=report.backup,
+        fresh_install=fresh_install,
     )
 
 

@@ -19,6 +19,9 @@ os.environ.setdefault("APP_DB_STRICT_FILES", "1")  # APP_DB_STRICT_FILES=0 switc
 from app_db import Database  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+# The demo runs from the checkout (app_db's wheel carries app_db only): every process a test starts finds it here,
+# wherever its current folder is (packaging builds clear PYTHONPATH: a built app has only what it ships).
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def migration_source(migration_id: str, up: str, down: str = "schema.sql('SELECT 1')", name: str = "", imports: str = "") -> str:

@@ -93,6 +93,9 @@ def run_commands(commands: Sequence[str], cwd: Path, timeout: float = 600) -> No
     env = {**os.environ, "PATH": bin_folder + os.pathsep + os.environ.get("PATH", "")}
     for name in CLEARED:
         env.pop(name, None)
+    # The app's root on the path, as README says: PyInstaller's --collect-submodules imports the package before
+    # --paths counts, and the demo is not installed (app_db's wheel carries app_db only).
+    env["PYTHONPATH"] = str(cwd)
     for command in commands:
         finished = subprocess.run(
             ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
