@@ -307,7 +307,10 @@ class Database:
 
         A missing file is not created.
         """
-        plan = self._plan_if_no_file(self._locate() if self._db is None else None) or self._plan()
+        plan = self._plan_if_no_file(self._locate() if self._db is None else None)
+        if plan is None and not self.policy.checks_every_launch and self._is_up_to_date(()):
+            return []  # what the launch itself finds: asking before every launch costs no plan, no import
+        plan = plan or self._plan()
         return [
             MigrationStatus(id=step.id, name=step.entry.name, file=step.entry.location, applied_at=None)
             for step in plan.steps("up", path=self.path)
