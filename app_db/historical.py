@@ -210,8 +210,11 @@ def insert_values(
     """Insert one batch of value rows (one value per column, in order); sqlite3 checks each row's length, in C."""
     import sqlite3
 
-    if not is_value_row(batch[0]):  # the usual mistake, a list of strings or of dicts, is a whole batch of them
-        raise SchemaOperationError(bad_values_message(operation, columns, before, batch[0]))
+    # sqlite3 binds any sequence, a string too (one character per column): every row's type is checked, in C.
+    if not set(map(type, batch)) <= VALUE_ROW_TYPES:
+        for position, row in enumerate(batch):
+            if not is_value_row(row):
+                raise SchemaOperationError(bad_values_message(operation, columns, before + position, row))
     sql, converters = prepared_insert(model, columns, operation, statements)
     values: Iterable[Any] = batch
     if converters:
@@ -225,6 +228,9 @@ def insert_values(
                 raise SchemaOperationError(bad_values_message(operation, columns, before + position, row)) from exc
         raise
     return int(cursor.rowcount)
+
+
+VALUE_ROW_TYPES = {tuple, list}  # the rows checked in C; another sequence is checked in Python
 
 
 def is_value_row(row: Any) -> bool:

@@ -174,6 +174,7 @@ assert schema.bulk_delete("note_tag", {"note_id": 5, "tag_id": 1}) == 1
         ('schema.bulk_insert("note", ((f"n{i}",) if i != 12_345 else ("a", "b") for i in range(20_000)), fields=["body"])',
          r"row 12345 is \('a', 'b'\); with fields= each row must be a tuple \(or list\) of 1 value, one per field \(body\)"),
         ('schema.bulk_insert("note", ["milk", "eggs"], fields=["body"])', r"row 0 is 'milk'; with fields= each row must be a tuple"),
+        ('schema.bulk_insert("note", [("milk",), "x", ("eggs",)], fields=["body"])', r"row 1 is 'x'; with fields= each row must be a tuple"),
         ('schema.bulk_insert("note", [{"body": "x"}], fields=["body"])', r"row 0 is \{'body': 'x'\}.*dicts name their own columns: leave out fields="),
         ('schema.bulk_insert("note", [("x",)])', r"row 0 is \('x',\); each row must be a non-empty dict of column -> value \(or pass fields= with rows as tuples\)"),
     ],
