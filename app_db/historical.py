@@ -148,33 +148,107 @@ def binds_as_is(field: peewee.Field) -> bool:
 INSERT_BATCH = 10_000
 
 
-def insert_rows(model: type[peewee.Model], rows: Iterable[Mapping[str, Any]], operation: str) -> int:
-    """Insert ``rows`` (dicts of column -> value) into ``model``'s table; returns how many.
+def insert_rows(
+    model: type[peewee.Model], rows: Iterable[Any], operation: str, fields: Sequence[Any] | None = None
+) -> int:
+    """Insert ``rows`` into ``model``'s table; returns how many.
 
-    Rows are read a batch at a time (a generator is never held whole).
-    Consecutive rows with the same columns make one run: peewee builds its
-    INSERT once, and sqlite3's executemany binds each row to it, in C. One
-    row per statement means SQLite's limit on variables never applies, and
-    it is several times faster than a multi-row insert_many, which converts
-    each value in Python.
+    Rows are dicts of column -> value, or, with ``fields`` (column names,
+    as peewee's ``insert_many`` takes them), tuples of values in that order:
+    the form for big tables, since a tuple costs the caller less to build
+    than a dict and is bound as it is. Rows are read a batch at a time (a
+    generator is never held whole). Each run of rows with the same columns
+    is one INSERT, built once by peewee, that sqlite3's executemany binds
+    each row to, in C. One row per statement means SQLite's limit on
+    variables never applies, and it is several times faster than a
+    multi-row insert_many, which converts each value in Python.
     """
     import itertools
 
     count = 0
-    statements: dict[tuple[str, ...], tuple[str, list[Any]]] = {}
+    statements: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
     iterator = iter(rows)
+    columns = None if fields is None else checked_fields(fields, operation)
     while True:
         batch = list(itertools.islice(iterator, INSERT_BATCH))
         if not batch:
             return count
+        if columns is not None:
+            count += insert_values(model, columns, batch, operation, count, statements)
+            continue
         for run in runs_of(batch, operation, count):
             count += insert_run(model, run, operation, statements)
 
 
+def checked_fields(fields: Any, operation: str) -> tuple[Any, ...]:
+    """``fields`` as a tuple of column names (or the model's Fields): non-empty, each once."""
+    import peewee
+
+    columns = (fields,) if isinstance(fields, (str, peewee.Field)) else tuple(fields)
+    if isinstance(fields, str) or not columns or not all(isinstance(each, (str, peewee.Field)) for each in columns):
+        raise SchemaOperationError(
+            f"{operation}: fields must be a list of column names, one per value of each row, not {fields!r}"
+        )
+    names = [each if isinstance(each, str) else each.column_name for each in columns]
+    lowered = [name.lower() for name in names]  # SQLite's column names ignore case
+    repeated = [name for name in names if lowered.count(name.lower()) > 1]
+    if repeated:
+        raise SchemaOperationError(
+            f"{operation}: fields names {', '.join(repeated)} more than once; name each column once"
+        )
+    return columns
+
+
+def insert_values(
+    model: type[peewee.Model],
+    columns: tuple[Any, ...],
+    batch: list[Any],
+    operation: str,
+    before: int,
+    statements: dict[tuple[Any, ...], tuple[str, list[Any]]],
+) -> int:
+    """Insert one batch of value rows (one value per column, in order); sqlite3 checks each row's length, in C."""
+    import sqlite3
+
+    # sqlite3 binds any sequence, a string too (one character per column): every row's type is checked, in C.
+    if not set(map(type, batch)) <= VALUE_ROW_TYPES:
+        for position, row in enumerate(batch):
+            if not is_value_row(row):
+                raise SchemaOperationError(bad_values_message(operation, columns, before + position, row))
+    sql, converters = prepared_insert(model, columns, operation, statements)
+    values: Iterable[Any] = batch
+    if converters:
+        values = (tuple(convert(value) for convert, value in zip(converters, row, strict=True)) for row in batch)
+    cursor = model._meta.database.cursor()
+    try:
+        cursor.executemany(sql, values)
+    except (sqlite3.ProgrammingError, ValueError) as exc:  # a row of the wrong length or kind: name it
+        for position, row in enumerate(batch):
+            if not is_value_row(row) or len(row) != len(columns):
+                raise SchemaOperationError(bad_values_message(operation, columns, before + position, row)) from exc
+        raise
+    return int(cursor.rowcount)
+
+
+VALUE_ROW_TYPES = {tuple, list}  # the rows checked in C; another sequence is checked in Python
+
+
+def is_value_row(row: Any) -> bool:
+    """A tuple, list or other sequence of values; a string is one value, not a row of characters."""
+    return isinstance(row, Sequence) and not isinstance(row, (str, bytes, bytearray))
+
+
+def bad_values_message(operation: str, columns: tuple[Any, ...], position: int, row: Any) -> str:
+    names = ", ".join(each if isinstance(each, str) else each.column_name for each in columns)
+    return (
+        f"{operation}: row {position} is {row!r}; with fields= each row must be a tuple (or list) of "
+        f"{len(columns)} value{'s' if len(columns) != 1 else ''}, one per field ({names}), in that order"
+        + ("; rows that are dicts name their own columns: leave out fields=" if isinstance(row, Mapping) else "")
+    )
+
+
 def runs_of(batch: list[Any], operation: str, before: int) -> Iterator[list[Mapping[str, Any]]]:
     """The runs of rows with the same keys in ``batch``; the common case, one run, is checked in C."""
-    from collections.abc import Mapping as AnyMapping
-
     keys = batch[0].keys() if type(batch[0]) is dict else None
     try:
         if keys and all(map(keys.__eq__, map(dict.keys, batch))):
@@ -184,9 +258,10 @@ def runs_of(batch: list[Any], operation: str, before: int) -> Iterator[list[Mapp
         pass
     start = 0
     for position, row in enumerate(batch):
-        if not isinstance(row, AnyMapping) or not row:
+        if not isinstance(row, Mapping) or not row:
             raise SchemaOperationError(
-                f"{operation}: row {before + position} is {row!r}; each row must be a non-empty dict of column -> value"
+                f"{operation}: row {before + position} is {row!r}; each row must be a non-empty dict of "
+                "column -> value" + (" (or pass fields= with rows as tuples)" if is_value_row(row) else "")
             )
         if position > start and row.keys() != batch[start].keys():
             yield batch[start:position]
@@ -194,21 +269,31 @@ def runs_of(batch: list[Any], operation: str, before: int) -> Iterator[list[Mapp
     yield batch[start:]
 
 
-def insert_run(
+def prepared_insert(
     model: type[peewee.Model],
-    run: list[Mapping[str, Any]],
+    columns: tuple[Any, ...],
     operation: str,
-    statements: dict[tuple[str, ...], tuple[str, list[Any]]],
-) -> int:
-    import operator
-
-    columns = tuple(run[0])
+    statements: dict[tuple[Any, ...], tuple[str, list[Any]]],
+) -> tuple[str, list[Any]]:
+    """The INSERT of ``columns`` (peewee writes it, once per set of columns) and the converters its values need."""
     if columns not in statements:
         fields = [field_for(model, column, operation) for column in columns]
         sql, _params = model.insert(dict.fromkeys(fields)).sql()
         converters = [] if all(binds_as_is(each) for each in fields) else [each.db_value for each in fields]
         statements[columns] = (sql, converters)
-    sql, converters = statements[columns]
+    return statements[columns]
+
+
+def insert_run(
+    model: type[peewee.Model],
+    run: list[Mapping[str, Any]],
+    operation: str,
+    statements: dict[tuple[Any, ...], tuple[str, list[Any]]],
+) -> int:
+    import operator
+
+    columns = tuple(run[0])
+    sql, converters = prepared_insert(model, columns, operation, statements)
     pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row, key=columns[0]: (row[key],))
     values: Iterable[tuple[Any, ...]] = map(pick, run)
     if converters:

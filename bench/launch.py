@@ -27,6 +27,8 @@ class LaunchFailed(RuntimeError):
 class Sample:
     seconds: float
     peak_rss_kib: int
+    cpu_seconds: float = 0.0
+    """User + system time of the process (wait4): on a shared machine it moves less with the others' load."""
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -70,9 +72,9 @@ def run_script(script: Path, env: dict[str, str], python_args: tuple[str, ...] =
     argv = [sys.executable, *python_args, "-c", _WRAPPER, str(script), str(rss_path)]
     started = time.perf_counter()
     pid = os.posix_spawn(sys.executable, argv, env, file_actions=actions)
-    _, status, _ = os.wait4(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise LaunchFailed(f"{script} exited {code}:\n{stderr_path.read_text()[-3000:]}")
-    return Sample(seconds, int(rss_path.read_text()))
+    return Sample(seconds, int(rss_path.read_text()), usage.ru_utime + usage.ru_stime)

@@ -142,6 +142,15 @@ def launch_goals(results: dict[int, dict[str, ToolRuns]], effects: dict[str, Sid
     return lines
 
 
+def _cpu_ratio(samples: list, base: list) -> float | None:
+    """Median CPU time (user + system) of ``samples`` over that of ``base``: steadier than wall time under load."""
+    import statistics
+
+    if not samples or not base or not all(s.cpu_seconds for s in samples + base):
+        return None
+    return statistics.median(s.cpu_seconds for s in samples) / statistics.median(s.cpu_seconds for s in base)
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -181,9 +190,17 @@ def upgrade_goals(scenarios: list) -> list[str]:
             if not variant.startswith("app_db"):
                 continue  # raw, or another reference shown beside it
             r = ratio(summarize(samples), base)
+            if scenario.goal_variants is not None and variant not in scenario.goal_variants:
+                reference = scenario.references.get(variant)
+                by_hand = ratio(summarize(samples), summarize(scenario.samples.get(reference, [])))
+                lines.append(f"- {scenario.title}, {variant}: {_ratios([r])} × raw"
+                             + (f", {_ratios([by_hand])} × {reference}" if reference else "")
+                             + f" (for reference; the goal is for {', '.join(scenario.goal_variants)})")
+                continue
+            cpu = _cpu_ratio(samples, scenario.samples.get("raw", []))
             lines.append(f"- {scenario.title}, {variant} ≤ {scenario.goal:g} × raw: "
                          f"{_verdict(r is not None and r <= scenario.goal)}"
-                         f" ({_ratios([r])})")
+                         f" ({_ratios([r])}; CPU time {_ratios([cpu])})")
             if variant in scenario.silences and scenario.long_step:
                 share = max(scenario.silent_shares[variant])
                 lines.append(f"- {scenario.title}, {variant} reports progress during the long step "

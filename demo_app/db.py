@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Optional
+from app_db import Database
 
-from app_db import Database, Migration
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at every start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from app_db import Migration
+
+    ProgressCallback = Callable[[int, int, Migration], None]
 
 APP_NAME = "AppDbNotes"
 APP_VERSION = "1.0"  # recorded with each migration this version applies: an older one names it
 MIGRATIONS = "demo_app.migrations"  # the repository's migrations/ folder, mapped in demo_app/__init__.py
 
-ProgressCallback = Callable[[int, int, Migration], None]
-
 
 def notes_database(
-    path: Optional[Path] = None,
-    on_progress: Optional[ProgressCallback] = None,
-    keep_alive: Optional[Callable[[], None]] = None,
-    on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
+    path: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    keep_alive: Callable[[], None] | None = None,
+    on_row_progress: Callable[[Migration, int, int], None] | None = None,
     on_newer: str = "refuse",
 ) -> Database:
     """The notes Database; ``path=None`` is the per-user file.

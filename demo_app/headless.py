@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Optional, TextIO
 
-from app_db import AppDbError, Migration
+from app_db import AppDbError
 
 from .launch import describe_problem, open_notes, progress_text
 from .notes import count_notes
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at every start
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import TextIO
 
-def run_headless(path: Optional[Path] = None, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
+    from app_db import Migration
+
+
+def run_headless(path: Path | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Launch, print where the database is and what was applied; 0 on success, 1 on a launch error."""
     out = out if out is not None else sys.stdout  # looked up now: tests and callers may redirect it
     err = err if err is not None else sys.stderr

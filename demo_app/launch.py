@@ -7,49 +7,87 @@ becomes a LaunchProblem: plain words, the next step, and the folder to open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
-from app_db import AppDbError, Database, DatabaseCorruptError, Migration, MigrationError, SchemaTooNewError
+from app_db import AppDbError, Database, DatabaseCorruptError, MigrationError, SchemaTooNewError
 
-from .db import APP_NAME, ProgressCallback, notes_database
+from .db import APP_NAME, notes_database
 from .models import MODELS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at every start
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-@dataclass
+    from app_db import Migration
+
+    from .db import ProgressCallback
+
+
+# Plain classes, not dataclasses: importing dataclasses (and the inspect machinery it brings) and building
+# the classes costs milliseconds at every start, and these are made once per launch.
 class Launched:
     """What a successful launch did; ``database`` stays open while the app runs."""
 
-    database: Database
-    path: Path
-    applied: list = field(default_factory=list)  # the migrations run (each has .id and .name), in order
-    backup: Optional[Path] = None
-    fresh_install: bool = False  # the file had no migration recorded: a first start, not an upgrade
+    __slots__ = ("applied", "backup", "database", "fresh_install", "path")
+
+    def __init__(
+        self,
+        database: Database,
+        path: Path,
+        applied: list | None = None,
+        backup: Path | None = None,
+        fresh_install: bool = False,
+    ) -> None:
+        self.database = database
+        self.path = path
+        self.applied = applied if applied is not None else []  # the migrations run (each has .id and .name), in order
+        self.backup = backup
+        self.fresh_install = fresh_install  # the file had no migration recorded: a first start, not an upgrade
 
     def close(self) -> None:
         self.database.close()
 
 
-@dataclass(frozen=True)
 class LaunchProblem:
     """A launch error in the words a dialog or a terminal shows."""
 
-    title: str
-    headline: str
-    detail: str
-    next_step: str
-    folder: Optional[Path]  # what "Open data folder" opens
-    technical: str  # app_db's own message, for a support request
-    damaged_file: Optional[Path] = None  # set when moving the file aside is the way out
+    __slots__ = ("damaged_file", "detail", "folder", "headline", "next_step", "technical", "title")
+
+    def __init__(
+        self,
+        title: str,
+        headline: str,
+        detail: str,
+        next_step: str,
+        folder: Path | None,
+        technical: str,
+        damaged_file: Path | None = None,
+    ) -> None:
+        self.title = title
+        self.headline = headline
+        self.detail = detail
+        self.next_step = next_step
+        self.folder = folder  # what "Open data folder" opens
+        self.technical = technical  # app_db's own message, for a support request
+        self.damaged_file = damaged_file  # set when moving the file aside is the way out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LaunchProblem):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LaunchProblem(title={self.title!r}, headline={self.headline!r})"
 
 
 def open_notes(
-    path: Optional[Path] = None,
-    on_progress: Optional[ProgressCallback] = None,
-    before_migrating: Optional[Callable[[list], None]] = None,
-    keep_alive: Optional[Callable[[], None]] = None,
-    on_row_progress: Optional[Callable[[Migration, int, int], None]] = None,
+    path: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    before_migrating: Callable[[list], None] | None = None,
+    keep_alive: Callable[[], None] | None = None,
+    on_row_progress: Callable[[Migration, int, int], None] | None = None,
     on_newer: str = "refuse",
 ) -> Launched:
     """Migrate the notes database and bind the models; raises AppDbError.

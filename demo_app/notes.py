@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, List, Optional
-
-if TYPE_CHECKING:
-    import peewee
 
 from .models import Note, NoteTag, Tag, UserPreferences
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at every start
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import peewee
 
 # The database file is already per OS user, so one preferences row is enough;
 # the seed's user_id column would tell apart accounts of a synced app.
@@ -19,16 +20,29 @@ THEMES = ("light", "dark")
 FONT_SIZES = range(8, 25)
 
 
-@dataclass(frozen=True)
 class NoteSummary:
-    """One line of the notes list."""
+    """One line of the notes list (a plain class: dataclasses would cost the launch its import)."""
 
-    id: int
-    title: str
-    pinned: bool
+    __slots__ = ("id", "pinned", "title")
+
+    def __init__(self, id: int, title: str, pinned: bool) -> None:
+        self.id = id
+        self.title = title
+        self.pinned = pinned
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NoteSummary):
+            return NotImplemented
+        return (self.id, self.title, self.pinned) == (other.id, other.title, other.pinned)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.title, self.pinned))
+
+    def __repr__(self) -> str:
+        return f"NoteSummary(id={self.id!r}, title={self.title!r}, pinned={self.pinned!r})"
 
 
-def parse_tags(text: str) -> List[str]:
+def parse_tags(text: str) -> list[str]:
     """'Work, ideas  work' -> ['ideas', 'work']: commas or spaces, case-folded, unique."""
     return sorted({word.lower() for word in re.split(r"[,\s]+", text) if word})
 
@@ -36,7 +50,7 @@ def parse_tags(text: str) -> List[str]:
 LIST_ORDER = (Note.pinned.desc(), Note.updated_at.desc(), Note.id.desc())  # pinned first, then newest
 
 
-def matching_notes(search: str = "") -> "peewee.ModelSelect":
+def matching_notes(search: str = "") -> peewee.ModelSelect:
     """Notes matching every word of ``search`` in title, body or tags, in the list's order."""
     query = Note.select(Note.id, Note.title, Note.pinned)
     for word in search.split():
@@ -46,7 +60,7 @@ def matching_notes(search: str = "") -> "peewee.ModelSelect":
     return query.order_by(*LIST_ORDER)
 
 
-def list_notes(search: str = "", offset: int = 0, limit: Optional[int] = None) -> List[NoteSummary]:
+def list_notes(search: str = "", offset: int = 0, limit: int | None = None) -> list[NoteSummary]:
     """The notes matching ``search``, from row ``offset``, at most ``limit`` of them (None: all)."""
     query = matching_notes(search)
     if limit is not None or offset:
@@ -70,7 +84,7 @@ class NoteListing:
 
     def __init__(self, search: str = "") -> None:
         self.search = search.strip()
-        self.matches: Optional[List[int]] = None
+        self.matches: list[int] | None = None
         if self.search:
             # the raw cursor: peewee's row wrappers would triple the time for 400,000 matches
             cursor = Note._meta.database.execute(matching_notes(self.search).select(Note.id))
@@ -79,7 +93,7 @@ class NoteListing:
         else:
             self.total = count_notes()
 
-    def page(self, first: int, count: int) -> List[NoteSummary]:
+    def page(self, first: int, count: int) -> list[NoteSummary]:
         """Rows ``first`` .. ``first + count - 1`` of the list (fewer at its end)."""
         if count <= 0 or first >= self.total:
             return []
@@ -89,7 +103,7 @@ class NoteListing:
         found = {note.id: note for note in Note.select(Note.id, Note.title, Note.pinned).where(Note.id.in_(ids))}
         return [NoteSummary(i, found[i].title, bool(found[i].pinned)) for i in ids if i in found]
 
-    def position(self, note_id: int) -> Optional[int]:
+    def position(self, note_id: int) -> int | None:
         """Where note ``note_id`` is in the list, from 0; None when it is not in it."""
         if self.matches is not None:
             try:
@@ -114,12 +128,12 @@ def get_note(note_id: int) -> Note:
     return Note.get_by_id(note_id)
 
 
-def note_tags(note_id: int) -> List[str]:
+def note_tags(note_id: int) -> list[str]:
     query = Tag.select(Tag.name).join(NoteTag).where(NoteTag.note == note_id).order_by(Tag.name)
     return [tag.name for tag in query]
 
 
-def save_note(note_id: Optional[int], title: str, body: str, tags: Iterable[str], pinned: bool = False) -> int:
+def save_note(note_id: int | None, title: str, body: str, tags: Iterable[str], pinned: bool = False) -> int:
     """Create (``note_id=None``) or update a note and its tags in one transaction; returns its id.
 
     A note deleted meanwhile by something else holding the file (another

@@ -91,6 +91,38 @@ assert schema.bulk_delete("note", {"body": "even"}) == 50_000
     assert project.rows("SELECT count(*), count(DISTINCT body) FROM note") == [(50_000, 50_000)]
 
 
+def test_bulk_insert_of_tuples_with_fields_streams_the_rows_across_batches_and_returns_the_count(project):
+    with_notes(project)
+    project.add("002_bulk.py", "20240602_090000_bulk", '''
+assert schema.bulk_insert("note", ((f"note {i}",) for i in range(25_001)), fields=["BODY"]) == 25_001
+assert schema.bulk_insert("tag", [(7, "work"), [8, "home"]], ("id", "name")) == 2
+''')
+    project.launch()
+    assert project.rows("SELECT count(*), min(id), max(id), count(DISTINCT body) FROM note") == [(25_001, 1, 25_001, 25_001)]
+    assert project.rows("SELECT body FROM note WHERE id = 25001") == [("note 25000",)]
+    assert project.rows("SELECT id, name FROM tag ORDER BY id") == [(7, "work"), (8, "home")]
+
+
+def test_tuples_with_fields_store_exactly_what_the_same_rows_as_dicts_store(project):
+    """Values peewee converts (a datetime, a bool, a decimal) go through the same field as the dict form's."""
+    project.add("001_t.py", "20240601_090000_t", '''
+for name in ("a", "b"):
+    schema.sql(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, at DATETIME, done BOOLEAN, price DECIMAL(10, 2), n INTEGER, "
+               "note TEXT DEFAULT 'none')")
+''')
+    project.add("002_fill.py", "20240602_090000_fill", '''
+import datetime, decimal
+rows = [(datetime.datetime(2024, 6, 1, 9, 30), True, decimal.Decimal("1.50"), 3), (None, False, None, None)]
+fields = ("at", "done", "price", "n")
+assert schema.bulk_insert("a", rows, fields=fields) == 2
+assert schema.bulk_insert("b", [dict(zip(fields, row)) for row in rows]) == 2
+''')
+    project.launch()
+    a = project.rows("SELECT at, typeof(at), done, price, typeof(price), n, note FROM a ORDER BY id")
+    assert a == project.rows("SELECT at, typeof(at), done, price, typeof(price), n, note FROM b ORDER BY id")
+    assert a[0][:3] == ("2024-06-01 09:30:00", "text", 1) and a[1][6] == "none"
+
+
 def test_where_as_a_dict_must_match_every_column_and_none_matches_null(project):
     project.add("001_t.py", "20240601_090000_t", '''
 schema.sql("CREATE TABLE Item (Id INTEGER PRIMARY KEY, Kind TEXT, Colour TEXT)")
@@ -135,6 +167,16 @@ assert schema.bulk_delete("note_tag", {"note_id": 5, "tag_id": 1}) == 1
         ('schema.bulk_insert("note", [{"bdy": "x"}])', r"bulk_insert\('note', \.\.\.\): table 'note' has no column 'bdy' \(its columns: id, body\)"),
         ('schema.bulk_update("note", {"body": "x"}, "id = 1")', r"where must be a dict of column -> value, or a peewee expression"),
         ('schema.bulk_insert("note", [{"body": "x"}, "y"])', r"row 1 is 'y'"),
+        ('schema.bulk_insert("note", [("x",)], fields="body")', r"fields must be a list of column names"),
+        ('schema.bulk_insert("note", [("x",)], fields=[])', r"fields must be a list of column names"),
+        ('schema.bulk_insert("note", [("x", "y")], fields=["body", "Body"])', r"fields names body, Body more than once"),
+        ('schema.bulk_insert("note", [("x",)], fields=["bdy"])', r"table 'note' has no column 'bdy' \(its columns: id, body\)"),
+        ('schema.bulk_insert("note", ((f"n{i}",) if i != 12_345 else ("a", "b") for i in range(20_000)), fields=["body"])',
+         r"row 12345 is \('a', 'b'\); with fields= each row must be a tuple \(or list\) of 1 value, one per field \(body\)"),
+        ('schema.bulk_insert("note", ["milk", "eggs"], fields=["body"])', r"row 0 is 'milk'; with fields= each row must be a tuple"),
+        ('schema.bulk_insert("note", [("milk",), "x", ("eggs",)], fields=["body"])', r"row 1 is 'x'; with fields= each row must be a tuple"),
+        ('schema.bulk_insert("note", [{"body": "x"}], fields=["body"])', r"row 0 is \{'body': 'x'\}.*dicts name their own columns: leave out fields="),
+        ('schema.bulk_insert("note", [("x",)])', r"row 0 is \('x',\); each row must be a non-empty dict of column -> value \(or pass fields= with rows as tuples\)"),
     ],
 )
 def test_bad_bulk_input_fails_the_migration_naming_it_and_nothing_is_kept(project, call, message):

@@ -173,6 +173,15 @@ def test_a_pyinstaller_build_of_the_demo_runs_no_pkgutil_hook_at_every_start(bui
     assert hooks and "pyi_rth_pkgutil" not in hooks, hooks
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a Windows build keeps ctypes: platformdirs needs it there")
+def test_a_pyinstaller_build_of_the_demo_holds_no_ctypes_off_windows(built):
+    """The other guard behind the frozen launch figure: a bundle that holds ctypes has PyInstaller's bootstrap
+    import it at every start; app_db's hooks leave out its only importers, used on Windows alone."""
+    archive = (built("pyinstaller-onedir").folder / "build" / "AppDbNotes" / "PYZ-00.toc").read_text()
+    assert "('ctypes'" not in archive and "('platformdirs.windows'" not in archive
+    assert "('platformdirs.unix'" in archive or "('platformdirs.macos'" in archive
+
+
 def test_readme_shows_the_commands_these_builds_run():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for command in [PYINSTALLER_ONEDIR, PYINSTALLER_ONEFILE, CX_FREEZE, NUITKA, *ZIPAPP]:

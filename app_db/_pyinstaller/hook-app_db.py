@@ -9,8 +9,15 @@ The app's own migrations are named only as a string (``migrations="myapp.migrati
 so no hook can see them: include them with ``--collect-submodules myapp.migrations``.
 """
 
+from PyInstaller.compat import is_win  # type: ignore[import-untyped]
 from PyInstaller.utils.hooks import collect_submodules  # type: ignore[import-untyped]
 
 hiddenimports = collect_submodules(
     "app_db", filter=lambda name: name != "app_db.testing" and not name.startswith("app_db._pyinstaller")
 )
+
+# app_db imports ctypes only on Windows (the CLI's console colours). A bundle that holds ctypes has
+# PyInstaller's bootstrap import it at every start, before the app runs (pyimod03_ctypes): milliseconds
+# of each no-op launch. hook-platformdirs.py beside this one drops the other importer, platformdirs' Windows module.
+if not is_win:
+    excludedimports = ["ctypes"]
