@@ -71,6 +71,12 @@ class LaunchProblem:
         self.technical = technical  # app_db's own message, for a support request
         self.damaged_file = damaged_file  # set when moving the file aside is the way out
 
+    def replaced(self, **changes: object) -> LaunchProblem:
+        """A copy with some fields changed (the newer-file dialog rewords one)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return LaunchProblem(**fields)  # type: ignore[arg-type]
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LaunchProblem):
             return NotImplemented

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import tkinter as tk
-from dataclasses import replace
 from pathlib import Path
 from tkinter import ttk
 from typing import TYPE_CHECKING, Callable, Optional
@@ -93,8 +92,7 @@ class NewerFileDialog:
         read_only = "open them read-only, to read and copy them without changing them"
         self.dialog = ErrorDialog(
             root,
-            replace(
-                problem,
+            problem.replaced(
                 detail=(
                     f"{updated_text(error)}, in ways this version does not know, so this version will not write "
                     "to them. Nothing was changed."
