@@ -26,6 +26,8 @@ from demo_helpers import (
     start_virtual_display,
 )
 
+pytestmark = pytest.mark.gui
+
 tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
 from tkinter import font as tkfont  # noqa: E402
 
@@ -281,6 +283,7 @@ def test_the_status_line_counts_notes_in_plain_words(app: App, tmp_path: Path) -
     assert window.status_var.get() == "2 notes"
 
 
+@pytest.mark.slow
 def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite3"
     build_large_notebook(path, 400_000)
@@ -370,6 +373,7 @@ def test_the_error_dialogs_details_scroll_to_their_last_line(app: App, tmp_path:
     dialog.close()
 
 
+@pytest.mark.slow
 def test_the_splash_handles_events_inside_a_long_data_migration(
     app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,6 +456,7 @@ def test_edits_survive_another_process_deleting_the_open_note_and_adding_many(ap
     assert listed(window)[-1] == "Synced 0"
 
 
+@pytest.mark.slow
 def test_the_splash_shows_a_percentage_inside_the_first_line_to_title_migration(app: App, tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite3"
     build_large_notebook(path, 200_000, release=RELEASE_2)
