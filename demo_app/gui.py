@@ -65,9 +65,11 @@ def launch_gui(
     try:
         launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive,
                               on_row_progress=on_row_progress)
-    except AppDbError as error:
-        if splash is not None:
+    except BaseException as error:
+        if splash is not None:  # whatever stopped the update (rolled back), the splash must not stay up
             splash.close(completed=False)
+        if not isinstance(error, AppDbError):
+            raise
         problem = describe_problem(error)
 
         def start_fresh() -> None:
