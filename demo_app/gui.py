@@ -40,12 +40,13 @@ def launch_gui(
     result = GuiLaunch()
     splash: Optional[Splash] = None
 
-    def before_migrating(pending: list) -> None:
+    def before_migrating(pending: list, fresh_install: bool) -> None:
         nonlocal splash
-        splash = Splash(root, len(pending))
+        splash = Splash(root, len(pending), fresh_install)
 
     def on_progress(index: int, total: int, migration: Migration) -> None:
-        result.splash_texts.append(progress_text(index, total, migration))
+        fresh_install = splash is not None and splash.fresh_install
+        result.splash_texts.append(progress_text(index, total, migration, fresh_install=fresh_install))
         if splash is not None:
             splash.show_step(index, total, migration)
             if on_splash_step is not None:

@@ -70,17 +70,20 @@ class App:
         self.launch = None
         self.opened_folders: list[Path] = []
         self.splash_seen: list[tuple] = []
+        self.splash_titles: list[str] = []
 
     def start(self, path: Path) -> GuiLaunch:
         self.quit()
         self.root = tk.Tk(className="AppDbNotes")
         self.root.withdraw()
         self.splash_seen = []
+        self.splash_titles = []
 
         def on_splash_step(splash) -> None:
             self.splash_seen.append(
                 (splash.message_var.get(), splash.progress["value"], bool(splash.window.winfo_ismapped()))
             )
+            self.splash_titles.append(splash.window.title())
 
         self.launch = launch_gui(
             self.root, path, open_folder=self.opened_folders.append, confirm=lambda _question: True,
@@ -124,8 +127,11 @@ def test_fresh_install_splash_then_notes_and_preferences_persist(app: App, tmp_p
     path = tmp_path / "notes.sqlite3"
     window = app.start(path).window
     assert window is not None
-    assert app.splash_seen[0] == ("Updating your data (1 of 7): Create notes and tags", 0, True)
-    assert app.splash_seen[-1][0] == "Updating your data (7 of 7): Require a title on every note"
+    # a first start sets the notebook up: no data to update, nothing to back up
+    assert app.splash_seen[0] == ("Setting up your notes (1 of 7): Create notes and tags", 0, True)
+    assert app.splash_seen[-1][0] == "Setting up your notes (7 of 7): Require a title on every note"
+    assert app.launch.splash_texts[0] == app.splash_seen[0][0]
+    assert app.splash_titles == ["AppDbNotes: setting up your notes"] * 7
     assert [seen[1] for seen in app.splash_seen] == list(range(7))
     assert app.toplevel_titles() == []  # the splash is gone once the main window shows
     assert window.root.state() == "normal"
@@ -199,6 +205,7 @@ def test_upgrade_shows_each_step_and_opens_the_transformed_notes(app: App, tmp_p
         "Updating your data (4 of 5): Move first lines into titles",
         "Updating your data (5 of 5): Require a title on every note",
     ]
+    assert app.splash_titles == ["AppDbNotes: updating your data"] * 5
     assert all(seen[2] for seen in app.splash_seen)  # on screen at every step
     titles = {expected_after_upgrade(note["body"])[0] or "Untitled" for note in OLD_NOTES}
     assert set(listed(window)) == titles
