@@ -41,14 +41,14 @@ from demo_app.note_list import LIST_PADDING  # noqa: E402
 
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
-    """A private Xvfb for the whole session; DISPLAY points at it."""
-    server, reason = start_virtual_display()
+    """A private Xvfb for the whole session, ending with this process; DISPLAY points at it."""
+    server, reason = start_virtual_display(end_with_this_process=True)
     if server is None:
         pytest.skip(f"GUI tests skipped: no X server could start ({reason})")
     previous = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = server.name
     yield server.name
-    server.stop()
+    server.release()
     if previous is None:
         os.environ.pop("DISPLAY", None)
     else:
