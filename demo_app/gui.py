@@ -41,12 +41,13 @@ def launch_gui(
     result = GuiLaunch()
     splash: Optional[Splash] = None
 
-    def before_migrating(pending: list) -> None:
+    def before_migrating(pending: list, fresh_install: bool) -> None:
         nonlocal splash
-        splash = Splash(root, len(pending))
+        splash = Splash(root, len(pending), fresh_install)
 
     def on_progress(index: int, total: int, migration: Migration) -> None:
-        result.splash_texts.append(progress_text(index, total, migration))
+        fresh_install = splash is not None and splash.fresh_install
+        result.splash_texts.append(progress_text(index, total, migration, fresh_install=fresh_install))
         if splash is not None:
             splash.show_step(index, total, migration)
             if on_splash_step is not None:
@@ -66,9 +67,11 @@ def launch_gui(
     try:
         launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating, keep_alive=keep_alive,
                               on_row_progress=on_row_progress)
-    except AppDbError as error:
-        if splash is not None:
+    except BaseException as error:
+        if splash is not None:  # whatever stopped the update (rolled back), the splash must not stay up
             splash.close(completed=False)
+        if not isinstance(error, AppDbError):
+            raise
         problem = describe_problem(error)
         if isinstance(error, SchemaTooNewError):  # quit, read-only, or back to the notes from before the update
             from .newer_dialog import offer_choices

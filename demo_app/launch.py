@@ -91,15 +91,15 @@ class LaunchProblem:
 def open_notes(
     path: Path | None = None,
     on_progress: ProgressCallback | None = None,
-    before_migrating: Callable[[list], None] | None = None,
+    before_migrating: Callable[[list, bool], None] | None = None,
     keep_alive: Callable[[], None] | None = None,
     on_row_progress: Callable[[Migration, int, int], None] | None = None,
     on_newer: str = "refuse",
 ) -> Launched:
     """Migrate the notes database and bind the models; raises AppDbError.
 
-    ``before_migrating(pending)`` runs only when migrations are pending, so a
-    launch with nothing to do shows no splash at all. ``keep_alive()`` is
+    ``before_migrating(pending, fresh_install)`` runs only when migrations are
+    pending, so a launch with nothing to do shows no splash at all. ``keep_alive()`` is
     app_db's: called about every 0.1 s inside long SQLite steps, never with
     the database usable. ``on_row_progress(migration, done, total)`` is a
     data migration's own progress (app_db calls it at most ~10 times a second).
@@ -110,7 +110,7 @@ def open_notes(
         pending = database.pending()
         fresh_install = bool(pending) and all(entry.pending for entry in database.status())
         if pending and before_migrating is not None:
-            before_migrating(pending)
+            before_migrating(pending, fresh_install)
         report = database.register_models(MODELS)
     except BaseException:
         database.close()
@@ -124,9 +124,15 @@ def open_notes(
     )
 
 
-def progress_text(index: int, total: int, migration: Migration, done: int = 0, rows: int = 0) -> str:
-    """The splash's line, also printed by --headless; with ``rows``, how far the step is, as a percentage."""
-    text = f"Updating your data ({index} of {total}): {migration.name}"
+def progress_text(
+    index: int, total: int, migration: Migration, done: int = 0, rows: int = 0, fresh_install: bool = False
+) -> str:
+    """The splash's line, also printed by --headless; with ``rows``, how far the step is, as a percentage.
+
+    A first start has no data to update: it sets the notebook up.
+    """
+    doing = "Setting up your notes" if fresh_install else "Updating your data"
+    text = f"{doing} ({index} of {total}): {migration.name}"
     return f"{text}, {100 * done // rows}%" if rows else text
 
 

@@ -176,10 +176,16 @@ def tags_by_note(path: Path) -> dict[int, list[str]]:
 class VirtualDisplay:
     """An Xvfb server on a free display number, ready once its socket exists."""
 
-    def __init__(self, process: subprocess.Popen, number: int) -> None:
+    def __init__(self, process: subprocess.Popen, number: int, ends_with_this_process: bool = False) -> None:
         self.process = process
         self.number = number
         self.name = f":{number}"
+        self.ends_with_this_process = ends_with_this_process
+
+    def release(self) -> None:
+        """Done with the display: stop the server now, unless it ends with this process (see start_virtual_display)."""
+        if not self.ends_with_this_process:
+            self.stop()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -190,9 +196,26 @@ class VirtualDisplay:
             self.process.wait()
 
 
-def start_virtual_display(width: int = 1280, height: int = 800) -> tuple[VirtualDisplay | None, str]:
-    """(display, "") or (None, why it could not start)."""
+def start_virtual_display(
+    width: int = 1280, height: int = 800, end_with_this_process: bool = False
+) -> tuple[VirtualDisplay | None, str]:
+    """(display, "") or (None, why it could not start).
+
+    ``end_with_this_process`` (Linux): the server gets SIGTERM once this process has exited, for a process
+    that opened Tk windows on it. Tk keeps its connection to the display until the process exits, even
+    after every root was destroyed, and Xlib ends the process at once ("XIO: fatal IO error") when the
+    server goes first: a pytest-xdist worker died that way after its last GUI test.
+    """
     executable = shutil.which("Xvfb")
+    end_with_parent = None
+    if end_with_this_process and sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def end_with_parent() -> None:  # in the child, between fork and exec
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if executable is None:
         return None, "Xvfb is not installed (Debian/Ubuntu: apt-get install xvfb)"
     reason = "no free display number"
@@ -203,13 +226,14 @@ def start_virtual_display(width: int = 1280, height: int = 800) -> tuple[Virtual
             [executable, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=end_with_parent,
         )
         socket = Path(f"/tmp/.X11-unix/X{number}")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and process.poll() is None and not socket.exists():
             time.sleep(0.02)
         if socket.exists() and process.poll() is None:
-            return VirtualDisplay(process, number), ""
+            return VirtualDisplay(process, number, ends_with_this_process=end_with_parent is not None), ""
         if process.poll() is None:
             process.kill()
         process.wait()

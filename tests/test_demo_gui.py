@@ -26,6 +26,8 @@ from demo_helpers import (
     start_virtual_display,
 )
 
+pytestmark = pytest.mark.gui
+
 tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
 from tkinter import font as tkfont  # noqa: E402
 
@@ -39,14 +41,14 @@ from demo_app.note_list import LIST_PADDING  # noqa: E402
 
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
-    """A private Xvfb for the whole session; DISPLAY points at it."""
-    server, reason = start_virtual_display()
+    """A private Xvfb for the whole session, ending with this process; DISPLAY points at it."""
+    server, reason = start_virtual_display(end_with_this_process=True)
     if server is None:
         pytest.skip(f"GUI tests skipped: no X server could start ({reason})")
     previous = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = server.name
     yield server.name
-    server.stop()
+    server.release()
     if previous is None:
         os.environ.pop("DISPLAY", None)
     else:
@@ -68,17 +70,20 @@ class App:
         self.launch = None
         self.opened_folders: list[Path] = []
         self.splash_seen: list[tuple] = []
+        self.splash_titles: list[str] = []
 
     def start(self, path: Path) -> GuiLaunch:
         self.quit()
         self.root = tk.Tk(className="AppDbNotes")
         self.root.withdraw()
         self.splash_seen = []
+        self.splash_titles = []
 
         def on_splash_step(splash) -> None:
             self.splash_seen.append(
                 (splash.message_var.get(), splash.progress["value"], bool(splash.window.winfo_ismapped()))
             )
+            self.splash_titles.append(splash.window.title())
 
         self.launch = launch_gui(
             self.root, path, open_folder=self.opened_folders.append, confirm=lambda _question: True,
@@ -122,8 +127,11 @@ def test_fresh_install_splash_then_notes_and_preferences_persist(app: App, tmp_p
     path = tmp_path / "notes.sqlite3"
     window = app.start(path).window
     assert window is not None
-    assert app.splash_seen[0] == ("Updating your data (1 of 7): Create notes and tags", 0, True)
-    assert app.splash_seen[-1][0] == "Updating your data (7 of 7): Require a title on every note"
+    # a first start sets the notebook up: no data to update, nothing to back up
+    assert app.splash_seen[0] == ("Setting up your notes (1 of 7): Create notes and tags", 0, True)
+    assert app.splash_seen[-1][0] == "Setting up your notes (7 of 7): Require a title on every note"
+    assert app.launch.splash_texts[0] == app.splash_seen[0][0]
+    assert app.splash_titles == ["AppDbNotes: setting up your notes"] * 7
     assert [seen[1] for seen in app.splash_seen] == list(range(7))
     assert app.toplevel_titles() == []  # the splash is gone once the main window shows
     assert window.root.state() == "normal"
@@ -197,6 +205,7 @@ def test_upgrade_shows_each_step_and_opens_the_transformed_notes(app: App, tmp_p
         "Updating your data (4 of 5): Move first lines into titles",
         "Updating your data (5 of 5): Require a title on every note",
     ]
+    assert app.splash_titles == ["AppDbNotes: updating your data"] * 5
     assert all(seen[2] for seen in app.splash_seen)  # on screen at every step
     titles = {expected_after_upgrade(note["body"])[0] or "Untitled" for note in OLD_NOTES}
     assert set(listed(window)) == titles
@@ -281,6 +290,7 @@ def test_the_status_line_counts_notes_in_plain_words(app: App, tmp_path: Path) -
     assert window.status_var.get() == "2 notes"
 
 
+@pytest.mark.slow
 def test_400000_notes_open_as_one_screenful_and_scroll_to_the_oldest(app: App, tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite3"
     build_large_notebook(path, 400_000)
@@ -370,6 +380,78 @@ def test_the_error_dialogs_details_scroll_to_their_last_line(app: App, tmp_path:
     dialog.close()
 
 
+@pytest.mark.slow
+def test_the_splash_handles_events_inside_a_table_rebuild_through_keep_alive(app: App, project) -> None:
+    """A rebuild reports no rows: only app_db's keep_alive, calling the splash's, gives Tk control inside it."""
+    from demo_app.splash import Splash
+
+    project.add("001_big.py", "20240601_090000_big", '''
+        schema.sql("CREATE TABLE big (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+        schema.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000) "
+                   "INSERT INTO big SELECT i, i FROM n")
+    ''')
+    project.launch()
+    project.add("002_retype.py", "20240602_090000_retype",
+                'schema.alter_column_type("big", "x", peewee.CharField(null=False))')  # the 12-step copy
+    app.root = tk.Tk(className="AppDbNotes")
+    app.root.withdraw()
+    splash = Splash(app.root, 1)
+    handled_during_the_step = []
+    migrating = True
+
+    def on_progress(index, total, migration) -> None:
+        splash.show_step(index, total, migration)  # repaints, then the step starts: only keep_alive can run this
+        app.root.after(0, lambda: handled_during_the_step.append(migrating))
+
+    database = project.database(on_progress=on_progress, keep_alive=splash.keep_alive)
+    assert database.register_models([]).applied == ["20240602_090000_retype"]
+    migrating = False
+    database.close()
+    app.root.update()
+    assert handled_during_the_step == [True]
+    assert splash.keep_alive_calls >= 1
+    assert project.rows("SELECT typeof(x), count(*) FROM big GROUP BY 1") == [("text", 400_000)]
+    splash.close()
+
+
+def test_closing_the_splash_mid_update_lets_the_update_finish_and_the_notes_open(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_release_2_database(path)
+    app.root = tk.Tk(className="AppDbNotes")
+    app.root.withdraw()
+
+    def on_splash_step(splash) -> None:
+        if "(2 of 5)" in splash.message_var.get():
+            splash.window.destroy()  # as a window manager's close would
+
+    app.launch = launch_gui(app.root, path, on_splash_step=on_splash_step)
+    assert app.launch.error_dialog is None and app.launch.window is not None
+    assert len(app.launch.splash_texts) == 5  # every step ran, the later ones without a splash
+    assert rows(path, "SELECT count(*) FROM app_db_migrations") == [(7,)]
+    assert app.toplevel_titles() == []
+    assert set(listed(app.launch.window)) == {expected_after_upgrade(note["body"])[0] or "Untitled" for note in OLD_NOTES}
+
+
+def test_an_exception_inside_the_update_takes_the_splash_down_and_changes_nothing(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    build_release_2_database(path)
+    before = rows(path, "SELECT * FROM note ORDER BY id")
+    app.root = tk.Tk(className="AppDbNotes")
+    app.root.withdraw()
+
+    def on_splash_step(splash) -> None:
+        if "(3 of 5)" in splash.message_var.get():
+            raise KeyboardInterrupt  # Ctrl-C in the terminal that started the app
+
+    with pytest.raises(KeyboardInterrupt):
+        launch_gui(app.root, path, on_splash_step=on_splash_step)
+    assert app.toplevel_titles() == []  # the splash is not left on screen
+    assert rows(path, "SELECT id FROM app_db_migrations ORDER BY id") == [
+        ("20240601_090000_initial_schema",), (RELEASE_2,)]
+    assert rows(path, "SELECT * FROM note ORDER BY id") == before
+
+
+@pytest.mark.slow
 def test_the_splash_handles_events_inside_a_long_data_migration(
     app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -384,7 +466,10 @@ def test_the_splash_handles_events_inside_a_long_data_migration(
     seen_by_event: list[float] = []
     still_working: list[str] = []
 
+    splashes = []
+
     def on_splash_step(splash) -> None:  # called once the step's text is on screen, before the step runs
+        splashes.append(splash)
         if splash.message_var.get().startswith("Updating your data (4 of 5)"):
             # 006 rewrites every note in Python (007's add_not_null is an in-place change: too quick to test)
             root.after(0, lambda: seen_by_event.append(splash.progress["value"]))
@@ -396,6 +481,7 @@ def test_the_splash_handles_events_inside_a_long_data_migration(
     # reports its rows), not after the next step began (4): Tk got control inside the step.
     assert len(seen_by_event) == 1 and 3 <= seen_by_event[0] < 4, seen_by_event
     assert all(text.startswith("Still working on this step (") for text in still_working), still_working
+    assert splashes[-1].keep_alive_calls >= 1  # the demo hands its splash's keep_alive to app_db
 
 
 def test_run_gui_reports_its_first_window_once_it_is_on_screen(display: str, tmp_path: Path) -> None:
@@ -452,6 +538,7 @@ def test_edits_survive_another_process_deleting_the_open_note_and_adding_many(ap
     assert listed(window)[-1] == "Synced 0"
 
 
+@pytest.mark.slow
 def test_the_splash_shows_a_percentage_inside_the_first_line_to_title_migration(app: App, tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite3"
     build_large_notebook(path, 200_000, release=RELEASE_2)

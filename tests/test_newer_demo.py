@@ -21,6 +21,8 @@ import pytest
 
 from demo_helpers import NEWER_MIGRATION, REPO, rows, screenshot_session, window_screenshot
 
+pytestmark = pytest.mark.gui
+
 tk = pytest.importorskip("tkinter", reason="this Python has no tkinter (Debian: apt-get install python3-tk)")
 
 from test_demo_gui import display  # noqa: E402, F401  # the GUI tests' one Xvfb for the session

@@ -594,6 +594,7 @@ for module in ("resource", "fcntl", "pwd", "grp", "termios", "pty"):
 '''
 
 
+@pytest.mark.slow
 def test_the_suite_collects_without_the_posix_only_parts_of_python(tmp_path):
     """Regression: os.geteuid() inside skipif and a top-level `import resource` stopped collection on Windows."""
     (tmp_path / "sitecustomize.py").write_text(WINDOWS_LIKE)

@@ -21,6 +21,8 @@ import pytest
 from conftest import REPO, migration_source
 from demo_helpers import start_virtual_display
 
+pytestmark = pytest.mark.gui
+
 RECIPES = REPO / "docs" / "recipes"
 RECIPE_NAMES = ["tk_splash", "tk_splash_worker", "qt_splash"]
 INITIAL, SLOW = "20240601_090000_initial", "20240602_090000_slow"
@@ -112,11 +114,11 @@ print(json.dumps(outcome))
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    server, reason = start_virtual_display()
+    server, reason = start_virtual_display(end_with_this_process=True)  # one test opens Tk in this process
     if server is None:
         pytest.skip(f"recipe tests skipped: no X server could start ({reason})")
     yield server.name
-    server.stop()
+    server.release()
 
 
 def run_recipe(tmp_path: Path, display: str, name: str, scenario: str) -> tuple[dict, Path]:

@@ -464,11 +464,13 @@ def kill_restore_at_every_point(project, saved, old_state) -> list[str]:
     raise AssertionError("the restore never finished")
 
 
+@pytest.mark.slow
 def test_a_restore_killed_at_any_point_over_a_healthy_file_leaves_the_old_or_the_restored_file(project, saved):
     outcomes = kill_restore_at_every_point(project, saved, lambda project: notes(project.path) == ["old"])
     assert outcomes[0] == "old" and outcomes[-1] == "restored" and len(outcomes) > 3
 
 
+@pytest.mark.slow
 def test_a_restore_killed_at_any_point_over_a_damaged_file_leaves_the_old_or_the_restored_file(project, saved):
     damaged = damaged_pages(project)
     outcomes = kill_restore_at_every_point(project, saved, lambda project: project.path.read_bytes() == damaged)

@@ -104,6 +104,7 @@ def test_models_match_without_any_models_is_a_configuration_error_not_a_list_of_
         assert_models_match(history.database())
 
 
+@pytest.mark.slow
 def test_the_plugin_gives_an_apps_tests_the_fixture_without_an_import(pytester, history):
     pytester.makepyfile(test_app=textwrap.dedent(f"""
         from app_db import Database

@@ -47,6 +47,7 @@ class UpTakesAnInt(Migration):
 '''
 
 
+@pytest.mark.slow
 def test_mypy_checks_up_and_down_of_a_users_migration_against_migrations_own(tmp_path):
     pytest.importorskip("mypy")
     source = tmp_path / "user_migrations.py"
