@@ -22,11 +22,16 @@ def run_headless(path: Path | None = None, out: TextIO | None = None, err: TextI
     out = out if out is not None else sys.stdout  # looked up now: tests and callers may redirect it
     err = err if err is not None else sys.stderr
 
+    first_start = [False]  # told by open_notes before the first migration runs
+
+    def before_migrating(pending: list, fresh_install: bool) -> None:
+        first_start[0] = fresh_install
+
     def on_progress(index: int, total: int, migration: Migration) -> None:
-        print(progress_text(index, total, migration), file=out, flush=True)
+        print(progress_text(index, total, migration, fresh_install=first_start[0]), file=out, flush=True)
 
     try:
-        launched = open_notes(path, on_progress=on_progress)
+        launched = open_notes(path, on_progress=on_progress, before_migrating=before_migrating)
     except AppDbError as error:
         problem = describe_problem(error)
         print(problem.headline, file=err)
@@ -39,13 +44,16 @@ def run_headless(path: Path | None = None, out: TextIO | None = None, err: TextI
     print(f"Database: {launched.path}", file=out)
     if launched.applied:
         count = len(launched.applied)
-        print(f"Applied {count} migration{'' if count == 1 else 's'}:", file=out)
+        migrations = f"{count} migration{'' if count == 1 else 's'}"
+        done = f"Set up a new notebook with {migrations}" if launched.fresh_install else f"Applied {migrations}"
+        print(f"{done}:", file=out)
         for migration in launched.applied:
             print(f"  {migration.id}  {migration.name}", file=out)
     else:
         print("Up to date: no migration was pending.", file=out)
     if launched.backup is not None:
         print(f"Backup taken before migrating: {launched.backup}", file=out)
-    print(f"Notes: {count_notes()}", file=out)
+    notes = count_notes()
+    print(f"Notes: {notes}" if notes else "Notes: none yet", file=out)
     launched.close()
     return 0

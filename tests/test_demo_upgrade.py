@@ -86,8 +86,9 @@ def test_fresh_install_then_nothing_pending(tmp_path: Path) -> None:
     assert run_headless(path, out=out) == 0
     first = out.getvalue()
     assert f"Database: {path}" in first
-    assert "Updating your data (1 of 7): Create notes and tags" in first
-    assert "Applied 7 migrations" in first
+    assert "Setting up your notes (1 of 7): Create notes and tags" in first  # a first start, not an update
+    assert "Set up a new notebook with 7 migrations" in first
+    assert "Notes: none yet" in first
     assert "Backup" not in first  # nothing worth backing up yet
     out = io.StringIO()
     assert run_headless(path, out=out) == 0

@@ -81,7 +81,7 @@ def test_a_fresh_install_applies_every_migration_recording_what_a_run_from_sourc
     path = tmp_path / "notes.sqlite3"
     finished = launch(built(kind), path)
     assert finished.returncode == 0, finished.stderr
-    assert f"Applied {ALL_MIGRATIONS} migrations" in finished.stdout
+    assert f"Set up a new notebook with {ALL_MIGRATIONS} migrations" in finished.stdout
     assert "checksum" not in finished.stderr  # no "cannot be recorded" warning
     assert tracking(path) == source_records  # ids, names, file names and checksums, none NULL
     assert all(checksum for *_, checksum in source_records)
