@@ -228,9 +228,9 @@ class Database:
 
         path = self._db_path
         assert path is not None  # an in-memory database records nothing a newer version could have written
-        self.close()
-        self._db = open_newer_read_only(path, updated_by=error.updated_by, on_connect=self.on_connect)
-        self._db_path = path
+        read_only = open_newer_read_only(path, updated_by=error.updated_by, on_connect=self.on_connect)
+        self.close()  # after: not the file's last connection, so it checkpoints nothing a newer version wrote
+        self._db, self._db_path = read_only, path
         self._db.bind(models)
         logger.warning("%s It is open read-only (on_newer='read_only'): writes are refused.", error)
         return LaunchReport(path, self.env, current=plan.current, read_only=True)

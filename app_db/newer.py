@@ -11,11 +11,21 @@ AppDbError that says why. Nothing in the file changes; the -wal and -shm that
 SQLite creates while it is open go when the last connection closes, as
 always. (A plain ``mode=ro`` connection would leave them behind: it may not
 delete them.)
+
+The last connection to close also checkpoints the -wal into the file: the
+rows a newer version wrote and did not checkpoint, because it crashed or was
+killed before or while this one read. So a connection that finds anything
+in the -wal when it closes closes behind a ``mode=ro`` connection of its
+own, which holds the file open; that one, read-only, may neither checkpoint
+nor delete, and the file and its -wal stay as the newer version left them.
+(Python 3.11's sqlite3 cannot set SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE.)
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -24,13 +34,22 @@ from typing import Any
 import peewee
 
 from .backup import STAMP_FORMAT, STAMP_LENGTH, backup_kind, backup_stamp_and_label, list_backups, read_recorded_ids
-from .connection import BUSY_TIMEOUT_SECONDS, call_on_connect, connect_waiting, sqlite_error_name
+from .connection import (
+    BUSY_TIMEOUT_SECONDS,
+    call_on_connect,
+    connect_read_only,
+    connect_waiting,
+    explaining_sqlite_errors,
+    sqlite_error_name,
+)
 from .errors import DatabaseNotWritableError
 from .paths import explain_unusable_path
 
 __all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only"]
 
 REFUSED_WRITE = ("SQLITE_READONLY", "SQLITE_AUTH")
+
+logger = logging.getLogger("app_db")
 
 
 class NewerFileDatabase(peewee.SqliteDatabase):
@@ -43,6 +62,25 @@ class NewerFileDatabase(peewee.SqliteDatabase):
     def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
         super()._add_conn_hooks(conn)  # type: ignore[misc]  # peewee declares it on SqliteDatabase untyped
         conn.set_authorizer(keep_query_only)
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        """Close without checkpointing a newer version's -wal into the file (the module's docstring says why)."""
+        if not wal_has_frames(self.database):
+            conn.close()  # nothing to checkpoint: the last close deletes an empty -wal, as any reader's does
+            return
+        try:
+            holder = connect_read_only(self.database)
+            holder.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the shared lock
+        except sqlite3.Error as exc:
+            logger.warning(
+                "Could not keep %s open while closing it read-only (%s); closing it as it is.", self.database, exc
+            )
+            conn.close()
+            return
+        try:
+            conn.close()  # not the last connection: no checkpoint
+        finally:
+            holder.close()  # read-only: can neither checkpoint nor delete the -wal
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         try:
@@ -77,6 +115,14 @@ def keep_query_only(action: int, first: str | None, second: str | None, database
     return sqlite3.SQLITE_OK
 
 
+def wal_has_frames(path: str) -> bool:
+    """Whether ``path``'s -wal holds anything (a newer version wrote while this one read)."""
+    try:
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
+
+
 def open_newer_read_only(
     path: str,
     *,
@@ -89,6 +135,8 @@ def open_newer_read_only(
         raise problem
     database = NewerFileDatabase(path, updated_by, timeout=BUSY_TIMEOUT_SECONDS)
     connect_waiting(database, path)
+    with explaining_sqlite_errors(path, "read"):
+        database.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()  # holds the file from now on
     if on_connect is not None:
         call_on_connect(on_connect, database, path)
     return database
