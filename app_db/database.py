@@ -357,7 +357,17 @@ class Database:
             absolute_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
         )
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
+        self._drop_read_only()
         return safety
+
+    def _drop_read_only(self) -> None:
+        """After a restore: the read-only connection to the newer file goes, so the next launch opens a normal one."""
+        from .newer import NewerFileDatabase
+
+        read_only = self._db
+        if isinstance(read_only, NewerFileDatabase):
+            self.close()
+            read_only.replaced = True  # models still bound to it are told to call register_models() again
 
     def find_backup_before_newer(self) -> RestoredBackup | None:
         """The backup restore_before_newer() would put back (``kept`` is None), or None when there is none. Only reads.

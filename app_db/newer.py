@@ -42,7 +42,7 @@ from .connection import (
     explaining_sqlite_errors,
     sqlite_error_name,
 )
-from .errors import DatabaseNotWritableError
+from .errors import ConfigurationError, DatabaseNotWritableError
 from .paths import explain_unusable_path
 
 __all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only"]
@@ -58,6 +58,16 @@ class NewerFileDatabase(peewee.SqliteDatabase):
     def __init__(self, path: str, updated_by: str | None, **kwargs: Any) -> None:
         super().__init__(path, pragmas=[("query_only", 1), ("foreign_keys", 1)], **kwargs)
         self.updated_by = updated_by
+        self.replaced = False  # set by Database.restore(): the file is no longer the newer version's
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.replaced:
+            raise ConfigurationError(
+                f"The read-only connection to {self.database} was closed when the file was restored (restore() or "
+                "restore_before_newer()): it no longer holds the newer version's file. Nothing was changed; call "
+                "register_models() again to open the restored file and bind the models to it."
+            )
+        return super()._connect()  # type: ignore[no-untyped-call,no-any-return]
 
     def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
         super()._add_conn_hooks(conn)  # type: ignore[misc]  # peewee declares it on SqliteDatabase untyped

@@ -521,3 +521,31 @@ def test_read_only_leaves_no_wal_behind_on_a_file_that_had_none(versions):
     older.close()
 
     assert fingerprint(versions.path) == before
+
+
+# Going back from a read-only launch ------------------------------------------------------------------------------
+def test_register_models_after_restore_before_newer_opens_the_restored_file_for_writing(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    older = versions.older(on_newer="read_only")
+    assert older.register_models([Note]).read_only
+
+    older.restore_before_newer()
+    report = older.register_models([Note])
+    Note.create(body="written after going back")
+    bodies = sorted(note.body for note in Note.select())
+    older.close()
+
+    assert report.read_only is False
+    assert bodies == ["written after going back", "written by 1.4.2"]
+    assert versions.project.applied() == [INITIAL]
+
+
+def test_models_left_on_the_read_only_connection_after_a_restore_are_told_to_launch_again(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+
+    older.restore(older.find_backup_before_newer().backup)
+    with pytest.raises(ConfigurationError, match=r"call register_models\(\) again"):
+        Note.select().count()
+    older.close()
