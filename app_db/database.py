@@ -372,17 +372,17 @@ class Database:
     def find_backup_before_newer(self) -> RestoredBackup | None:
         """The backup restore_before_newer() would put back (``kept`` is None), or None when there is none. Only reads.
 
-        The newest pre-update backup (``before-<id>`` in ``backups/``) whose
-        recorded migrations this app all knows: the copy taken just before a
-        newer version ran its first migration this one does not have.
+        The newest pre-update backup (``before-<id>`` in ``backups/``) this
+        app opens normally (the migrations it records are this app's, or
+        backward compatible): the copy taken just before a newer version ran
+        its first migration this one cannot live with.
         """
         from .newer import find_backup_before_newer
 
         current = self._locate()
         if current is None:
             return None
-        known_ids = {entry.id for entry in known_migrations(self._migrations)}
-        found = find_backup_before_newer(absolute_path(current), known_ids)
+        found = find_backup_before_newer(absolute_path(current), known_migrations(self._migrations))
         return RestoredBackup(found[0], found[1]) if found is not None else None
 
     def restore_before_newer(self) -> RestoredBackup:

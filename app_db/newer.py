@@ -27,25 +27,30 @@ import datetime
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from .backup import STAMP_FORMAT, STAMP_LENGTH, backup_kind, backup_stamp_and_label, list_backups, read_recorded_ids
+from .backup import STAMP_FORMAT, STAMP_LENGTH, backup_kind, backup_stamp_and_label, list_backups
 from .connection import (
     BUSY_TIMEOUT_SECONDS,
     call_on_connect,
     connect_read_only,
     connect_waiting,
     explaining_sqlite_errors,
+    read_only_uri,
     sqlite_error_name,
 )
-from .errors import ConfigurationError, DatabaseNotWritableError
+from .errors import AppDbError, ConfigurationError, DatabaseNotWritableError
 from .paths import explain_unusable_path
+from .tracking import AppliedMigration, read_applied
 
-__all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only"]
+if TYPE_CHECKING:
+    from .discovery import KnownMigration
+
+__all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only", "read_backup_records"]
 
 REFUSED_WRITE = ("SQLITE_READONLY", "SQLITE_AUTH")
 
@@ -152,22 +157,37 @@ def open_newer_read_only(
     return database
 
 
-def find_backup_before_newer(path: Path, known_ids: Collection[str]) -> tuple[Path, datetime.datetime] | None:
-    """The newest pre-update backup (``before-<id>``) of ``path`` whose recorded ids this app all knows, and its time.
+def find_backup_before_newer(path: Path, known: Sequence[KnownMigration]) -> tuple[Path, datetime.datetime] | None:
+    """The newest pre-update backup (``before-<id>``) of ``path`` this app opens normally, and when it was taken.
 
-    That is the copy taken just before the first migration this app does not
-    know; older ones hold less. Backups SQLite cannot read are passed over.
-    None when there is none.
+    Opens normally: every id it records is one of ``known`` (this app's
+    migrations), or a newer version's recorded backward compatible, as a
+    launch judges them (Plan.raise_if_too_new). That is the copy taken just
+    before the first migration this app cannot live with; older ones hold
+    less. Backups SQLite cannot read are passed over. None when there is none.
     """
+    from .plan import plan_migrations
+
     for backup in reversed(list_backups(path)):
         if backup_kind(path, backup) != "update":
             continue
         try:
-            recorded = read_recorded_ids(backup)
-        except sqlite3.Error:
+            applied = read_backup_records(backup)
+        except (sqlite3.Error, peewee.DatabaseError, AppDbError):
             continue
-        if recorded and set(recorded) <= set(known_ids):
+        plan = plan_migrations(known, applied)
+        if applied and (not plan.unknown_applied or plan.uses_newer_as_is()):
             stamp = backup_stamp_and_label(path, backup.name)[:STAMP_LENGTH]
             taken = datetime.datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=datetime.UTC)
             return backup, taken
     return None
+
+
+def read_backup_records(source: Path) -> dict[str, AppliedMigration]:
+    """The migrations another SQLite file (a backup) records, with whether each is backward compatible. Only reads."""
+    database = peewee.SqliteDatabase(read_only_uri(source), uri=True)
+    try:
+        database.connect()
+        return read_applied(database)
+    finally:
+        database.close()

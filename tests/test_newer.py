@@ -418,6 +418,31 @@ def test_restore_before_newer_passes_over_backups_that_hold_unknown_migrations(v
     assert versions.project.applied() == [INITIAL]
 
 
+def test_restore_before_newer_keeps_what_was_written_under_a_backward_compatible_update(versions):
+    versions.launch_older_then_newer(add_tags(True))  # 1.5.0: compatible; its backup is before-TAGS
+    connection = versions.project.connect()
+    with connection:
+        connection.execute("INSERT INTO note (body) VALUES ('written by 1.5.0')")
+    connection.close()
+    newer = versions.newer(add_tags(True), add_pinned(False), app_version="1.6.0")  # not compatible: before-PINNED
+    newer.register_models([])
+    newer.close()
+    older = versions.older()
+
+    found = older.find_backup_before_newer()
+    restored = older.restore_before_newer()
+
+    assert found is not None and found.backup == restored.backup
+    assert restored.backup.name.endswith(f"-before-{PINNED}.sqlite3")  # the newest this version opens normally
+    assert versions.project.applied() == [INITIAL, TAGS]
+    report = older.register_models([Note])
+    Note.create(body="written by 1.4.2 again")
+    bodies = sorted(note.body for note in Note.select())
+    older.close()
+    assert report.read_only is False and report.newer_compatible == [TAGS]
+    assert bodies == ["written by 1.4.2", "written by 1.4.2 again", "written by 1.5.0"]
+
+
 def test_restore_before_newer_refuses_a_file_no_newer_version_touched(versions):
     versions.launch_older_then_newer()
     before = fingerprint(versions.path)
