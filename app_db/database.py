@@ -201,6 +201,7 @@ class Database:
             plan.raise_if_too_new(self.path)
         except SchemaTooNewError as error:
             if self.on_newer == "refuse":
+                self._let_go_of_newer_file()
                 raise
             return self._open_newer_read_only(models, plan, error)
         if policy.changed == "refuse":
@@ -221,6 +222,14 @@ class Database:
         if not report.applied:
             logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
         return report
+
+    def _let_go_of_newer_file(self) -> None:
+        """Close the refused file without checkpointing the -wal a newer version left (killed?): nothing changes."""
+        from .newer import held_open
+
+        if self._db_path is not None:
+            with held_open(self._db_path):
+                self.close()
 
     def _open_newer_read_only(self, models: Sequence[type], plan: Plan, error: SchemaTooNewError) -> LaunchReport:
         """on_newer="read_only": reopen the file read-only and bind the models to it; nothing in it changes."""

@@ -23,11 +23,12 @@ nor delete, and the file and its -wal stay as the newer version left them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ from .tracking import AppliedMigration, read_applied
 if TYPE_CHECKING:
     from .discovery import KnownMigration
 
-__all__ = ["NewerFileDatabase", "find_backup_before_newer", "open_newer_read_only", "read_backup_records"]
+__all__ = ["NewerFileDatabase", "find_backup_before_newer", "held_open", "open_newer_read_only", "read_backup_records"]
 
 REFUSED_WRITE = ("SQLITE_READONLY", "SQLITE_AUTH")
 
@@ -80,22 +81,8 @@ class NewerFileDatabase(peewee.SqliteDatabase):
 
     def _close(self, conn: sqlite3.Connection) -> None:
         """Close without checkpointing a newer version's -wal into the file (the module's docstring says why)."""
-        if not wal_has_frames(self.database):
-            conn.close()  # nothing to checkpoint: the last close deletes an empty -wal, as any reader's does
-            return
-        try:
-            holder = connect_read_only(self.database)
-            holder.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the shared lock
-        except sqlite3.Error as exc:
-            logger.warning(
-                "Could not keep %s open while closing it read-only (%s); closing it as it is.", self.database, exc
-            )
+        with held_open(self.database):
             conn.close()
-            return
-        try:
-            conn.close()  # not the last connection: no checkpoint
-        finally:
-            holder.close()  # read-only: can neither checkpoint nor delete the -wal
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         try:
@@ -128,6 +115,29 @@ def keep_query_only(action: int, first: str | None, second: str | None, database
         if name in ALWAYS_WRITES or (second is not None and name in SETTING_WRITES):
             return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
+
+
+@contextlib.contextmanager
+def held_open(path: str) -> Iterator[None]:
+    """While the block closes a connection to ``path``, a read-only one holds the file: nothing is checkpointed.
+
+    Only when the -wal holds anything (a newer version's rows); otherwise the
+    last close deletes an empty -wal, as any reader's does.
+    """
+    if not wal_has_frames(path):
+        yield
+        return
+    try:
+        holder = connect_read_only(path)
+        holder.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the shared lock
+    except sqlite3.Error as exc:
+        logger.warning("Could not hold %s open while closing it (%s); closing it as it is.", path, exc)
+        yield
+        return
+    try:
+        yield  # the block's close is not the last one: no checkpoint
+    finally:
+        holder.close()  # read-only: can neither checkpoint nor delete the -wal
 
 
 def wal_has_frames(path: str) -> bool:

@@ -574,3 +574,14 @@ def test_models_left_on_the_read_only_connection_after_a_restore_are_told_to_lau
     with pytest.raises(ConfigurationError, match=r"call register_models\(\) again"):
         Note.select().count()
     older.close()
+
+
+def test_refusing_a_newer_file_leaves_the_wal_of_a_killed_newer_version_unchanged(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    kill(start_newer_writer(versions.path))
+    before = fingerprint(versions.path)
+    assert "-wal" in before["hashes"]
+
+    refusal(versions.older(), SchemaTooNewError, match="Nothing was changed")
+
+    assert fingerprint(versions.path) == before
