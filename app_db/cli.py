@@ -577,7 +577,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     statuses = status_records(plan)
     refusal: AppDbError | None = None
     try:
-        plan.raise_if_too_new(path)  # the launch's own judgement of the file
+        plan.steps("up", path=path)  # the launch's own judgement of the file: too new, history missing
     except AppDbError as exc:
         refusal = exc
     broken = {finding.migration_id: finding.message for finding in find_unloadable(plan.pending)}
@@ -627,6 +627,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         state = "not created yet (the next launch or `app-db migrate` creates it)"
     elif isinstance(refusal, SchemaTooNewError):
         state = "too new: a newer version of the app migrated it, and this version refuses to open it"
+    elif refusal is not None and plan.missing:
+        state = "refused: part-way through a squashed history whose other migrations this version no longer ships"
     elif refusal is not None:
         state = "refused: this version of the app will not open it (see below)"
     elif not statuses:
@@ -637,6 +639,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         state = f"up to date, at {current}" if current else "up to date"
     if broken and refusal is None:
         state += f"; {plural(len(broken), 'migration')} cannot be loaded, so the launch refuses to migrate"
+    if refusal is None and plan.uses_newer_as_is():
+        state += f"; used as it is with a newer version's backward-compatible {', '.join(plan.newer_compatible)}"
     out.table(
         [
             ["Database", describe_path(path)],
@@ -895,7 +899,7 @@ def check_squashed(database: Database, problems: Problems) -> None:
 def check_file(database: Database, problems: Problems) -> None:
     """The real file against the migrations (too new, changed, pending) and, once up to date, the models."""
     from .drift import compare_models, file_side
-    from .errors import AppDbError
+    from .errors import AppDbError, SchemaTooNewError
 
     path = database.path
     where = describe_path(path)
@@ -909,6 +913,13 @@ def check_file(database: Database, problems: Problems) -> None:
         return
     try:
         plan = database.plan()
+    except AppDbError as exc:
+        problems.add(str(exc), where, kind="database")
+        return
+    try:
+        plan.steps("up", path=path)  # what the launch refuses (a too-new file is told by its findings below)
+    except SchemaTooNewError:
+        pass
     except AppDbError as exc:
         problems.add(str(exc), where, kind="database")
         return

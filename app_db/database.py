@@ -201,6 +201,7 @@ class Database:
             plan.raise_if_too_new(self.path)
         except SchemaTooNewError as error:
             if self.on_newer == "refuse":
+                self._let_go_of_newer_file()
                 raise
             return self._open_newer_read_only(models, plan, error)
         if policy.changed == "refuse":
@@ -222,15 +223,23 @@ class Database:
             logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
         return report
 
+    def _let_go_of_newer_file(self) -> None:
+        """Close the refused file without checkpointing the -wal a newer version left (killed?): nothing changes."""
+        from .newer import held_open
+
+        if self._db_path is not None:
+            with held_open(self._db_path):
+                self.close()
+
     def _open_newer_read_only(self, models: Sequence[type], plan: Plan, error: SchemaTooNewError) -> LaunchReport:
         """on_newer="read_only": reopen the file read-only and bind the models to it; nothing in it changes."""
         from .newer import open_newer_read_only
 
         path = self._db_path
         assert path is not None  # an in-memory database records nothing a newer version could have written
-        self.close()
-        self._db = open_newer_read_only(path, updated_by=error.updated_by, on_connect=self.on_connect)
-        self._db_path = path
+        read_only = open_newer_read_only(path, updated_by=error.updated_by, on_connect=self.on_connect)
+        self.close()  # after: not the file's last connection, so it checkpoints nothing a newer version wrote
+        self._db, self._db_path = read_only, path
         self._db.bind(models)
         logger.warning("%s It is open read-only (on_newer='read_only'): writes are refused.", error)
         return LaunchReport(path, self.env, current=plan.current, read_only=True)
@@ -357,22 +366,32 @@ class Database:
             absolute_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
         )
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
+        self._drop_read_only()
         return safety
+
+    def _drop_read_only(self) -> None:
+        """After a restore: the read-only connection to the newer file goes, so the next launch opens a normal one."""
+        from .newer import NewerFileDatabase
+
+        read_only = self._db
+        if isinstance(read_only, NewerFileDatabase):
+            self.close()
+            read_only.replaced = True  # models still bound to it are told to call register_models() again
 
     def find_backup_before_newer(self) -> RestoredBackup | None:
         """The backup restore_before_newer() would put back (``kept`` is None), or None when there is none. Only reads.
 
-        The newest pre-update backup (``before-<id>`` in ``backups/``) whose
-        recorded migrations this app all knows: the copy taken just before a
-        newer version ran its first migration this one does not have.
+        The newest pre-update backup (``before-<id>`` in ``backups/``) this
+        app opens normally (the migrations it records are this app's, or
+        backward compatible): the copy taken just before a newer version ran
+        its first migration this one cannot live with.
         """
         from .newer import find_backup_before_newer
 
         current = self._locate()
         if current is None:
             return None
-        known_ids = {entry.id for entry in known_migrations(self._migrations)}
-        found = find_backup_before_newer(absolute_path(current), known_ids)
+        found = find_backup_before_newer(absolute_path(current), known_migrations(self._migrations))
         return RestoredBackup(found[0], found[1]) if found is not None else None
 
     def restore_before_newer(self) -> RestoredBackup:

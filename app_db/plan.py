@@ -8,7 +8,13 @@ baseline that replaces others: see read_replaces).
 
 from __future__ import annotations
 
-from .errors import ConfigurationError, IrreversibleMigrationError, MigrationDefinitionError, SchemaTooNewError
+from .errors import (
+    AppDbError,
+    ConfigurationError,
+    IrreversibleMigrationError,
+    MigrationDefinitionError,
+    SchemaTooNewError,
+)
 
 TYPE_CHECKING = False  # typing and pathlib cost a launch milliseconds
 if TYPE_CHECKING:
@@ -61,7 +67,7 @@ class Step:
         return f"Step({self.entry.id}, {self.direction})"
 
 
-TOLD_ONLY = frozenset({"unrecorded-checksum", "unverifiable-source"})  # said, never a failure: nothing to fix
+TOLD_ONLY = frozenset({"unrecorded-checksum", "unverifiable-source", "newer-compatible"})  # said, never a failure
 
 
 class Finding:
@@ -70,7 +76,8 @@ class Finding:
     ``kind``: "changed" (applied, then edited), "out-of-order" (pending but
     older than the newest applied), "unverifiable" (no checksum to compare),
     "unrecorded-checksum" (applied without one), "not-shipped" (recorded, no such
-    migration here: too new, or migrations left out).
+    migration here: too new, or migrations left out), "newer-compatible" (recorded
+    by a newer version, all backward compatible: the launch uses the file as it is).
     """
 
     __slots__ = ("file", "kind", "message", "migration_id")
@@ -185,8 +192,7 @@ class Plan:
                 )
         self.raise_if_foreign(path)
         shown = ", ".join(self.unknown_applied[:5]) + (" ..." if len(self.unknown_applied) > 5 else "")
-        compatible = self.newer_compatible
-        behind = [entry.id for entry in self.pending if compatible and entry.id < compatible[-1]]
+        compatible, behind = self.newer_compatible, self.pending_before_newer()
         if compatible and not behind:
             return  # a newer version's changes this one can live with: use the file as it is
         where, updated_by = path or "(in memory)", self.updated_by()
@@ -233,6 +239,21 @@ class Plan:
         if records and all(record is not None and record.backward_compatible for record in records):
             return list(self.unknown_applied)
         return []
+
+    def pending_before_newer(self) -> list[str]:
+        """This app's pending ids older than the newest backward-compatible unknown one: running them is refused."""
+        compatible = self.newer_compatible
+        return [entry.id for entry in self.pending if compatible and entry.id < compatible[-1]]
+
+    def uses_newer_as_is(self) -> bool:
+        """Whether the launch uses a newer version's file as it is (its unknown ids all backward compatible)."""
+        if not self.newer_compatible:
+            return False
+        try:
+            self.raise_if_too_new(None)  # the launch's own judgement, not a copy of it
+        except AppDbError:
+            return False
+        return True
 
     def updated_by(self) -> str:
         """Who ran the newest migration this app does not know, and when: "AppDbNotes 1.5.0 on 2026-11-02".
@@ -422,16 +443,28 @@ class Plan:
         """
         where = str(path) if path is not None else "(in memory)"
         running = [step.entry for step in to_run] if to_run is not None else self.pending
-        found = [
-            Finding(
-                "not-shipped",
-                migration_id,
-                self.applied[migration_id].file,
-                f"{where} records {migration_id}, which this app does not have: a newer version migrated it "
-                "(or a migration file was deleted or its id renamed).",
-            )
-            for migration_id in self.unknown_applied
-        ]
+        if self.uses_newer_as_is():  # what the launch decides (raise_if_too_new): usable, and told
+            found = [
+                Finding(
+                    "newer-compatible",
+                    migration_id,
+                    self.applied[migration_id].file,
+                    f"{where} records {migration_id}, which this app does not have: {self.updated_by()} applied it, "
+                    "recorded as backward compatible, so this version uses the file as it is.",
+                )
+                for migration_id in self.unknown_applied
+            ]
+        else:
+            found = [
+                Finding(
+                    "not-shipped",
+                    migration_id,
+                    self.applied[migration_id].file,
+                    f"{where} records {migration_id}, which this app does not have: a newer version migrated it "
+                    "(or a migration file was deleted or its id renamed).",
+                )
+                for migration_id in self.unknown_applied
+            ]
         found += [
             Finding(
                 "changed",
@@ -496,7 +529,7 @@ class Plan:
         where = str(path) if path is not None else "(in memory)"
         found = [
             Finding(finding.kind, finding.migration_id, where, finding.message)
-            if finding.kind == "not-shipped"
+            if finding.kind in ("not-shipped", "newer-compatible")
             else finding
             for finding in self.findings(path)
             if finding.kind != "unverifiable"

@@ -123,7 +123,10 @@ def refuse_unusable_source(source: Path, current: Path, known: Sequence[KnownMig
         known_ids |= {original for entry in known for original in read_replaces(entry)}
     refuse_foreign_source(source, recorded, known_ids)
     unknown = sorted(set(recorded) - known_ids)
-    Plan(known=list(known), applied={}, unknown_applied=unknown).raise_if_too_new(source)
+    if unknown:  # a newer version's: its records say whether this app can live with them (backward_compatible)
+        from .newer import read_backup_records
+
+        Plan(known=list(known), applied=read_backup_records(source), unknown_applied=unknown).raise_if_too_new(source)
 
 
 def refuse_foreign_source(source: Path, recorded: Sequence[str], known_ids: Collection[str]) -> None:

@@ -418,6 +418,31 @@ def test_restore_before_newer_passes_over_backups_that_hold_unknown_migrations(v
     assert versions.project.applied() == [INITIAL]
 
 
+def test_restore_before_newer_keeps_what_was_written_under_a_backward_compatible_update(versions):
+    versions.launch_older_then_newer(add_tags(True))  # 1.5.0: compatible; its backup is before-TAGS
+    connection = versions.project.connect()
+    with connection:
+        connection.execute("INSERT INTO note (body) VALUES ('written by 1.5.0')")
+    connection.close()
+    newer = versions.newer(add_tags(True), add_pinned(False), app_version="1.6.0")  # not compatible: before-PINNED
+    newer.register_models([])
+    newer.close()
+    older = versions.older()
+
+    found = older.find_backup_before_newer()
+    restored = older.restore_before_newer()
+
+    assert found is not None and found.backup == restored.backup
+    assert restored.backup.name.endswith(f"-before-{PINNED}.sqlite3")  # the newest this version opens normally
+    assert versions.project.applied() == [INITIAL, TAGS]
+    report = older.register_models([Note])
+    Note.create(body="written by 1.4.2 again")
+    bodies = sorted(note.body for note in Note.select())
+    older.close()
+    assert report.read_only is False and report.newer_compatible == [TAGS]
+    assert bodies == ["written by 1.4.2", "written by 1.4.2 again", "written by 1.5.0"]
+
+
 def test_restore_before_newer_refuses_a_file_no_newer_version_touched(versions):
     versions.launch_older_then_newer()
     before = fingerprint(versions.path)
@@ -426,5 +451,137 @@ def test_restore_before_newer_refuses_a_file_no_newer_version_touched(versions):
     with pytest.raises(ConfigurationError, match="was not updated by a newer version"):
         older.restore_before_newer()
     older.close()
+
+    assert fingerprint(versions.path) == before
+
+
+# A newer version killed while the older one reads ------------------------------------------------------------------
+def start_newer_writer(path, rows: int = 50) -> subprocess.Popen:
+    """The newer version running on ``path``: ``rows`` notes committed to the -wal, never checkpointed; it waits."""
+    newer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            connection = sqlite3.connect({str(path)!r})
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+            for number in range({rows}):
+                with connection:
+                    connection.execute("INSERT INTO note (body, pinned) VALUES (?, 1)", (f"by 1.5.0 #{{number}}",))
+            print("ready", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert newer.stdout.readline().strip() == "ready"
+    return newer
+
+
+def kill(process: subprocess.Popen) -> None:
+    process.kill()  # SIGKILL: no close, no checkpoint; its -wal stays as it was
+    process.wait(timeout=30)
+
+
+def test_read_only_leaves_the_file_and_wal_unchanged_when_the_newer_version_is_killed_while_it_reads(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    newer = start_newer_writer(versions.path)
+    try:
+        before = fingerprint(versions.path)
+        assert "-wal" in before["hashes"]
+        older = versions.older(on_newer="read_only")
+        report = older.register_models([Note])
+        kill(newer)  # the older version's connection is now the file's last one
+
+        count = Note.select().count()
+        older.close()
+    finally:
+        kill(newer)
+
+    assert report.read_only and count == 51
+    assert fingerprint(versions.path) == before
+
+
+def test_read_only_leaves_a_crashed_newer_versions_wal_in_place_without_checkpointing_it(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    newer = start_newer_writer(versions.path)
+    kill(newer)  # crashed before this launch: its rows are only in the -wal
+    before = fingerprint(versions.path)
+    assert "-wal" in before["hashes"]
+
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+    count = Note.select().count()
+    older.close()
+
+    assert count == 51
+    assert fingerprint(versions.path) == before
+
+
+def test_read_only_leaves_the_file_unchanged_when_a_newer_version_starts_and_is_killed_during_the_session(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    before = fingerprint(versions.path)
+    assert "-wal" not in before["hashes"]
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+
+    newer = start_newer_writer(versions.path)  # started while the older version reads, then crashes
+    kill(newer)
+    count = Note.select().count()
+    older.close()
+
+    assert count == 51  # the older version sees what the newer one committed
+    after = fingerprint(versions.path)
+    assert after["hashes"][""] == before["hashes"][""]  # never checkpointed into the file by the older version
+    assert "-wal" in after["hashes"]  # left as the killed newer version left it, for its next launch
+    connection = sqlite3.connect(versions.path)
+    assert connection.execute("SELECT count(*) FROM note").fetchone() == (51,)
+    connection.close()
+
+
+def test_read_only_leaves_no_wal_behind_on_a_file_that_had_none(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    before = fingerprint(versions.path)
+
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+    Note.select().count()
+    older.close()
+
+    assert fingerprint(versions.path) == before
+
+
+# Going back from a read-only launch ------------------------------------------------------------------------------
+def test_register_models_after_restore_before_newer_opens_the_restored_file_for_writing(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    older = versions.older(on_newer="read_only")
+    assert older.register_models([Note]).read_only
+
+    older.restore_before_newer()
+    report = older.register_models([Note])
+    Note.create(body="written after going back")
+    bodies = sorted(note.body for note in Note.select())
+    older.close()
+
+    assert report.read_only is False
+    assert bodies == ["written after going back", "written by 1.4.2"]
+    assert versions.project.applied() == [INITIAL]
+
+
+def test_models_left_on_the_read_only_connection_after_a_restore_are_told_to_launch_again(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    older = versions.older(on_newer="read_only")
+    older.register_models([Note])
+
+    older.restore(older.find_backup_before_newer().backup)
+    with pytest.raises(ConfigurationError, match=r"call register_models\(\) again"):
+        Note.select().count()
+    older.close()
+
+
+def test_refusing_a_newer_file_leaves_the_wal_of_a_killed_newer_version_unchanged(versions):
+    versions.launch_older_then_newer(add_pinned(False))
+    kill(start_newer_writer(versions.path))
+    before = fingerprint(versions.path)
+    assert "-wal" in before["hashes"]
+
+    refusal(versions.older(), SchemaTooNewError, match="Nothing was changed")
 
     assert fingerprint(versions.path) == before
