@@ -640,7 +640,7 @@ def refuse_overlapping_baselines(ordered: list[KnownMigration], baselines: dict[
                 f"Two baselines replace the same migration {shared[0]}"
                 + (f" (and {len(shared) - 1} more)" if len(shared) > 1 else "")
                 + f": {where.get(a, a)} and {where.get(b, b)}. A fresh install would run both. Nothing was changed; "
-                "delete one of them (keep the one `app-db check` passes).",
+                "delete one of them; `app-db check` then compares the other with the migrations it replaces.",
                 file=where.get(b, b),
             )
 

@@ -313,6 +313,12 @@ def log_finished(session: Session, result: RunResult, created: Sequence[type], s
             seconds,
             result.current or "no migration",
         )
+    if result.recorded:
+        logger.info(
+            "Recorded %s in %s without running it: the file has every migration it replaces",
+            ", ".join(result.recorded),
+            session.path or ":memory:",
+        )
     if created:
         names = ", ".join(model._meta.table_name for model in created)  # type: ignore[attr-defined]
         logger.info("Created the models' missing tables (%s) in %s", names, session.path or ":memory:")
