@@ -578,3 +578,27 @@ def test_app_db_migrate_counts_what_ran_apart_from_the_baseline_it_only_recorded
     assert "Applied 2 migrations" in done.stdout
     assert f"Recorded the baseline {baseline_id(result)} without running it" in done.stdout
     assert "Applied 3" not in done.stdout
+
+
+def test_a_migration_after_the_baseline_writes_to_its_copied_indexes_in_the_same_transaction(project):
+    """The index copied into the shadow tables is the one SQLite uses next: no stale copy of the empty CREATE's."""
+    project.add("001_search.py", A, FTS_UP + '\nschema.sql("CREATE VIRTUAL TABLE place USING rtree(id, x0, x1)")'
+                "\nschema.sql(\"INSERT INTO place VALUES (1, 0, 5)\")")
+    squash(project, to=A)
+    project.add("009_more.py", "20991231_000000_more", "\n".join([  # after the baseline, in the same batch
+        "schema.sql(\"INSERT INTO help_fts(topic, body) VALUES ('Import', 'read markdown')\")",
+        "schema.sql(\"INSERT INTO tag_idx(rowid, name) VALUES (3, 'travel')\")",
+        "schema.sql(\"INSERT INTO old_fts(body) VALUES ('a second fts4 row')\")",
+        "schema.sql(\"INSERT INTO place VALUES (2, 10, 20)\")",
+    ]))
+    fresh = project.root / "fresh.sqlite3"
+    assert len(project.database(path=fresh).register_models([]).applied) == 2
+    db = sqlite3.connect(fresh)
+    for table in ("help_fts", "tag_idx", "old_fts"):
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+    assert db.execute("SELECT topic FROM help_fts WHERE help_fts MATCH 'markdown' ORDER BY rank").fetchall() == [
+        ("Import",), ("Export",)]
+    assert db.execute("SELECT rowid FROM tag_idx WHERE tag_idx MATCH 'gardening OR travel'").fetchall() == [(1,), (3,)]
+    assert db.execute("SELECT count(*) FROM old_fts WHERE old_fts MATCH 'fts4'").fetchone() == (2,)
+    assert db.execute("SELECT id FROM place WHERE x1 >= 4 ORDER BY id").fetchall() == [(1,), (2,)]
+    assert db.execute("SELECT rtreecheck('place')").fetchone() == ("ok",)
