@@ -565,6 +565,7 @@ def test_two_baselines_replacing_the_same_migration_are_refused_naming_both_file
     done = run_cli(project, "check")
     assert done.returncode == 1
     assert "Two baselines replace the same migration" in done.stdout and "005_baseline_two.py" in done.stdout
+    assert done.stdout.count("Two baselines replace") == 1  # said once, though the fresh build and the baselines fail
 
 
 def test_app_db_migrate_counts_what_ran_apart_from_the_baseline_it_only_recorded(project):
