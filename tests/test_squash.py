@@ -603,3 +603,31 @@ def test_a_migration_after_the_baseline_writes_to_its_copied_indexes_in_the_same
     assert db.execute("SELECT count(*) FROM old_fts WHERE old_fts MATCH 'fts4'").fetchone() == (2,)
     assert db.execute("SELECT id FROM place WHERE x1 >= 4 ORDER BY id").fetchall() == [(1,), (2,)]
     assert db.execute("SELECT rtreecheck('place')").fetchone() == ("ok",)
+
+
+def test_the_demos_headless_launch_says_a_baseline_it_only_recorded_was_not_applied(tmp_path):
+    """The demo squashed through its newest migration, on a file that has them all: nothing runs, nothing is 'applied'."""
+    import os
+    import shutil
+
+    from conftest import REPO, run_python
+
+    checkout = tmp_path / "checkout"  # a copy: squash writes its baseline beside the demo's migrations
+    for folder in ("demo_app", "migrations"):
+        shutil.copytree(REPO / folder, checkout / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (checkout / "migrations" / "app_db_manifest.py").unlink()  # a baseline not in it would be said out of date
+    env = {"PYTHONPATH": f"{checkout}{os.pathsep}{REPO}"}
+    path = tmp_path / "notes.sqlite3"
+    headless = ("import sys; from pathlib import Path; from demo_app.headless import run_headless; "
+                f"sys.exit(run_headless(Path({str(path)!r})))")
+    first = run_python(headless, env=env, cwd=tmp_path)  # not the checkout: python -c puts the cwd first
+    assert first.returncode == 0 and "Applied 7 migrations" in first.stdout, first.stdout + first.stderr
+    squashed = run_python("from demo_app.db import database; from app_db.squash import squash_migrations; "
+                          "print(squash_migrations(database, '20241120_093200_require_note_titles', 'baseline').path)",
+                          env=env, cwd=tmp_path)
+    assert squashed.returncode == 0, squashed.stderr
+    again = run_python(headless, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Applied" not in again.stdout
+    assert "Recorded " in again.stdout and "Baseline without running it" in again.stdout
+    assert (checkout / "migrations" / "008_baseline.py").exists() and not (REPO / "migrations" / "008_baseline.py").exists()
