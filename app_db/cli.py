@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .discovery import MANIFEST_MODULE
 from .paths import absolute_path
 from .plan import resolve_id
+from .squash import SEED_ROWS_COPIED
 
 if TYPE_CHECKING:
     from .database import Database
@@ -148,6 +149,8 @@ def lower_level_name(record: Any) -> bool:
 
 
 def not_said_by_the_command(record: Any) -> bool:
+    if record.msg is SEED_ROWS_COPIED:  # `app-db squash` prints its own warning line
+        return False
     return record.levelno > 20 or record.msg not in SAID_BY_THE_COMMAND  # 20: INFO
 
 
@@ -728,13 +731,19 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
     target = resolve_id(args.to, reader.status()) if args.to else None
     database = reopen(args, reader, read_only=False, on_progress=progress_printer(out, "Applying"))
     report = database.migrate(to=target)
-    if not report.applied:
+    if not report.applied and not report.recorded:
         out.line(
             f"Nothing to migrate: {describe_path(report.path)} is up to date"
             + (f" through {target}." if target else ".")
         )
         return EXIT_OK
-    out.line(f"Applied {plural(len(report.applied), 'migration')} to {describe_path(report.path)}.")
+    if report.applied:
+        out.line(f"Applied {plural(len(report.applied), 'migration')} to {describe_path(report.path)}.")
+    for baseline in report.recorded:  # ReportedMigration
+        out.line(
+            f"Recorded the baseline {baseline} without running it: {describe_path(report.path)} has every migration "
+            "it replaces."
+        )
     if report.backup is not None:
         out.line(f"Backup taken before: {report.backup}")
     return EXIT_OK
@@ -890,7 +899,8 @@ def check_squashed(database: Database, problems: Problems) -> None:
     try:
         found = check_baselines(database)
     except AppDbError as exc:
-        problems.add(f"Checking the baselines: {exc}", getattr(exc, "file", None))
+        if not any(str(exc) in str(item["message"]) for item in problems.items):  # the fresh build said it already
+            problems.add(f"Checking the baselines: {exc}", getattr(exc, "file", None))
         return
     for file, message in found:
         problems.add(message, file)

@@ -458,7 +458,7 @@ class Database:
             if finding.kind in told:
                 logger.warning("%s", finding.message)
         result = run_steps(self._session(policy, "up", to=target, models=models), plan.known)
-        return self._report(result.current, applied=result.applied, backup=result.backup)
+        return self._report(result.current, applied=result.applied, backup=result.backup, recorded=result.recorded)
 
     def _report(
         self,
@@ -466,8 +466,11 @@ class Database:
         applied: list[str] | None = None,
         undone: list[str] | None = None,
         backup: Path | None = None,
+        recorded: list[str] | None = None,
     ) -> LaunchReport:
-        return LaunchReport(self._db_path, self.env, applied=applied, backup=backup, undone=undone, current=current)
+        return LaunchReport(
+            self._db_path, self.env, applied=applied, backup=backup, undone=undone, current=current, recorded=recorded
+        )
 
     def _session(
         self,

@@ -629,6 +629,7 @@ def plan_with_baselines(
     rest of the originals run, then it is recorded (``missing``: those not shipped).
     """
     known_ids = {m.id for m in ordered}
+    refuse_overlapping_baselines(ordered, baselines)
     replaced_by = {original: baseline for baseline, ids in baselines.items() for original in ids}
     begun = {baseline for baseline, ids in baselines.items() if not applied.keys().isdisjoint(ids)}
     pending, covered, recorded_only, missing = [], [], set(), {}
@@ -654,6 +655,27 @@ def plan_with_baselines(
         recorded_only=recorded_only,
         missing=missing,
     )
+
+
+def refuse_overlapping_baselines(ordered: list[KnownMigration], baselines: dict[str, tuple[str, ...]]) -> None:
+    """MigrationDefinitionError when two baselines replace the same migration and neither replaces the other.
+
+    A fresh install would run both, and the second fails on tables the
+    first made. A baseline squashed again replaces the older one: allowed.
+    """
+    import itertools
+
+    where = {m.id: m.location or m.id for m in ordered}
+    for (a, a_ids), (b, b_ids) in itertools.combinations(sorted(baselines.items()), 2):
+        shared = sorted(set(a_ids) & set(b_ids))
+        if shared and a not in b_ids and b not in a_ids:
+            raise MigrationDefinitionError(
+                f"Two baselines replace the same migration {shared[0]}"
+                + (f" (and {len(shared) - 1} more)" if len(shared) > 1 else "")
+                + f": {where.get(a, a)} and {where.get(b, b)}. A fresh install would run both. Nothing was changed; "
+                "delete one of them; `app-db check` then compares the other with the migrations it replaces.",
+                file=where.get(b, b),
+            )
 
 
 def run_order(entry: KnownMigration, baselines: dict[str, tuple[str, ...]]) -> tuple[str, int, str]:

@@ -53,10 +53,12 @@ class LaunchReport:
     ``newer_compatible``: the ids a newer app version applied that this one
     does not know, all recorded backward compatible, so the file was used as
     it is (else []). ``read_only``: the file was opened read-only because a
-    newer version migrated it (``on_newer="read_only"``).
+    newer version migrated it (``on_newer="read_only"``). ``recorded``: the
+    baselines (app-db squash) only recorded, not run, because the file had
+    every migration they replace; never in ``applied``.
     """
 
-    __slots__ = ("_path", "applied", "backup", "current", "env", "newer_compatible", "read_only", "undone")
+    __slots__ = ("_path", "applied", "backup", "current", "env", "newer_compatible", "read_only", "recorded", "undone")
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class LaunchReport:
         current: str | None = None,
         newer_compatible: list[str] | None = None,
         read_only: bool = False,
+        recorded: list[str] | None = None,
     ) -> None:
         self._path = path
         self.env = env
@@ -77,6 +80,7 @@ class LaunchReport:
         self.current = current
         self.newer_compatible = newer_compatible or []
         self.read_only = read_only
+        self.recorded = recorded or []
 
     @property
     def path(self) -> Path | None:
@@ -90,8 +94,12 @@ class LaunchReport:
             text = f"Rolled back {count(self.undone)} of {where}: {describe(self.undone)}"
         elif self.applied:
             text = f"Applied {count(self.applied)} to {where}: {describe(self.applied)}"
-        else:
+        elif not self.recorded:
             return f"{where} is up to date: nothing to apply."
+        else:
+            text = f"Nothing to apply to {where}"
+        if self.recorded:
+            text += f"; recorded {count(self.recorded)} without running: {describe(self.recorded)} (baseline)"
         if self.backup is not None:
             text += f"; backup at {display_path(self.backup)}"
         if self.undone:
@@ -102,6 +110,7 @@ class LaunchReport:
         undone = f", undone={self.undone!r}" if self.undone else ""
         newer = f", newer_compatible={self.newer_compatible!r}" if self.newer_compatible else ""
         newer += ", read_only=True" if self.read_only else ""
+        newer += f", recorded={self.recorded!r}" if self.recorded else ""
         return (
             f"LaunchReport(path={self.path!r}, env={self.env!r}, applied={self.applied!r}{undone}, "
             f"backup={self.backup!r}, current={self.current!r}{newer})"

@@ -42,6 +42,7 @@ class RunResult:
     applied: list[str] = field(default_factory=list)  # ids run (ReportedMigration), in order: applied up, undone down
     backup: Path | None = None
     current: str | None = None  # the newest applied id afterwards
+    recorded: list[str] = field(default_factory=list)  # baselines only recorded (the file had their originals)
 
 
 class Session:
@@ -153,7 +154,7 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
             if migration is None or not step.runs:  # a baseline the file has, or an original it stands for
                 record_applied(db, step.entry, 0.0, session.app_name, session.app_version)
                 if step.direction == "record":
-                    result.applied.append(ReportedMigration(step.id, step.entry.name))
+                    result.recorded.append(ReportedMigration(step.id, step.entry.name))
                 continue
             index += 1
             keep.where = f"in migration {migration.label} ({index} of {len(running)})"
@@ -311,6 +312,12 @@ def log_finished(session: Session, result: RunResult, created: Sequence[type], s
             session.path or ":memory:",
             seconds,
             result.current or "no migration",
+        )
+    if result.recorded:
+        logger.info(
+            "Recorded %s in %s without running it: the file has every migration it replaces",
+            ", ".join(result.recorded),
+            session.path or ":memory:",
         )
     if created:
         names = ", ".join(model._meta.table_name for model in created)  # type: ignore[attr-defined]

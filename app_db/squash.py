@@ -35,6 +35,13 @@ logger = logging.getLogger("app_db")
 KIND_ORDER = ("table", "index", "view", "trigger")
 
 
+# Logged for a caller of squash_migrations; `app-db squash` says it in its own words, so its log leaves it out.
+SEED_ROWS_COPIED = (
+    "The schema as of %s holds rows (%s): %s copies them into its up() as seed data, so a fresh install "
+    "gets them as the originals gave them; review them before committing."
+)
+
+
 @dataclass
 class SquashResult:
     """What ``squash_migrations`` wrote: the file, the ids it replaces, and the rows it copies per table."""
@@ -51,18 +58,23 @@ class Built:
     objects: list[tuple[str, str, str]]
     rows: dict[str, tuple[list[str], list[tuple[object, ...]]]]  # table -> (columns, rows in rowid/key order)
     sequences: list[tuple[str, int]] = field(default_factory=list)  # AUTOINCREMENT counters (sqlite_sequence)
+    # A virtual table's state is what SQLite keeps in its shadow tables (an FTS5 index, its config such as
+    # rank, a contentless table's terms): copied verbatim, as sqlite3's .dump does, never read back through
+    # the virtual table (a contentless one reads back NULLs, and no config is a row of it).
+    shadows: dict[str, tuple[list[str], list[tuple[object, ...]]]] = field(default_factory=dict)
+    user_version: int = 0  # PRAGMA user_version, which an app may set and read as its own schema number
+    virtual_rows: dict[str, int] = field(default_factory=dict)  # virtual table -> its rows (the seed-data warning)
 
 
 def read_built(db: peewee.SqliteDatabase) -> Built:
     """What the migrations built on ``db``: sqlite_master without app_db's, SQLite's and shadow tables; the rows.
 
-    A virtual table (FTS) is one object: its shadow tables come with its
-    CREATE VIRTUAL TABLE. Each statement is kept exactly as SQLite stores
-    it (comments, case, WITHOUT ROWID, STRICT).
+    A virtual table (FTS, R*Tree) is its CREATE VIRTUAL TABLE (which makes
+    its shadow tables) and the rows of those shadow tables, read verbatim.
+    Each statement is kept exactly as SQLite stores it (comments, case,
+    WITHOUT ROWID, STRICT).
     """
-    import peewee
-
-    from .reflection import INTERNAL_TABLE, shadow_tables
+    from .reflection import INTERNAL_TABLE, is_virtual, shadow_tables
 
     shadows = shadow_tables(db)
     listed = db.execute_sql(
@@ -78,10 +90,33 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
         and table not in shadows
     ]
     kept.sort(key=lambda item: KIND_ORDER.index(item[0]))  # stable: creation order within a kind
+    rows = read_rows(db, [name for kind, name, sql in kept if kind == "table" and not is_virtual(sql)])
+    has_counters = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
+    counters = db.execute_sql("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall() if has_counters else []
+    return Built(
+        kept,
+        rows,
+        [(name, seq) for name, seq in counters if not INTERNAL_TABLE.match(name)],
+        read_rows(db, sorted(shadows), keep_empty=True),  # emptied in up() too, whatever CREATE put in them
+        db.execute_sql("PRAGMA user_version").fetchone()[0],
+        count_virtual_rows(db, [name for kind, name, sql in kept if kind == "table" and is_virtual(sql)]),
+    )
+
+
+def count_virtual_rows(db: peewee.SqliteDatabase, tables: list[str]) -> dict[str, int]:
+    """Each virtual table that holds rows -> how many: what the seed-data warning counts (its shadow rows are not)."""
+    counts = {name: db.execute_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables}
+    return {name: count for name, count in counts.items() if count}
+
+
+def read_rows(
+    db: peewee.SqliteDatabase, tables: list[str], keep_empty: bool = False
+) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]:
+    """table -> (columns, rows) of each of ``tables`` (that holds rows, unless ``keep_empty``), rowids as stored."""
+    import peewee
+
     rows = {}
-    for kind, name, _sql in kept:
-        if kind != "table":
-            continue
+    for name in tables:
         columns = [row[1] for row in db.execute_sql(f'PRAGMA table_info("{name}")').fetchall()]
         quoted = ", ".join(f'"{column}"' for column in columns)
         try:  # with each rowid, as stored: an FTS index (content_rowid) and the app may hold on to them
@@ -89,11 +124,9 @@ def read_built(db: peewee.SqliteDatabase) -> Built:
             columns = ["rowid", *columns]
         except peewee.OperationalError:  # WITHOUT ROWID: ordered by every column
             found = db.execute_sql(f'SELECT {quoted} FROM "{name}" ORDER BY {quoted}').fetchall()
-        if found:
+        if found or keep_empty:
             rows[name] = (columns, [tuple(row) for row in found])
-    has_counters = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
-    counters = db.execute_sql("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall() if has_counters else []
-    return Built(kept, rows, [(name, seq) for name, seq in counters if not INTERNAL_TABLE.match(name)])
+    return rows
 
 
 def squash_migrations(database: Database, to: str, description: str) -> SquashResult:
@@ -118,6 +151,14 @@ def squash_migrations(database: Database, to: str, description: str) -> SquashRe
     last = run_order(by_id[to], baselines)
     through = [entry for entry in plan.known if run_order(entry, baselines) <= last]
     replaces = sorted({entry.id for entry in through} | {i for e in through for i in baselines.get(e.id, ())})
+    for baseline_id, ids in baselines.items():
+        if baseline_id not in replaces and not set(ids).isdisjoint(replaces):
+            raise ConfigurationError(
+                f"{by_id[baseline_id].location} already replaces {len(ids)} of the migrations through {to}: a second "
+                "baseline over the same migrations would make a fresh install run both (and fail). Nothing was "
+                f"written. To write it again, delete {by_id[baseline_id].location} first; or squash further "
+                "(`app-db squash --to` a later id), which replaces that baseline too."
+            )
     scratch = migrated_scratch(database, to=to)
     try:
         built = read_built(scratch.db)
@@ -127,15 +168,9 @@ def squash_migrations(database: Database, to: str, description: str) -> SquashRe
     text = render_baseline(migration_id, class_name, name, to, replaces, built)
     target = folder / next_file_name(folder, slug)
     write_new_file(target, text)
-    counts = {table: len(found) for table, (_columns, found) in built.rows.items()}
+    counts = {table: len(found) for table, (_columns, found) in built.rows.items()} | built.virtual_rows
     if counts:
-        logger.warning(
-            "The schema as of %s holds rows (%s): %s copies them into its up() as seed data, so a fresh install "
-            "gets them as the originals gave them; review them before committing.",
-            to,
-            ", ".join(f"{table}: {count}" for table, count in counts.items()),
-            target,
-        )
+        logger.warning(SEED_ROWS_COPIED, to, ", ".join(f"{table}: {count}" for table, count in counts.items()), target)
     logger.info("Wrote %s, replacing %d migration(s) through %s", target, len(replaces), to)
     return SquashResult(target, replaces, counts)
 
@@ -165,16 +200,21 @@ def render_baseline(migration_id: str, class_name: str, name: str, to: str, repl
         *(f"    {literal(sql)}," for kind, sql in statements if kind != "table"),
         "]",
         "# Rows the migrations inserted (seed data): table -> (columns, rows).",
-        "ROWS = {",
-    ]
-    for table, (columns, found) in built.rows.items():
-        lines.append(f"    {literal(table)}: ({columns!r}, [")
-        lines += [f"        ({''.join(python_value(value) + ', ' for value in row).rstrip()})," for row in found]
-        lines.append("    ]),")
-    lines += [
-        "}",
+        *render_rows("ROWS", built.rows),
+        "# What SQLite keeps for each virtual table (FTS index, config, content), copied verbatim over what",
+        "# CREATE VIRTUAL TABLE put in its shadow tables: table -> (columns, rows).",
+        *render_rows("SHADOWS", built.shadows),
         "# AUTOINCREMENT counters as the migrations left them (they may run ahead of the highest id).",
         f"SEQUENCES = {built.sequences!r}",
+        "# PRAGMA user_version as the migrations left it (0: never set).",
+        f"USER_VERSION = {built.user_version!r}",
+        "",
+        "",
+        "def insert_rows(db, table, columns, rows):",
+        '    names = ", ".join(f\'"{column}"\' for column in columns)',
+        '    marks = ", ".join("?" for _ in columns)',
+        "    for row in rows:",
+        "        db.execute_sql(f'INSERT INTO \"{table}\" ({names}) VALUES ({marks})', row)",
         "",
         "",
         f"class {class_name}(Migration):",
@@ -188,17 +228,31 @@ def render_baseline(migration_id: str, class_name: str, name: str, to: str, repl
         "        for statement in TABLES:",
         "            schema.db.execute_sql(statement)",
         "        for table, (columns, rows) in ROWS.items():",
-        '            names = ", ".join(f\'"{column}"\' for column in columns)',
-        '            marks = ", ".join("?" for _ in columns)',
-        "            for row in rows:",
-        "                schema.db.execute_sql(f'INSERT INTO \"{table}\" ({names}) VALUES ({marks})', row)",
+        "            insert_rows(schema.db, table, columns, rows)",
+        "        for table, (columns, rows) in SHADOWS.items():",
+        "            schema.db.execute_sql(f'DELETE FROM \"{table}\"')  # what CREATE VIRTUAL TABLE put there",
+        "            insert_rows(schema.db, table, columns, rows)",
         "        for table, seq in SEQUENCES:",
         '            schema.db.execute_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))',
         '            schema.db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, seq))',
         "        for statement in LATER:",
         "            schema.db.execute_sql(statement)",
+        "        if USER_VERSION:",
+        '            schema.db.execute_sql(f"PRAGMA user_version = {int(USER_VERSION)}")',
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_rows(variable: str, tables: dict[str, tuple[list[str], list[tuple[object, ...]]]]) -> list[str]:
+    """``variable = {table: (columns, [rows])}`` as source lines, one row per line."""
+    from .field_source import literal
+
+    lines = [f"{variable} = {{"]
+    for table, (columns, found) in tables.items():
+        lines.append(f"    {literal(table)}: ({columns!r}, [")
+        lines += [f"        ({''.join(python_value(value) + ', ' for value in row).rstrip()})," for row in found]
+        lines.append("    ]),")
+    return [*lines, "}"]
 
 
 def plan_in_memory(database: Database) -> Plan:
@@ -269,8 +323,8 @@ def check_baseline(database: Database, baseline: KnownMigration, originals: list
         said.append(f"the baseline builds {first_extra!r}, the migrations do not")
     return (
         f"{where} does not build the schema of the {len(replaces)} migrations it replaces: {'; '.join(said)}. "
-        f"A baseline must build exactly what they build; write it again (`app-db squash --to {max(replaces)} "
-        '"description"`, then delete this one) or revert the edit.'
+        f"A baseline must build exactly what they build: delete this one, then write it again (`app-db squash --to "
+        f'{max(replaces)} "description"`), or revert the edit.'
     )
 
 
@@ -312,8 +366,10 @@ def describe_build(database: Database, migrations: list[Migration]) -> list[str]
         built = read_built(scratch.db)
         lines = describe_schema(scratch.db)
         lines += [f"{kind} {name.lower()}: {normalise_sql(sql)}" for kind, name, sql in built.objects]
-        for table, (columns, found) in sorted(built.rows.items()):
-            lines += [f"row of {table}: {dict(zip(columns, row, strict=True))!r}" for row in found]
+        for what, tables in (("row", built.rows), ("shadow table row", built.shadows)):
+            for table, (columns, found) in sorted(tables.items()):
+                lines += [f"{what} of {table}: {dict(zip(columns, row, strict=True))!r}" for row in found]
+        lines.append(f"PRAGMA user_version: {built.user_version}")
         lines += [f"AUTOINCREMENT counter of {table}: {seq}" for table, seq in built.sequences]
         return sorted(lines)
     finally:

@@ -49,7 +49,10 @@ def run_headless(path: Path | None = None, out: TextIO | None = None, err: TextI
         print(f"{done}:", file=out)
         for migration in launched.applied:
             print(f"  {migration.id}  {migration.name}", file=out)
-    else:
+    for baseline in launched.recorded:
+        print(f"Recorded {baseline.id}  {baseline.name} without running it (the file had every migration it replaces)",
+              file=out)
+    if not launched.applied and not launched.recorded:
         print("Up to date: no migration was pending.", file=out)
     if launched.backup is not None:
         print(f"Backup taken before migrating: {launched.backup}", file=out)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class Launched:
     """What a successful launch did; ``database`` stays open while the app runs."""
 
-    __slots__ = ("applied", "backup", "database", "fresh_install", "path")
+    __slots__ = ("applied", "backup", "database", "fresh_install", "path", "recorded")
 
     def __init__(
         self,
@@ -37,12 +37,14 @@ class Launched:
         applied: list | None = None,
         backup: Path | None = None,
         fresh_install: bool = False,
+        recorded: list | None = None,
     ) -> None:
         self.database = database
         self.path = path
         self.applied = applied if applied is not None else []  # the migrations run (each has .id and .name), in order
         self.backup = backup
         self.fresh_install = fresh_install  # the file had no migration recorded: a first start, not an upgrade
+        self.recorded = recorded if recorded is not None else []  # baselines recorded without running
 
     def close(self) -> None:
         self.database.close()
@@ -121,6 +123,7 @@ def open_notes(
         applied=list(report.applied),  # each entry has .id and .name
         backup=report.backup,
         fresh_install=fresh_install,
+        recorded=list(report.recorded),
     )
 
 

@@ -82,7 +82,10 @@ def test_file_with_every_original_applied_records_the_baseline_without_running_i
         "    def up(self, schema):\n", "    def up(self, schema):\n        raise RuntimeError('must not run')\n"))
     assert not project.database()._is_up_to_date([])  # a file the table does not know: not the no-op launch
     report = project.database().register_models([])
-    assert report.applied == [baseline_id(result)]
+    assert report.applied == []  # nothing ran
+    assert report.recorded == [baseline_id(result)]
+    assert report.recorded[0].name == "Baseline one"
+    assert "recorded 1 migration without running" in str(report)
     assert user_schema(project) == before
     assert baseline_id(result) in project.applied()
     assert project.database()._is_up_to_date([])
@@ -94,7 +97,8 @@ def test_file_part_way_through_runs_the_rest_of_the_originals_then_records_the_b
     write_history(project)
     result = squash(project)
     report = project.database().register_models([])
-    assert report.applied == [B, C, baseline_id(result)]
+    assert report.applied == [B, C]  # what ran
+    assert report.recorded == [baseline_id(result)]
     assert imported(project) == ["002_b.py", "003_c.py"]
     assert project.rows("SELECT label FROM tag") == [("starred",)]
     assert project.database()._is_up_to_date([])
@@ -128,7 +132,8 @@ def test_migrate_to_an_id_inside_the_squashed_history_runs_the_originals_through
     result = squash(project)
     assert project.database().migrate(to=B).applied == [A, B]
     assert project.applied() == [A, B]
-    assert project.database().register_models([]).applied == [C, baseline_id(result)]  # then as part-way through
+    report = project.database().register_models([])  # then as part-way through
+    assert (report.applied, report.recorded) == ([C], [baseline_id(result)])
     assert project.database()._is_up_to_date([])
 
 
@@ -282,6 +287,7 @@ def test_app_db_squash_writes_the_baseline_and_warns_about_seed_rows(project):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith("004_baseline_one.py")
     assert "seed data" in done.stdout and "tag (1)" in done.stdout
+    assert (done.stdout + done.stderr).count("seed data") == 1  # said once: not again by the log
 
 
 def test_status_shows_the_baseline_and_what_it_replaces(project):
@@ -303,6 +309,7 @@ def test_app_db_check_fails_naming_the_baseline_file(project):
     assert done.returncode == 1, done.stderr
     assert "004_baseline_one.py does not build the schema" in done.stdout
     assert "note_title" in done.stdout
+    assert "delete this one, then write it again" in done.stdout  # never two baselines at once
 
 
 def split_statements(ddl):
@@ -382,7 +389,7 @@ def test_a_backup_from_before_the_squash_restores_into_an_app_that_ships_only_th
         path.unlink()
     project.launch()
     project.database().restore(backup)  # its ids are the baseline's originals, not a newer app's
-    assert project.database().register_models([]).applied == [baseline]
+    assert project.database().register_models([]).recorded == [baseline]
     assert project.rows("SELECT label FROM tag") == [("starred",)]
 
 
@@ -440,7 +447,8 @@ def test_launch_killed_while_recording_a_baseline_leaves_the_file_as_it_was(proj
     block.unlink()
     assert project.rows("PRAGMA integrity_check") == [("ok",)]
     assert project.dump() == before
-    assert project.database().register_models([]).applied == [baseline, "20990101_000000_slow"]
+    report = project.database().register_models([])
+    assert (report.recorded, report.applied) == ([baseline], ["20990101_000000_slow"])
 
 
 def test_simultaneous_fresh_installs_run_the_baseline_once(project):
@@ -468,3 +476,158 @@ def test_simultaneous_fresh_installs_run_the_baseline_once(project):
     assert applied == [[], [], [baseline]]
     assert project.applied() == sorted([A, B, C, baseline])
     assert imported(project) == []
+
+
+# What SQLite keeps for a virtual table, PRAGMA user_version, and the counts a launch reports -------------------
+FTS_UP = "\n".join([
+    'schema.sql("CREATE VIRTUAL TABLE help_fts USING fts5(topic, body)")',
+    "schema.sql(\"INSERT INTO help_fts(help_fts, rank) VALUES ('rank', 'bm25(10.0, 1.0)')\")",
+    "schema.sql(\"INSERT INTO help_fts(topic, body) VALUES ('Export', 'save your notes as markdown')\")",
+    "schema.sql(\"CREATE VIRTUAL TABLE tag_idx USING fts5(name, content='')\")",  # contentless: reads back NULLs
+    "schema.sql(\"INSERT INTO tag_idx(rowid, name) VALUES (1, 'gardening'), (2, 'recipes')\")",
+    'schema.sql("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")',
+    "schema.sql(\"INSERT INTO note (id, body) VALUES (7, 'tomatoes need sun')\")",
+    "schema.sql(\"CREATE VIRTUAL TABLE note_fts USING fts5(body, content='note', content_rowid='id')\")",
+    "schema.sql(\"INSERT INTO note_fts(note_fts) VALUES ('rebuild')\")",
+    "schema.sql(\"INSERT INTO note_fts(note_fts, rank) VALUES ('automerge', 2)\")",
+    'schema.sql("CREATE VIRTUAL TABLE old_fts USING fts4(body)")',
+    "schema.sql(\"INSERT INTO old_fts(body) VALUES ('an fts4 row')\")",
+    'schema.sql("PRAGMA user_version = 7")',
+])
+
+
+def test_squash_keeps_fts_indexes_their_config_and_user_version_for_a_fresh_install(project):
+    project.add("001_search.py", A, FTS_UP)
+    squash(project, to=A)
+    fresh = project.root / "fresh.sqlite3"
+    assert project.database(path=fresh).register_models([]).applied == [baseline_id_in(project)]
+    db = sqlite3.connect(fresh)
+    assert db.execute("SELECT rowid FROM tag_idx WHERE tag_idx MATCH 'gardening'").fetchall() == [(1,)]
+    assert ("rank", "bm25(10.0, 1.0)") in db.execute("SELECT k, v FROM help_fts_config").fetchall()
+    assert ("automerge", 2) in db.execute("SELECT k, v FROM note_fts_config").fetchall()
+    assert db.execute("SELECT rowid FROM note_fts WHERE note_fts MATCH 'tomatoes'").fetchall() == [(7,)]
+    assert db.execute("SELECT body FROM old_fts WHERE old_fts MATCH 'fts4'").fetchall() == [("an fts4 row",)]
+    assert db.execute("PRAGMA user_version").fetchone() == (7,)
+    for table in ("help_fts", "tag_idx", "note_fts"):
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")  # raises on a damaged index
+    assert check_baselines(project.database()) == []
+
+
+def baseline_id_in(project):
+    (path,) = [path for path in project.migrations.glob("*.py") if "replaces = [" in path.read_text()]
+    return next(line.split('"')[1] for line in path.read_text().splitlines() if line.startswith("    id = "))
+
+
+@pytest.mark.parametrize("lost", [
+    ("('rank', 'bm25(10.0, 1.0)',),", ""),  # a config row of the FTS5 table
+    ("USER_VERSION = 7", "USER_VERSION = 0"),
+])
+def test_check_fails_a_baseline_that_lost_a_virtual_tables_state_or_the_user_version(project, lost):
+    project.add("001_search.py", A, FTS_UP)
+    result = squash(project, to=A)
+    text = result.path.read_text()
+    assert lost[0] in text
+    result.path.write_text(text.replace(lost[0], lost[1]))
+    (problem,) = check_baselines(project.database())
+    assert "help_fts_config" in problem[1] or "user_version" in problem[1]
+
+
+def test_check_fails_a_baseline_whose_contentless_index_is_emptied(project):
+    project.add("001_search.py", A, FTS_UP)
+    result = squash(project, to=A)
+    lines = result.path.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith('    "tag_idx_data"'))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("    ]),"))
+    result.path.write_text("".join(lines[: start + 1] + lines[end:]))  # the index's blocks gone
+    (problem,) = check_baselines(project.database())
+    assert "tag_idx_data" in problem[1]
+
+
+def test_squash_refuses_a_second_baseline_over_the_same_migrations_naming_the_first(project):
+    from app_db import ConfigurationError
+
+    write_history(project)
+    squash(project)
+    files = sorted(project.migrations.glob("*.py"))
+    with pytest.raises(ConfigurationError, match=r"004_baseline_one\.py already replaces 3 of the migrations"):
+        squash(project, description="baseline two")
+    assert sorted(project.migrations.glob("*.py")) == files  # nothing written
+
+
+def test_two_baselines_replacing_the_same_migration_are_refused_naming_both_files(project):
+    write_history(project)
+    first = squash(project)
+    text = first.path.read_text().replace(baseline_id(first), "20990101_000000_baseline_two")
+    (project.migrations / "005_baseline_two.py").write_text(text)  # written by hand, or by an older app-db
+    with pytest.raises(MigrationDefinitionError, match=r"004_baseline_one\.py and .*005_baseline_two\.py"):
+        project.database().register_models([])
+    assert not project.path.exists() or project.applied() == []
+    done = run_cli(project, "check")
+    assert done.returncode == 1
+    assert "Two baselines replace the same migration" in done.stdout and "005_baseline_two.py" in done.stdout
+    assert done.stdout.count("Two baselines replace") == 1  # said once, though the fresh build and the baselines fail
+
+
+def test_app_db_migrate_counts_what_ran_apart_from_the_baseline_it_only_recorded(project):
+    write_history(project, count=1)
+    project.launch()
+    write_history(project)
+    result = squash(project)
+    done = run_cli(project, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "(1/2)" in done.stdout and "(2/2)" in done.stdout
+    assert "Applied 2 migrations" in done.stdout
+    assert f"Recorded the baseline {baseline_id(result)} without running it" in done.stdout
+    assert "Applied 3" not in done.stdout
+
+
+def test_a_migration_after_the_baseline_writes_to_its_copied_indexes_in_the_same_transaction(project):
+    """The index copied into the shadow tables is the one SQLite uses next: no stale copy of the empty CREATE's."""
+    project.add("001_search.py", A, FTS_UP + '\nschema.sql("CREATE VIRTUAL TABLE place USING rtree(id, x0, x1)")'
+                "\nschema.sql(\"INSERT INTO place VALUES (1, 0, 5)\")")
+    squash(project, to=A)
+    project.add("009_more.py", "20991231_000000_more", "\n".join([  # after the baseline, in the same batch
+        "schema.sql(\"INSERT INTO help_fts(topic, body) VALUES ('Import', 'read markdown')\")",
+        "schema.sql(\"INSERT INTO tag_idx(rowid, name) VALUES (3, 'travel')\")",
+        "schema.sql(\"INSERT INTO old_fts(body) VALUES ('a second fts4 row')\")",
+        "schema.sql(\"INSERT INTO place VALUES (2, 10, 20)\")",
+    ]))
+    fresh = project.root / "fresh.sqlite3"
+    assert len(project.database(path=fresh).register_models([]).applied) == 2
+    db = sqlite3.connect(fresh)
+    for table in ("help_fts", "tag_idx", "old_fts"):
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+    assert db.execute("SELECT topic FROM help_fts WHERE help_fts MATCH 'markdown' ORDER BY rank").fetchall() == [
+        ("Import",), ("Export",)]
+    assert db.execute("SELECT rowid FROM tag_idx WHERE tag_idx MATCH 'gardening OR travel'").fetchall() == [(1,), (3,)]
+    assert db.execute("SELECT count(*) FROM old_fts WHERE old_fts MATCH 'fts4'").fetchone() == (2,)
+    assert db.execute("SELECT id FROM place WHERE x1 >= 4 ORDER BY id").fetchall() == [(1,), (2,)]
+    assert db.execute("SELECT rtreecheck('place')").fetchone() == ("ok",)
+
+
+def test_the_demos_headless_launch_says_a_baseline_it_only_recorded_was_not_applied(tmp_path):
+    """The demo squashed through its newest migration, on a file that has them all: nothing runs, nothing is 'applied'."""
+    import os
+    import shutil
+
+    from conftest import REPO, run_python
+
+    checkout = tmp_path / "checkout"  # a copy: squash writes its baseline beside the demo's migrations
+    for folder in ("demo_app", "migrations"):
+        shutil.copytree(REPO / folder, checkout / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (checkout / "migrations" / "app_db_manifest.py").unlink()  # a baseline not in it would be said out of date
+    env = {"PYTHONPATH": f"{checkout}{os.pathsep}{REPO}"}
+    path = tmp_path / "notes.sqlite3"
+    headless = ("import sys; from pathlib import Path; from demo_app.headless import run_headless; "
+                f"sys.exit(run_headless(Path({str(path)!r})))")
+    first = run_python(headless, env=env, cwd=tmp_path)  # not the checkout: python -c puts the cwd first
+    assert first.returncode == 0 and "Applied 7 migrations" in first.stdout, first.stdout + first.stderr
+    squashed = run_python("from demo_app.db import database; from app_db.squash import squash_migrations; "
+                          "print(squash_migrations(database, '20241120_093200_require_note_titles', 'baseline').path)",
+                          env=env, cwd=tmp_path)
+    assert squashed.returncode == 0, squashed.stderr
+    again = run_python(headless, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Applied" not in again.stdout
+    assert "Recorded " in again.stdout and "Baseline without running it" in again.stdout
+    assert (checkout / "migrations" / "008_baseline.py").exists() and not (REPO / "migrations" / "008_baseline.py").exists()
