@@ -73,7 +73,7 @@ class NewerFileDatabase(peewee.SqliteDatabase):
                 "restore_before_newer()): it no longer holds the newer version's file. Nothing was changed; call "
                 "register_models() again to open the restored file and bind the models to it."
             )
-        return super()._connect()  # type: ignore[no-untyped-call,no-any-return]
+        return super()._connect()  # type: ignore[misc, no-untyped-call, no-any-return, unused-ignore]
 
     def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
         super()._add_conn_hooks(conn)  # type: ignore[misc]  # peewee declares it on SqliteDatabase untyped

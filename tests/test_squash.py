@@ -621,7 +621,7 @@ def test_the_demos_headless_launch_says_a_baseline_it_only_recorded_was_not_appl
     headless = ("import sys; from pathlib import Path; from demo_app.headless import run_headless; "
                 f"sys.exit(run_headless(Path({str(path)!r})))")
     first = run_python(headless, env=env, cwd=tmp_path)  # not the checkout: python -c puts the cwd first
-    assert first.returncode == 0 and "Applied 7 migrations" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 0 and "Set up a new notebook with 7 migrations" in first.stdout, first.stdout + first.stderr
     squashed = run_python("from demo_app.db import database; from app_db.squash import squash_migrations; "
                           "print(squash_migrations(database, '20241120_093200_require_note_titles', 'baseline').path)",
                           env=env, cwd=tmp_path)
