@@ -569,7 +569,7 @@ def cmd_path(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
     """Every migration and its state; exit 1 where the launch would refuse the file or a pending migration."""
-    from .discovery import find_unloadable
+    from .definitions import find_unloadable
     from .errors import AppDbError, SchemaTooNewError
     from .reports import status_records
 
@@ -949,7 +949,7 @@ def check_file(database: Database, problems: Problems) -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
-    from .discovery import check_definitions
+    from .definitions import check_definitions
 
     database = open_app_database(args, read_only=True)
     if isinstance(args.file, str):  # --file PATH; a bare --file checks the file a launch opens

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-    from .plan import Finding
     from .tracking import AppliedMigration
 
     MigrationsSource = str | os.PathLike[str] | Sequence[Migration] | None
@@ -34,11 +33,8 @@ __all__ = [
     "MANIFEST_MODULE",
     "KnownMigration",
     "MigrationFile",
-    "check_definitions",
-    "check_manifest",
     "checksum_of",
     "describe_packaging",
-    "find_unloadable",
     "identify_migrations",
     "known_migrations",
     "list_migration_files",
@@ -779,105 +775,3 @@ def known_migrations(
         return identify_instances(source)
     recorded = {record.file: (record.id, record.name) for record in (applied or {}).values() if record.file}
     return identify_migrations(list_migration_files(source), recorded, read_all=read_all)
-
-
-# What app-db check asks: every file read, every problem found -----------------------
-def check_definitions(
-    source: str | os.PathLike[str] | list[Migration] | None,
-) -> tuple[list[KnownMigration], list[Finding]]:
-    """Every migration of a resolved ``source`` read and loaded, and what is wrong with them, without stopping.
-
-    The findings: a file that cannot be listed, identified or imported, a
-    duplicate id, a stub left in, numbers out of step with ids, a stale
-    manifest (see check_manifest). Returns every migration identified,
-    problems or not (what ``check --json`` counts).
-    """
-    from .errors import AppDbError
-    from .plan import Finding, find_duplicates, find_misnumbered, find_stubs
-
-    if source is None:
-        return [], []
-    found: list[Finding] = []
-    known: list[KnownMigration] = []
-    if isinstance(source, list):
-        known = identify_instances(source)
-    else:
-        try:
-            files = list_migration_files(os.fspath(source), against_manifest=False)
-        except AppDbError as exc:
-            return [], [Finding("definition", None, getattr(exc, "file", None), str(exc))]
-        for migration_file in files:
-            try:
-                known.extend(identify_migrations([migration_file], {}, read_all=True))
-            except AppDbError as exc:
-                found.append(Finding("definition", None, migration_file.location, str(exc)))
-    found += find_duplicates(known)
-    unloadable = find_unloadable(known)
-    loaded = [entry for entry in known if entry.id not in {finding.migration_id for finding in unloadable}]
-    found += unloadable + find_stubs(loaded) + find_misnumbered(known) + check_manifest(known)
-    return known, found
-
-
-def find_unloadable(entries: Sequence[KnownMigration]) -> list[Finding]:
-    """Each of ``entries`` that cannot be imported and checked (a syntax error, a bad class, a stub up()).
-
-    A launch imports every pending migration before its first write, so
-    these are the files it would refuse (MigrationDefinitionError).
-    """
-    from .errors import AppDbError
-    from .plan import Finding
-
-    found = []
-    for entry in entries:
-        try:
-            entry.load()
-        except AppDbError as exc:
-            found.append(Finding("definition", entry.id, entry.location, str(exc)))
-    return found
-
-
-def check_manifest(known: Sequence[KnownMigration]) -> list[Finding]:
-    """The manifest (when there is one) must match the sources; a migration with neither cannot be verified.
-
-    Findings: "stale-manifest" (a problem) and "unverifiable-source" (told, not a failure).
-    """
-    from .plan import Finding
-
-    sources = [entry.source for entry in known if entry.source is not None]
-    if not sources:
-        return []
-    manifest = sources[0].manifest
-    entries = manifest.entries
-    where = f"{manifest.package}.{MANIFEST_MODULE}" if manifest.package else MANIFEST_MODULE
-    stale, unverifiable = [], []
-    for entry in known:
-        if entry.text() is None:
-            if entry.checksum() is None:
-                unverifiable.append(entry.file or entry.id)
-        elif entries and entries.get(entry.file or "") != (entry.id, entry.name, entry.checksum()):
-            stale.append(entry.file or entry.id)
-    found = []
-    if unverifiable:
-        found.append(
-            Finding(
-                "unverifiable-source",
-                None,
-                where,
-                f"{', '.join(unverifiable)} ship without their source and {where} has no entry for them, so their "
-                "checksums cannot be verified (nor recorded); run `app-db manifest` in the source tree before "
-                "building.",
-            )
-        )
-    shipped = {entry.file for entry in known}
-    stale += sorted(file for file in entries if file not in shipped)
-    if stale:
-        found.append(
-            Finding(
-                "stale-manifest",
-                None,
-                where,
-                f"{where} is out of date for {', '.join(stale)}: a build without sources would identify or verify "
-                "them wrongly. Run `app-db manifest` and commit the file.",
-            )
-        )
-    return found

@@ -30,9 +30,6 @@ __all__ = [
     "Finding",
     "Plan",
     "Step",
-    "find_duplicates",
-    "find_misnumbered",
-    "find_stubs",
     "is_up_to_date",
     "plan_migrations",
     "refuse_irreversible",
@@ -598,6 +595,8 @@ def plan_migrations(known: Sequence[KnownMigration], applied: dict[str, AppliedM
     Duplicate ids (compared case-insensitively: on a case-insensitive file
     system or to a person they are the same) raise MigrationDefinitionError.
     """
+    from .definitions import find_duplicates
+
     for duplicate in find_duplicates(known)[:1]:
         raise MigrationDefinitionError(duplicate.message, file=duplicate.file)
     ordered = sorted(known, key=lambda m: m.id)
@@ -767,84 +766,6 @@ def bytecode_assigns_replaces(entry: KnownMigration) -> bool:
             return True
         pending += [const for const in current.co_consts if hasattr(const, "co_names")]
     return False
-
-
-def find_duplicates(known: Sequence[KnownMigration]) -> list[Finding]:
-    """Each migration whose id another one already has (compared case-insensitively), as a "duplicate" finding."""
-    by_id: dict[str, KnownMigration] = {}
-    found = []
-    for migration in known:
-        twin = by_id.setdefault(migration.id.lower(), migration)
-        if twin is not migration:
-            found.append(
-                Finding(
-                    "duplicate",
-                    migration.id,
-                    migration.location,
-                    f"{migration.location}: id {migration.id!r} is also used by {twin.location}. Give the newer "
-                    "one a new id (a later timestamp); nothing was changed.",
-                )
-            )
-    return found
-
-
-def find_misnumbered(known: Sequence[KnownMigration]) -> list[Finding]:
-    """Files that share a number, or whose numbers do not follow their ids: they run by id, people read numbers."""
-    import itertools
-
-    numbered = [
-        (int(entry.file.split("_", 1)[0]), entry)
-        for entry in known
-        if entry.file and entry.file.split("_", 1)[0].isdigit()
-    ]
-    found = []
-    seen: dict[int, KnownMigration] = {}
-    for number, entry in numbered:
-        if number in seen and seen[number].location != entry.location:
-            found.append(
-                Finding(
-                    "misnumbered",
-                    entry.id,
-                    entry.location,
-                    f"{entry.location}: number {number} is also used by {seen[number].location} "
-                    "(two branches each added one?); renumber the newer file.",
-                )
-            )
-        seen.setdefault(number, entry)
-    by_number = sorted(numbered, key=lambda item: (item[0], item[1].id))
-    for (number_a, a), (number_b, b) in itertools.pairwise(by_number):
-        if number_a != number_b and a.id > b.id:
-            found.append(
-                Finding(
-                    "misnumbered",
-                    b.id,
-                    b.location,
-                    f"{b.location}: its id {b.id} is older than {a.id} of {a.location}, yet its number is higher; "
-                    "they run in id order, so renumber the files to match.",
-                )
-            )
-    return found
-
-
-def find_stubs(known: Sequence[KnownMigration]) -> list[Finding]:
-    """Each migration whose down() is still the stub `app-db new` wrote, as a "stub" finding (reads their text).
-
-    A stub up() is refused when the migration is loaded; a stub down()
-    would only fail at rollback, so it is found here.
-    """
-    from .migration import STUB_MARKER
-
-    return [
-        Finding(
-            "stub",
-            entry.id,
-            entry.location,
-            f"{entry.location}: down() is still the stub `app-db new` wrote (raise NotImplementedError); "
-            "write it, or delete down() if the migration cannot be undone.",
-        )
-        for entry in known
-        if f"{STUB_MARKER}: down()".encode() in (entry.text() or b"")
-    ]
 
 
 def is_up_to_date(file_names: Sequence[str], recorded: Sequence[tuple[str, str | None]]) -> bool:
