@@ -11,7 +11,6 @@ from .discovery import known_migrations, list_migration_names, resolve_source
 from .errors import AppDbError, ConfigurationError, MigrationDefinitionError, SchemaTooNewError
 from .migration import Migration
 from .paths import absolute_path, locate_database, resolve_environment
-from .plan import Plan, is_up_to_date, plan_migrations
 from .policy import policy_for
 from .reports import LaunchReport, MigrationStatus, RestoredBackup, StepPreview, as_path, status_records
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     import peewee
 
     from .discovery import MigrationsSource
+    from .plan import Plan
     from .policy import Policy
     from .runner import Session
 
@@ -507,7 +507,7 @@ class Database:
         imports and reads no migration; anything unusual (a new file, a
         missing one, a renamed one) falls through to the full plan.
         """
-        from .tracking import TABLE, read_recorded_files, table_names
+        from .tracking import TABLE, is_up_to_date, read_recorded_files, table_names
 
         db = self._connect()
         tables = table_names(db)
@@ -529,10 +529,13 @@ class Database:
         """
         if self._db is not None or path is None or os.path.exists(path):
             return None
+        from .plan import plan_migrations
+
         return plan_migrations(known_migrations(self._migrations, read_all=self.policy.checks_every_launch), {})
 
     def _plan(self, read_all: bool | None = None) -> Plan:
         """Known versus applied, read without taking any lock."""
+        from .plan import plan_migrations
         from .tracking import read_applied
 
         db = self._connect()

@@ -30,7 +30,6 @@ __all__ = [
     "Finding",
     "Plan",
     "Step",
-    "is_up_to_date",
     "plan_migrations",
     "refuse_irreversible",
     "resolve_id",
@@ -766,11 +765,3 @@ def bytecode_assigns_replaces(entry: KnownMigration) -> bool:
             return True
         pending += [const for const in current.co_consts if hasattr(const, "co_names")]
     return False
-
-
-def is_up_to_date(file_names: Sequence[str], recorded: Sequence[tuple[str, str | None]]) -> bool:
-    """Nothing pending and nothing unknown, judged from names alone: every file recorded, every record's file present.
-
-    ``recorded`` holds (id, file name) rows of the tracking table.
-    """
-    return len(recorded) == len(file_names) and {file for _, file in recorded} == set(file_names)

@@ -10,6 +10,8 @@ import datetime
 
 TYPE_CHECKING = False  # typing costs a launch milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import peewee
 
     from .discovery import KnownMigration
@@ -19,6 +21,7 @@ __all__ = [
     "AppliedMigration",
     "delete_record",
     "ensure_table",
+    "is_up_to_date",
     "read_applied",
     "read_recorded_files",
     "record_applied",
@@ -283,3 +286,11 @@ def record_applied(
 
 def delete_record(db: peewee.SqliteDatabase, migration_id: str) -> None:
     db.execute_sql(f"DELETE FROM {TABLE} WHERE id = ?", (migration_id,))
+
+
+def is_up_to_date(file_names: Sequence[str], recorded: Sequence[tuple[str, str | None]]) -> bool:
+    """Nothing pending and nothing unknown, judged from names alone: every file recorded, every record's file present.
+
+    ``recorded`` holds (id, file name) rows of this table (read_recorded_files).
+    """
+    return len(recorded) == len(file_names) and {file for _, file in recorded} == set(file_names)

@@ -128,7 +128,7 @@ print(heavy, files)
 
 
 def test_a_launch_with_nothing_pending_imports_only_what_it_needs(project):
-    """The guard behind the launch-speed figures: no runner, no migrator, no pathlib, typing or platformdirs."""
+    """The guard behind the launch-speed figures: no plan, runner or migrator, no pathlib, typing or platformdirs."""
     project.add("001_initial.py", "20240601_090000_initial", 'schema.sql("CREATE TABLE a (x)")')
     project.database().register_models([])
     code = f"""
@@ -140,7 +140,7 @@ Database("TestApp", migrations={str(project.migrations)!r}, path={str(project.pa
 new = set(sys.modules) - before
 print(sorted(name for name in new if name.split(".")[0] in
       {{"playhouse", "platformdirs", "pathlib", "typing", "dataclasses", "hashlib", "importlib"}}
-      or name in {{"app_db.runner", "app_db.backup", "app_db.migration_file"}}))
+      or name in {{"app_db.runner", "app_db.backup", "app_db.migration_file", "app_db.plan"}}))
 """
     result = run_bare_python(code)
     assert result.returncode == 0, result.stderr
