@@ -463,6 +463,17 @@ SCHEMAS: dict[str, RealWorldSchema] = {
 }
 
 
+def migration_body(schema: RealWorldSchema) -> str:
+    """The schema's DDL as the body of an up(): one ``schema.sql()`` per statement (a trigger's body holds semicolons)."""
+    statements, current = [], ""
+    for line in schema.ddl.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return "\n".join(f"schema.sql({statement!r})" for statement in statements)
+
+
 def build(schema: RealWorldSchema, path: Path) -> Path:
     """The file as the app's old versions left it: its DDL, its rows, WAL mode."""
     connection = sqlite3.connect(path)

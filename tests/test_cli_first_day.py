@@ -455,23 +455,12 @@ database = Database("Legacy", migrations=HERE / "migrations", path=HERE / "app.s
 '''
 
 
-def split_statements(ddl: str) -> list[str]:
-    """``ddl`` as its statements (a trigger's body holds semicolons of its own)."""
-    statements, current = [], ""
-    for line in ddl.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return statements
-
-
 def test_check_file_on_a_long_lived_apps_hand_written_schema_finds_only_real_differences(app):
-    from real_world_schemas import SCHEMAS, build
+    from real_world_schemas import SCHEMAS, build, migration_body
 
     notes = SCHEMAS["notes"]
     build(notes, app.path)  # the file years of releases left: comments in DDL, FTS5, WITHOUT ROWID, triggers
-    body = "\n".join(f"schema.sql({statement!r})" for statement in split_statements(notes.ddl))
+    body = migration_body(notes)
     app.add("001_legacy.py", INITIAL, body)
     (app.root / f"{app.module}.py").write_text(LEGACY_APP.format(models="Folder, Note, Tag, NoteTag, ItemChange, Settings"))
     assert INITIAL in app.ok("stamp", INITIAL)  # adopted as README says

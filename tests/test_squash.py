@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from real_world_schemas import SCHEMAS, register_functions
+from real_world_schemas import SCHEMAS, migration_body, register_functions
 
 from app_db import IrreversibleMigrationError, MigrationDefinitionError
 from app_db.squash import check_baselines, squash_migrations
@@ -312,16 +312,6 @@ def test_app_db_check_fails_naming_the_baseline_file(project):
     assert "delete this one, then write it again" in done.stdout  # never two baselines at once
 
 
-def split_statements(ddl):
-    statements, current = [], ""
-    for line in ddl.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return statements
-
-
 SEEDS = {  # rows the app's early migrations inserted: a WITHOUT ROWID table, a trigger calling an app function
     "notes": "INSERT INTO settings VALUES ('seeded.theme', 'light'), ('seeded.locale', 'fr_FR')",
     "notes_fts": "INSERT INTO notes (id, title, body, created_time, updated_time) VALUES ('s1', 'Seed', 'seeded elevens', "
@@ -336,7 +326,7 @@ SEEDS = {  # rows the app's early migrations inserted: a WITHOUT ROWID table, a 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))  # every schema, each with seed rows
 def test_squash_of_a_real_world_schema_gives_a_fresh_install_that_works_like_the_originals(project, name):
     schema = SCHEMAS[name]
-    ddl = "\n".join(f"schema.sql({statement!r})" for statement in split_statements(schema.ddl))
+    ddl = migration_body(schema)
     project.add("001_initial.py", A, ddl)
     project.add("002_more.py", B, "schema.sql('CREATE TABLE later (id INTEGER PRIMARY KEY, x TEXT)')\n"
                                   "schema.sql('CREATE INDEX later_x ON later (x)')\n"
