@@ -192,7 +192,7 @@ class Database:
         report = LaunchReport(path=self._db_path, env=policy.name)
         with explaining_sqlite_errors(self._db_path, "read"):
             if plan is None and not policy.checks_every_launch and self._is_up_to_date(models):
-                logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
+                log_up_to_date(path, started)
                 return report  # the usual launch: one folder listing, two reads
         from .runner import missing_model_tables
 
@@ -220,7 +220,7 @@ class Database:
         if policy.drift:
             self.check_models(models)
         if not report.applied:
-            logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
+            log_up_to_date(path, started)
         return report
 
     def _let_go_of_newer_file(self) -> None:
@@ -357,17 +357,20 @@ class Database:
                 "restore() was called while this Database's own connection has a transaction open, so the "
                 "restore would wait for itself. Nothing was changed; commit or roll back first."
             )
-        current = self._locate()
-        if current is None:
-            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        current = self._restore_target()
         source_path = absolute_path(source)
-        refuse_unusable_source(source_path, absolute_path(current), known_migrations(self._migrations))
-        safety = restore_database(
-            absolute_path(current), source_path, lock_timeout=self.lock_timeout, before_replacing=self.close
-        )
+        refuse_unusable_source(source_path, current, known_migrations(self._migrations))
+        safety = restore_database(current, source_path, lock_timeout=self.lock_timeout, before_replacing=self.close)
         logger.info("Restored %s from %s (previous content saved to %s)", current, source_path, safety)
         self._drop_read_only()
         return safety
+
+    def _restore_target(self) -> Path:
+        """The file a restore replaces; ConfigurationError for an in-memory database."""
+        current = self._locate()
+        if current is None:
+            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        return absolute_path(current)
 
     def _drop_read_only(self) -> None:
         """After a restore: the read-only connection to the newer file goes, so the next launch opens a normal one."""
@@ -402,9 +405,7 @@ class Database:
         nothing, a file no newer version migrated and one without such a
         backup (AppDbError).
         """
-        current = self.path
-        if current is None:
-            raise ConfigurationError("An in-memory database cannot be restored into; pass path= or set $APP_DB_PATH.")
+        current = self._restore_target()
         plan = self._plan()
         if not plan.unknown_applied:
             raise ConfigurationError(
@@ -564,6 +565,11 @@ class Database:
         from .drift import check_models
 
         check_models(self._connect(), models, self.path)
+
+
+def log_up_to_date(path: str | None, started: float) -> None:
+    """DEBUG: a launch that had nothing to do, and how long it took to find that out (formatted only if shown)."""
+    logger.debug("%s is up to date; launch checked in %.1f ms", path, (time.perf_counter() - started) * 1e3)
 
 
 def check_on_connect(on_connect: object) -> None:

@@ -132,11 +132,14 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
         missing = missing_model_tables(db, session.models)
         if not steps and not missing:
             return result
-        # A squashed history's originals (``cover`` steps) are only recorded: never imported.
-        migrations = [step.entry.load() if step.direction != "cover" else None for step in steps]
-        running = [(step, migration) for step, migration in zip(steps, migrations, strict=True) if step.runs]
+        # A squashed history's originals (``cover`` steps) are only recorded: never imported. A recorded
+        # baseline is loaded all the same: its record says whether it is backward compatible.
+        for step in steps:
+            if step.direction != "cover":
+                step.entry.load()
+        running = [(step, step.entry.load()) for step in steps if step.runs]
         if session.direction == "down":
-            refuse_irreversible([migration for _, migration in running if migration is not None], path)
+            refuse_irreversible([migration for _, migration in running], path)
         violations_before = fk_violations(db) if session.in_memory else None
         origins = TableOrigins(read_table_roots(db))
         keep.state = state_after_rollback(plan, None)
@@ -150,12 +153,13 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
         schema = Schema(db, session.on_row_progress)
         verb = "Applying" if session.direction == "up" else "Rolling back"
         index = 0
-        for step, migration in zip(steps, migrations, strict=True):
-            if migration is None or not step.runs:  # a baseline the file has, or an original it stands for
+        for step in steps:
+            if not step.runs:  # a baseline the file has, or an original it stands for
                 record_applied(db, step.entry, 0.0, session.app_name, session.app_version)
                 if step.direction == "record":
                     result.recorded.append(ReportedMigration(step.id, step.entry.name))
                 continue
+            migration = step.entry.load()
             index += 1
             keep.where = f"in migration {migration.label} ({index} of {len(running)})"
             keep.tick()  # a step that runs no long statement still gives the splash its turn
@@ -186,7 +190,6 @@ def run_steps(session: Session, known: Sequence[KnownMigration]) -> RunResult:
         broken = added_violations(db, path, violations_before, origins, keep.handler) if running else None
         if broken is not None:
             last = running[-1][1]
-            assert last is not None
             raise MigrationError(
                 failure_message(last, broken, plan, result.backup), migration=last, backup=result.backup, path=path
             )
