@@ -790,7 +790,8 @@ def cmd_stamp(args: argparse.Namespace, out: Output) -> int:
     if not stamped:
         out.line(f"Nothing to stamp: {target} and everything before it are already recorded.")
         return EXIT_OK
-    out.line(f"Recorded {plural(len(stamped), 'migration')} as applied without running them:")
+    them = "it" if len(stamped) == 1 else "them"
+    out.line(f"Recorded {plural(len(stamped), 'migration')} as applied without running {them}:")
     for migration_id in stamped:
         out.line(f"  {migration_id}")
     return EXIT_OK
